@@ -1,0 +1,131 @@
+"""Errors raised by containerregistry.
+
+Hierarchy::
+
+    RegistryError
+    ├── HttpResponseError               the registry answered, and said no
+    │   ├── ClientAuthenticationError   401
+    │   ├── PermissionDeniedError       403
+    │   ├── ResourceNotFoundError       404
+    │   ├── OperationNotAllowedError    405 (a locked image, deletes disabled)
+    │   └── TooManyRequestsError        429
+    ├── ServiceRequestError             no usable answer: connect/read failures after retries
+    ├── DigestValidationError           (also a ValueError) content does not match its digest
+    ├── InvalidReferenceError           (also a ValueError) a malformed name, tag or digest
+    ├── ManifestTooLargeError           a manifest above the 4 MiB limit
+    └── InsecureTransportError          credentials would be sent over plain http
+
+Messages say what was asked, of which registry, and why it failed. They never contain secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ClientAuthenticationError",
+    "DigestValidationError",
+    "ErrorDetail",
+    "HttpResponseError",
+    "InsecureTransportError",
+    "InvalidReferenceError",
+    "ManifestTooLargeError",
+    "OperationNotAllowedError",
+    "PermissionDeniedError",
+    "RegistryError",
+    "ResourceNotFoundError",
+    "ServiceRequestError",
+    "TooManyRequestsError",
+]
+
+
+class RegistryError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One entry of an OCI error body: `{"code", "message", "detail"}`."""
+
+    code: str
+    message: str = ""
+    detail: Any = None
+
+
+class HttpResponseError(RegistryError):
+    """The registry answered with an error status.
+
+    Attributes:
+        status_code: the HTTP status.
+        errors: the OCI error entries of the body (may be empty).
+        method, url: the request that failed (query strings are dropped; they may carry state).
+        retry_after: seconds the server asked to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        errors: list[ErrorDetail] | None = None,
+        method: str = "",
+        url: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.errors = list(errors or [])
+        self.method = method
+        self.url = url
+        self.retry_after = retry_after
+
+    @property
+    def codes(self) -> list[str]:
+        return [e.code for e in self.errors]
+
+
+class ClientAuthenticationError(HttpResponseError):
+    """401: the credential was missing, wrong or expired, or lacks the scope named in the message."""
+
+
+class PermissionDeniedError(HttpResponseError):
+    """403: authenticated, but not allowed."""
+
+
+class ResourceNotFoundError(HttpResponseError):
+    """404: the repository, tag, manifest, blob or upload session does not exist."""
+
+
+class OperationNotAllowedError(HttpResponseError):
+    """405: the operation is disallowed (a locked repository, manifest or tag; deletes disabled)."""
+
+
+class TooManyRequestsError(HttpResponseError):
+    """429: rate limited, still after the retry budget."""
+
+
+class ServiceRequestError(RegistryError):
+    """No usable response: connection refused, reset or timed out after the retries allowed."""
+
+
+class DigestValidationError(RegistryError, ValueError):
+    """Content does not match the digest it was asked for or announced."""
+
+    def __init__(self, message: str, *, expected: str = "", actual: str = "") -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.actual = actual
+
+
+class InvalidReferenceError(RegistryError, ValueError):
+    """A malformed reference, repository name, tag or digest. Raised before any I/O."""
+
+
+class ManifestTooLargeError(RegistryError):
+    """A manifest larger than the limit (4 MiB by default) was refused without reading it whole."""
+
+
+class InsecureTransportError(RegistryError):
+    """Credentials would be sent over plain http to a non-loopback host; pass `insecure=True` to allow it."""
