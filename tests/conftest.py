@@ -15,7 +15,12 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from tests.support.distribution import Distribution, run_distribution  # noqa: E402
+from tests.support.distribution import (  # noqa: E402
+    Distribution,
+    run_distribution,
+    run_distribution_basic,
+    run_distribution_token,
+)
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +28,30 @@ def distribution() -> Iterator[Distribution]:
     """An open (no auth) CNCF Distribution registry, shared by the session. Deletes are enabled."""
     with run_distribution() as registry:
         yield registry
+
+
+@pytest.fixture(scope="session")
+def distribution_basic() -> Iterator[Distribution]:
+    """A Distribution registry with htpasswd basic auth; `.username` and `.password` log in."""
+    with run_distribution_basic() as registry:
+        yield registry
+
+
+@pytest.fixture(scope="session")
+def _distribution_token_session() -> Iterator[Distribution]:
+    with run_distribution_token() as registry:
+        yield registry
+
+
+@pytest.fixture
+def distribution_token(_distribution_token_session: Distribution) -> Distribution:
+    """A Distribution registry with token auth (shared by the session).
+
+    `.username`, `.password`, and `.token_server` whose `stats` are reset and whose settings
+    (`expires_in`, `post_enabled`) are restored before each test.
+    """
+    server = _distribution_token_session.token_server
+    server.stats.reset()
+    server.expires_in = 300
+    server.post_enabled = True
+    return _distribution_token_session

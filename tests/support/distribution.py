@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DISTRIBUTION_BINARY", "Distribution", "free_port", "run_distribution"]
+__all__ = [
+    "DISTRIBUTION_BINARY",
+    "Distribution",
+    "free_port",
+    "run_distribution",
+    "run_distribution_basic",
+    "run_distribution_token",
+]
 
 DISTRIBUTION_BINARY = os.environ.get("CREG_TEST_DISTRIBUTION", "/usr/bin/docker-registry")
 _START_TIMEOUT = 20.0  # seconds; the registry usually answers within 0.2 s
@@ -189,3 +197,57 @@ def run_distribution(
             _stop(process)
         if owned_dir:
             shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def run_distribution_basic(
+    username: str = "creg-user", password: str | None = None
+) -> Iterator[Distribution]:
+    """A Distribution registry with htpasswd basic auth (one bcrypt user); `.username`/`.password` set."""
+    import bcrypt  # test extra; only this variant needs it
+
+    password = password if password is not None else "pw-" + secrets.token_hex(8)
+    base = Path(tempfile.mkdtemp(prefix="creg-distribution-basic-"))
+    try:
+        htpasswd = base / "htpasswd"
+        # Cost 4 is bcrypt's minimum: the registry checks it on every request, so keep it cheap.
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+        htpasswd.write_text(f"{username}:{hashed}\n")
+        auth = {"htpasswd": {"realm": "creg-basic-realm", "path": str(htpasswd)}}
+        with run_distribution(auth=auth, workdir=base) as registry:
+            registry.username = username
+            registry.password = password
+            yield registry
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def run_distribution_token(
+    username: str = "creg-user", password: str | None = None
+) -> Iterator[Distribution]:
+    """A Distribution registry with ``auth: token`` backed by a loopback `TokenServer`.
+
+    The yielded object has `.username`, `.password` and `.token_server` (realm, stats, expires_in, ...).
+    """
+    from .token_server import run_token_server
+
+    password = password if password is not None else "pw-" + secrets.token_hex(8)
+    base = Path(tempfile.mkdtemp(prefix="creg-distribution-token-"))
+    try:
+        with run_token_server(base, users={username: password}) as tokens:
+            auth = {
+                "token": {
+                    "realm": tokens.realm,
+                    "service": tokens.service,
+                    "issuer": tokens.issuer,
+                    "rootcertbundle": str(tokens.bundle_path),
+                }
+            }
+            with run_distribution(auth=auth, workdir=base) as registry:
+                registry.username = username
+                registry.password = password
+                registry.token_server = tokens
+                yield registry
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
