@@ -47,7 +47,9 @@ def validate_repository(name: str) -> str:
             "separators (. _ __ -) in components joined by '/'"
         )
     if len(name) > MAX_NAME_LENGTH:
-        raise InvalidReferenceError(f"repository name is {len(name)} characters long, the limit is {MAX_NAME_LENGTH}")
+        raise InvalidReferenceError(
+            f"repository name is {len(name)} characters long, the limit is {MAX_NAME_LENGTH}"
+        )
     return name
 
 
