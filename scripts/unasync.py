@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Generate the sync clients from the async sources (the async code is the source of truth).
+
+    python scripts/unasync.py          # rewrite the generated files
+    python scripts/unasync.py --check  # exit 1 when a generated file differs from what is committed
+
+Each async module in SOURCES becomes its sync twin by a fixed table of textual substitutions, then
+ruff sorts imports and formats the result, so the generated files pass lint like the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "src" / "containerregistry"
+
+#: (async source, sync target). Every `aio/_*.py` except the hand-written shim is generated.
+HAND_WRITTEN = {"_shim.py"}
+
+
+def sources() -> list[tuple[Path, Path]]:
+    pairs = [
+        (path, PACKAGE / "_sync" / path.name)
+        for path in sorted((PACKAGE / "aio").glob("_*.py"))
+        if path.name not in HAND_WRITTEN and path.name != "__init__.py"
+    ]
+    pairs.append((PACKAGE / "transport" / "_async_retry.py", PACKAGE / "transport" / "_sync_retry.py"))
+    return [(src, dst) for src, dst in pairs if src.exists()]
+
+
+SUBSTITUTIONS: list[tuple[str, str]] = [
+    (r"\basync def\b", "def"),
+    (r"\basync with\b", "with"),
+    (r"\basync for\b", "for"),
+    (r"\bawait\s+", ""),
+    (r"\bAsyncIterator\b", "Iterator"),
+    (r"\bAsyncIterable\b", "Iterable"),
+    (r"\bAsyncClient\b", "Client"),
+    (r"\bAsyncBaseTransport\b", "BaseTransport"),
+    (r"\bAsyncByteStream\b", "SyncByteStream"),
+    (r"\bAsync([A-Z]\w*)", r"\1"),  # AsyncPipeline -> Pipeline, AsyncItemPaged -> ItemPaged, ...
+    (r"\bhandle_async_request\b", "handle_request"),
+    (r"\bcreate_async_transport\b", "create_transport"),
+    (r"\b_?arun_emulator\b", "run_emulator"),
+    (r"\b__aenter__\b", "__enter__"),
+    (r"\b__aexit__\b", "__exit__"),
+    (r"\b__aiter__\b", "__iter__"),
+    (r"\b__anext__\b", "__next__"),
+    (r"\bStopAsyncIteration\b", "StopIteration"),
+    (r"\baclose\b", "close"),
+    (r"\baread\b", "read"),
+    (r"\baiter_bytes\b", "iter_bytes"),
+    (r"\baiter_raw\b", "iter_raw"),
+    (r"\basyncio\.sleep\b", "time.sleep"),
+    (r"^import asyncio$", "import time"),
+    (r"\b_async_retry\b", "_sync_retry"),
+    (r"\bcontainerregistry\.aio\b", "containerregistry"),
+    (r"\bfrom \.\._async_shim\b", "from .._sync_shim"),
+]
+
+
+def _strip_awaitable(text: str) -> str:
+    """`Awaitable[X]` -> `X` (bracket-aware), then drop the unused import."""
+    out, i = [], 0
+    while True:
+        j = text.find("Awaitable[", i)
+        if j < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:j])
+        k, depth = j + len("Awaitable["), 1
+        start = k
+        while depth:
+            depth += {"[": 1, "]": -1}.get(text[k], 0)
+            k += 1
+        out.append(text[start : k - 1])
+        i = k
+    text = "".join(out)
+    text = re.sub(r"\bAwaitable, ", "", text)
+    text = re.sub(r", Awaitable\b", "", text)
+    return text
+
+
+def transform(text: str, source: Path) -> str:
+    text = _strip_awaitable(text)
+    for pattern, replacement in SUBSTITUTIONS:
+        text = re.sub(pattern, replacement, text, flags=re.MULTILINE)
+    header = (
+        f"# This file is generated from {source.relative_to(ROOT / 'src')} by scripts/unasync.py.\n"
+        "# Do not edit it: edit the async source and run `python scripts/unasync.py`.\n"
+    )
+    return header + text
+
+
+def _ruff() -> list[str]:
+    exe = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if exe is None:
+        raise SystemExit("ruff is needed to format the generated files (pip install ruff)")
+    return [exe]
+
+
+def polish(text: str, target: Path) -> str:
+    ruff = _ruff()
+    name = str(target.relative_to(ROOT))
+    fixed = subprocess.run(
+        [*ruff, "check", "--fix-only", "--select", "I,F401", "--stdin-filename", name, "-"],
+        input=text, capture_output=True, text=True, cwd=ROOT, check=False,
+    ).stdout or text
+    formatted = subprocess.run(
+        [*ruff, "format", "--stdin-filename", name, "-"],
+        input=fixed, capture_output=True, text=True, cwd=ROOT, check=True,
+    ).stdout
+    return formatted
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="fail when generated files drift")
+    args = parser.parse_args(argv)
+    drift = 0
+    for src, dst in sources():
+        expected = polish(transform(src.read_text(), src), dst)
+        current = dst.read_text() if dst.exists() else ""
+        if expected == current:
+            continue
+        if args.check:
+            drift += 1
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    current.splitlines(keepends=True), expected.splitlines(keepends=True),
+                    str(dst.relative_to(ROOT)), f"generated from {src.relative_to(ROOT)}",
+                )
+            )
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_text(expected)
+            print(f"wrote {dst.relative_to(ROOT)}")
+    if drift:
+        print(f"\n{drift} generated file(s) drifted from their async source: run `python scripts/unasync.py`")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

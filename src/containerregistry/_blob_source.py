@@ -1,0 +1,131 @@
+"""Upload sources: bytes, paths, file objects and iterables of bytes behind one small interface."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
+
+from .protocol.digest import Hasher
+
+__all__ = ["CHUNK", "BlobSource", "open_source"]
+
+#: Transfer chunk size: large enough that per-chunk overhead (hashing calls, syscalls) is noise.
+CHUNK = 1 << 20
+
+
+class BlobSource:
+    """A readable blob with an optional known size; seekable sources can resume an upload."""
+
+    size: int | None = None
+    seekable = False
+
+    def read(self, n: int) -> bytes:
+        raise NotImplementedError
+
+    def seek(self, offset: int) -> None:
+        raise OSError("this upload source cannot be rewound: it is an iterable or a non-seekable stream")
+
+    def close(self) -> None:
+        """Release what the source opened itself (never the caller's file object)."""
+
+    def rehash(self, offset: int, algorithm: str = "sha256") -> Hasher:
+        """Hash the first `offset` bytes again and leave the source positioned at `offset`.
+
+        Used when an upload resumes at the registry's offset: the running hash is rebuilt from the
+        source rather than kept for every position.
+        """
+        self.seek(0)
+        hasher = Hasher(algorithm)
+        remaining = offset
+        while remaining:
+            chunk = self.read(min(CHUNK, remaining))
+            if not chunk:
+                raise OSError(f"upload source ended at {offset - remaining} bytes, before offset {offset}")
+            hasher.update(chunk)
+            remaining -= len(chunk)
+        return hasher
+
+
+class _BytesSource(BlobSource):
+    seekable = True
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        self._view = memoryview(data).cast("B")
+        self.size = len(self._view)
+        self._pos = 0
+
+    def read(self, n: int) -> bytes:
+        chunk = self._view[self._pos : self._pos + n]
+        self._pos += len(chunk)
+        return bytes(chunk)
+
+    def seek(self, offset: int) -> None:
+        self._pos = offset
+
+
+class _FileSource(BlobSource):
+    def __init__(self, file: BinaryIO, *, owned: bool) -> None:
+        self._file = file
+        self._owned = owned
+        self._start = 0
+        try:
+            self.seekable = bool(file.seekable())
+        except (AttributeError, ValueError, OSError):
+            self.seekable = False
+        if self.seekable:
+            self._start = file.tell()
+            end = file.seek(0, io.SEEK_END)
+            file.seek(self._start)
+            self.size = end - self._start
+
+    def read(self, n: int) -> bytes:
+        data = self._file.read(n)
+        if data is None:  # a non-blocking raw stream with nothing ready
+            raise OSError("upload source returned None: non-blocking streams are not supported")
+        return bytes(data) if not isinstance(data, bytes) else data
+
+    def seek(self, offset: int) -> None:
+        if not self.seekable:
+            super().seek(offset)
+        self._file.seek(self._start + offset)
+
+    def close(self) -> None:
+        if self._owned:
+            self._file.close()
+
+
+class _IterableSource(BlobSource):
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._iter: Iterator[bytes] = iter(chunks)
+        self._pending = b""
+
+    def read(self, n: int) -> bytes:
+        # Pass large chunks through as they come; only split what exceeds n.
+        if not self._pending:
+            for chunk in self._iter:
+                if chunk:
+                    if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                        raise TypeError(f"upload iterable yielded {type(chunk).__name__}, expected bytes")
+                    self._pending = bytes(chunk)
+                    break
+            else:
+                return b""
+        chunk, self._pending = self._pending[:n], self._pending[n:]
+        return chunk
+
+
+def open_source(data: Any) -> BlobSource:
+    """Wrap what `upload_blob` accepts: bytes-like, a path, a binary file object, or an iterable of bytes."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return _BytesSource(data)
+    if isinstance(data, (str, os.PathLike)):
+        return _FileSource(open(data, "rb"), owned=True)  # noqa: SIM115 - closed by BlobSource.close()
+    if hasattr(data, "read"):
+        if isinstance(data, io.TextIOBase):
+            raise TypeError("upload_blob needs a binary file object (open the file with 'rb')")
+        return _FileSource(data, owned=False)
+    if isinstance(data, Iterable):
+        return _IterableSource(data)
+    raise TypeError(f"cannot upload {type(data).__name__}: pass bytes, a path, a binary file or an iterable of bytes")

@@ -1,0 +1,155 @@
+# This file is generated from containerregistry/aio/_pipeline.py by scripts/unasync.py.
+# Do not edit it: edit the async source and run `python scripts/unasync.py`.
+"""The request pipeline every async client shares: httpx client + fast transport + retry + registry auth.
+
+Clients call `send()` with the scope a request needs; errors come back as the exceptions of
+`containerregistry.exceptions`, with transport failures converted at this boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from .._common import normalize_endpoint, to_timeout
+from ..auth import RegistryAuth
+from ..exceptions import ServiceRequestError
+from ..protocol.http import error_from_response, redact_url
+from ..transport import RetryPolicy, RetryTransport, create_transport
+
+__all__ = ["Pipeline"]
+
+_LOGGER = logging.getLogger("containerregistry")
+#: Error bodies are read up to this size; a hostile server cannot make us buffer more.
+_MAX_ERROR_BODY = 64 * 1024
+
+
+class Pipeline:
+    """Owns the httpx client of one registry endpoint.
+
+    Args:
+        endpoint: `https://host[:port]` (a bare host gets https, or http for loopback hosts).
+        credential: see `containerregistry.credentials`; None is anonymous.
+        transport: an httpx transport to use instead of the default fast one (retries still wrap it).
+        http_client: an `httpx.Client` to use as is (its own transport, proxies and timeouts).
+        timeout: seconds or an `httpx.Timeout`.
+        retry: the retry policy (None: `RetryPolicy()`).
+        verify: TLS verification: True, False, or a CA bundle path.
+        insecure: allow credentials over plain http to non-loopback hosts.
+        audience: the Entra ID audience for ACR token exchange.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        credential: Any = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        verify: bool | str = True,
+        insecure: bool = False,
+        audience: str | None = None,
+    ) -> None:
+        self.endpoint = normalize_endpoint(endpoint)
+        self.retry = retry or RetryPolicy()
+        auth_kwargs: dict[str, Any] = {"insecure": insecure}
+        if audience is not None:
+            auth_kwargs["audience"] = audience
+        self.auth = RegistryAuth(credential, **auth_kwargs)
+        self._owns_client = http_client is None
+        if http_client is not None:
+            self.client = http_client
+        else:
+            if transport is None:
+                transport = create_transport(verify=verify, retry=self.retry)
+            else:
+                transport = RetryTransport(transport, self.retry)
+            # trust_env=False: proxies are the transport's business; httpx would otherwise mount its own
+            # (slower) transports for proxied hosts.
+            self.client = httpx.Client(
+                transport=transport, timeout=to_timeout(timeout), follow_redirects=True, trust_env=False
+            )
+
+    def url(self, path: str) -> str:
+        return self.endpoint + path
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        scope: tuple[str, ...],
+        action: str,
+        headers: Mapping[str, str] | None = None,
+        content: Any = None,
+        params: Mapping[str, Any] | None = None,
+        stream: bool = False,
+        expect: tuple[int, ...] = (200,),
+        retry: bool = True,
+    ) -> httpx.Response:
+        """Send one request and return its response when the status is in `expect`.
+
+        With `stream=True` the caller must close the response. Other statuses raise the mapped
+        `HttpResponseError`; failures without a response raise `ServiceRequestError`.
+        """
+        extensions: dict[str, Any] = {"containerregistry.scope": scope}
+        if not retry:
+            extensions["containerregistry.retry"] = False
+        request = self.client.build_request(
+            method, url, headers=headers, content=content, params=params, extensions=extensions
+        )
+        try:
+            response = self.client.send(request, auth=self.auth, stream=True)
+        except httpx.TransportError as exc:
+            raise ServiceRequestError(
+                f"{action} failed: no usable response from {redact_url(url)} ({method}): {_describe(exc)}"
+            ) from exc
+        if response.status_code in expect:
+            if not stream:
+                try:
+                    response.read()
+                except httpx.TransportError as exc:
+                    raise ServiceRequestError(
+                        f"{action} failed: connection lost while reading {redact_url(url)}: {_describe(exc)}"
+                    ) from exc
+                finally:
+                    response.close()
+            return response
+        body = _read_limited(response, _MAX_ERROR_BODY)
+        raise error_from_response(
+            response.status_code,
+            response.headers,
+            body,
+            method=method,
+            url=str(response.request.url),
+            action=action,
+        )
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+
+def _read_limited(response: httpx.Response, limit: int) -> bytes:
+    """Read at most `limit` bytes of a streamed response body, then close it."""
+    buffer = bytearray()
+    try:
+        for chunk in response.iter_raw():
+            buffer += chunk[: limit - len(buffer)]
+            if len(buffer) >= limit:
+                break
+    except httpx.HTTPError:
+        pass
+    finally:
+        response.close()
+    return bytes(buffer)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

@@ -1,0 +1,57 @@
+"""Fixtures for client tests: every test runs against both real registries and both client flavours."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from containerregistry import aio
+from containerregistry._sync import ContainerRegistryContentClient
+from tests.client.adapter import Adapted
+
+
+@pytest.fixture(params=["distribution", "emulator"])
+def registry_endpoint(request: pytest.FixtureRequest) -> str:
+    """The endpoint of a real registry on loopback: CNCF Distribution 2.8.2, or our emulator."""
+    if request.param == "distribution":
+        return str(request.getfixturevalue("distribution").endpoint)
+    return str(request.getfixturevalue("registry_emulator").endpoint)
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavour(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_client(flavour: str) -> Iterator[Callable[..., Any]]:
+    """`make_client(endpoint, repository, **kwargs)`: a sync client, or an async one behind `Adapted`."""
+    loop = asyncio.new_event_loop()
+    made: list[Any] = []
+
+    def make(endpoint: str, repository: str, **kwargs: Any) -> Any:
+        if flavour == "sync":
+            client: Any = ContainerRegistryContentClient(endpoint, repository, **kwargs)
+        else:
+            client = Adapted(aio.ContainerRegistryContentClient(endpoint, repository, **kwargs), loop)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.close()
+
+
+_counter = iter(range(1_000_000))
+
+
+@pytest.fixture
+def repo_name(request: pytest.FixtureRequest) -> str:
+    """A repository name unique to the test (registries are shared by the session)."""
+    base = request.node.name.split("[")[0].replace("test_", "").replace("_", "-")[:40].strip("-")
+    return f"t/{base}-{next(_counter)}"
