@@ -1,0 +1,118 @@
+"""`python -m containerregistry.emulator`: serve the emulator until interrupted.
+
+`build_parser()` and `main(argv)` are reused by `creg serve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """Add the emulator's options to `parser` (a new one when None) and return it."""
+    parser = parser or argparse.ArgumentParser(
+        prog="python -m containerregistry.emulator",
+        description="Local ACR-compatible, OCI Distribution v1.1 registry.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port (default: 5000; 0 = any free port)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        metavar="DIR",
+        help="data directory (default: the per-user data dir); ':memory:' = a temp dir removed at exit",
+    )
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    try:
+        from .users import add_auth_arguments
+    except ImportError:  # the auth options arrive with the auth layer
+        pass
+    else:
+        add_auth_arguments(parser)
+    try:
+        from .tls import add_tls_arguments
+    except ImportError:
+        pass
+    else:
+        add_tls_arguments(parser)
+    return parser
+
+
+async def _serve(args: argparse.Namespace, data_dir: Path) -> None:
+    from ._app import create_app
+    from ._runner import start_site
+
+    auth: Any = None
+    ssl_context = None
+    try:
+        from .users import auth_config_from_args
+    except ImportError:
+        pass
+    else:
+        auth = auth_config_from_args(args)
+    ca_path = None
+    try:
+        from .tls import server_ssl_context, tls_files_from_args
+    except ImportError:
+        pass
+    else:
+        files = tls_files_from_args(args, data_dir)
+        if files is not None:
+            ssl_context = server_ssl_context(files[0], files[1])
+            ca_path = files[2]
+    app = create_app(data_dir, auth=auth)
+    runner, port = await start_site(app, args.host, args.port, ssl_context)
+    scheme = "https" if ssl_context else "http"
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    mode = "token auth" if auth is not None else "open (no auth)"
+    print(
+        f"containerregistry emulator listening on {scheme}://{host}:{port} ({mode}), data in {data_dir}",
+        file=sys.stderr,
+    )
+    if ca_path:
+        print(f"clients should trust the CA certificate {ca_path}", file=sys.stderr)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator with command-line arguments; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ._runner import _data_directory
+
+    data = args.data if args.data is not None else platformdirs.user_data_dir("containerregistry")
+    try:
+        with _data_directory(data) as data_dir:
+            asyncio.run(_serve(args, data_dir))
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Run the emulator in-process: `run_emulator` (own thread and loop) and `arun_emulator` (current loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import ssl
+import tempfile
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ._app import create_app
+
+__all__ = ["RunningEmulator", "arun_emulator", "run_emulator", "start_site"]
+
+# Socket read buffer per connection: large reads keep upload throughput high.
+READ_BUFSIZE = 1 << 20
+
+
+@dataclass
+class RunningEmulator:
+    """A running emulator.
+
+    Attributes:
+        endpoint: `http://127.0.0.1:PORT` (https with TLS).
+        host, port: where it listens.
+        login_server: `host:port`, the registry name in image references.
+        data_dir: its data directory.
+        ca_cert: the CA certificate clients should trust (TLS), else None.
+        auth: the auth object in use.
+    """
+
+    endpoint: str
+    host: str
+    port: int
+    login_server: str
+    data_dir: Path
+    ca_cert: Path | None = None
+    auth: Any = field(default=None, repr=False)
+    app: web.Application | None = field(default=None, repr=False)
+
+
+async def start_site(
+    app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None
+) -> tuple[web.AppRunner, int]:
+    """Start serving `app`; returns the runner (call `cleanup()`) and the bound port."""
+    runner = web.AppRunner(app, access_log=None, read_bufsize=READ_BUFSIZE, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=1024, reuse_address=True)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound = port
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            bound = int(address[1])
+            break
+    return runner, bound
+
+
+def _describe(
+    app: web.Application,
+    host: str,
+    port: int,
+    data_dir: Path,
+    ssl_context: ssl.SSLContext | None,
+    ca_cert: Any,
+) -> RunningEmulator:
+    scheme = "https" if ssl_context is not None else "http"
+    shown = f"[{host}]" if ":" in host else host
+    return RunningEmulator(
+        endpoint=f"{scheme}://{shown}:{port}",
+        host=host,
+        port=port,
+        login_server=f"{shown}:{port}",
+        data_dir=data_dir,
+        ca_cert=Path(ca_cert) if ca_cert else None,
+        auth=app["auth"],
+        app=app,
+    )
+
+
+@contextlib.contextmanager
+def _data_directory(data_dir: str | Path | None) -> Iterator[Path]:
+    if data_dir is None or str(data_dir) == ":memory:":
+        temp = tempfile.mkdtemp(prefix="creg-emulator-")
+        try:
+            yield Path(temp)
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+    else:
+        path = Path(data_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+
+
+@contextlib.contextmanager
+def run_emulator(
+    *,
+    data_dir: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    auth: Any = None,
+    ssl_context: ssl.SSLContext | None = None,
+    ca_cert: str | Path | None = None,
+    startup_timeout: float = 30.0,
+) -> Iterator[RunningEmulator]:
+    """Run the emulator on its own event loop in a background thread.
+
+    Args:
+        data_dir: data directory; None (or ":memory:") = a temporary directory removed on exit.
+        host: address to bind (loopback by default).
+        port: port to bind; 0 picks a free one.
+        auth: None (open mode), an `AuthConfig`, or an auth object (see `create_app`).
+        ssl_context: serve HTTPS with this server context.
+        ca_cert: path of the CA certificate clients should trust (reported as `.ca_cert`).
+        startup_timeout: seconds to wait for the server to listen.
+
+    Yields:
+        A `RunningEmulator`. On exit the server stops and open connections are closed.
+
+    Raises:
+        OSError: the address cannot be bound.
+    """
+    with _data_directory(data_dir) as directory:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        state: dict[str, Any] = {}
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                app = create_app(directory, auth=auth)
+                runner, bound = loop.run_until_complete(start_site(app, host, port, ssl_context))
+            except BaseException as exc:
+                state["error"] = exc
+                ready.set()
+                loop.close()
+                return
+            state.update(app=app, runner=runner, port=bound)
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(runner.cleanup())
+                loop.run_until_complete(loop.shutdown_default_executor())
+                loop.close()
+
+        thread = threading.Thread(target=serve, name="creg-emulator", daemon=True)
+        thread.start()
+        if not ready.wait(startup_timeout):
+            raise TimeoutError("the emulator did not start in time")
+        if "error" in state:
+            thread.join(5)
+            raise state["error"]
+        try:
+            yield _describe(state["app"], host, state["port"], directory, ssl_context, ca_cert)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(30)
+
+
+@contextlib.asynccontextmanager
+async def arun_emulator(
+    *,
+    data_dir: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    auth: Any = None,
+    ssl_context: ssl.SSLContext | None = None,
+    ca_cert: str | Path | None = None,
+) -> AsyncIterator[RunningEmulator]:
+    """Run the emulator on the current event loop (same arguments as `run_emulator`).
+
+    Note: clients in the same loop must be async; a blocking client would stall the server.
+    """
+    with _data_directory(data_dir) as directory:
+        app = create_app(directory, auth=auth)
+        runner, bound = await start_site(app, host, port, ssl_context)
+        try:
+            yield _describe(app, host, bound, directory, ssl_context, ca_cert)
+        finally:
+            await runner.cleanup()
