@@ -1,0 +1,277 @@
+"""An async httpx transport backed by an aiohttp `ClientSession`.
+
+httpx's own async transport reads in 64 KiB pieces through anyio; aiohttp's C parser with large
+reads is about six times faster on large blobs (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
+
+import aiohttp
+import httpx
+from yarl import URL
+
+from ._proxy import ProxyResolver
+from ._tls import CertTypes, VerifyTypes, make_ssl_context
+
+__all__ = ["AiohttpTransport"]
+
+#: Response read size handed to `StreamReader.iter_chunked`; it also raises aiohttp's flow-control
+#: high-water mark so the socket is drained in large pieces.
+READ_CHUNK_SIZE = 1 << 20
+
+#: Headers aiohttp would otherwise add on its own; httpx already decided what to send.
+_SKIP_AUTO_HEADERS = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
+
+_ConnectionTimeoutError: type[BaseException] | None = getattr(aiohttp, "ConnectionTimeoutError", None)
+
+
+class _BodyTracker:
+    """Async twin of the urllib3 transport's tracker: how far sending got, and the caller's own errors."""
+
+    __slots__ = ("_source", "error", "finished", "started")
+
+    def __init__(self, source: AsyncIterable[bytes]) -> None:
+        self._source = source
+        self.started = False
+        self.finished = False
+        self.error: BaseException | None = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.started = True
+        try:
+            async for chunk in self._source:
+                if chunk:
+                    yield chunk
+        except Exception as exc:
+            self.error = exc
+            raise
+        self.finished = True
+
+
+def _map_error(
+    exc: BaseException, request: httpx.Request, body: _BodyTracker | None, *, responded: bool
+) -> httpx.TransportError:
+    """Translate an aiohttp/asyncio exception to the matching httpx exception."""
+    message = str(exc) or exc.__class__.__name__
+    sending = body is not None and body.started and not body.finished and not responded
+    if isinstance(exc, (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)):
+        return httpx.ProxyError(message, request=request)
+    if _ConnectionTimeoutError is not None and isinstance(exc, _ConnectionTimeoutError):
+        return httpx.ConnectTimeout(message, request=request)
+    if isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ServerFingerprintMismatch, ssl.SSLError)):
+        return httpx.ConnectError(message, request=request)
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        if sending:
+            return httpx.WriteTimeout(message, request=request)
+        return httpx.ReadTimeout(message, request=request)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return httpx.UnsupportedProtocol(message, request=request)
+    if sending:
+        return httpx.WriteError(message, request=request)
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
+        # The peer hung up before a complete response (headers or body): a framing violation,
+        # the same class httpx's own transport reports.
+        return httpx.RemoteProtocolError(message, request=request)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # Malformed status line or headers.
+        return httpx.RemoteProtocolError(message, request=request)
+    return httpx.ReadError(message, request=request)
+
+
+_AIOHTTP_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+class _AiohttpResponseStream(httpx.AsyncByteStream):
+    """The response body, read in large chunks, never decoded."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+        self._complete = False
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_chunked(READ_CHUNK_SIZE):
+                yield chunk
+        except _AIOHTTP_ERRORS as exc:
+            raise _map_error(exc, self._request, None, responded=True) from exc
+        self._complete = True
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._complete:
+            self._response.release()
+        else:
+            # Unread bytes would poison the connection for its next user: drop the connection.
+            self._response.close()
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An `httpx.AsyncBaseTransport` that sends requests with aiohttp.
+
+    One `aiohttp.ClientSession` is created lazily in the running event loop. A session belongs to
+    its loop, so when the transport is used from another loop (e.g. one loop per test), a new
+    session is created there and the old one is closed if its loop is gone.
+
+    Request bodies are streamed as they are produced (with the request's `Content-Length` when it
+    has one, chunked otherwise); response bodies are read in 1 MiB chunks and never decompressed
+    here (httpx's `Response.iter_bytes()` still decodes a `Content-Encoding`; `iter_raw()` gives the
+    exact bytes). Redirects are never followed and nothing is retried; wrap it in
+    `AsyncRetryTransport` for that. Cookies are ignored; `~/.netrc` is never read.
+
+    aiohttp has no write timeout, so httpx's `write` timeout is not enforced by this transport.
+
+    Args:
+        verify: `True` to verify TLS against the system and certifi CAs, `False` to skip
+            verification, or the path of a CA bundle to trust instead.
+        cert: client certificate: a PEM path with cert and key, or `(cert_path, key_path)`.
+        trust_env: use proxies from `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`, honouring `NO_PROXY`.
+        pool_maxsize: maximum number of simultaneous connections.
+    """
+
+    def __init__(
+        self,
+        *,
+        verify: VerifyTypes = True,
+        cert: CertTypes = None,
+        trust_env: bool = True,
+        pool_maxsize: int = 32,
+    ) -> None:
+        self._ssl: ssl.SSLContext | bool = False if verify is False else make_ssl_context(verify, cert)
+        if verify is False and cert is not None:
+            self._ssl = make_ssl_context(False, cert)
+        self._pool_maxsize = pool_maxsize
+        self._proxies = ProxyResolver(trust_env=trust_env)
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is not None and not session.closed and self._loop is loop:
+            return session
+        if session is not None and not session.closed and self._loop is not None:
+            _abandon(session, self._loop)
+        connector = aiohttp.TCPConnector(limit=self._pool_maxsize, ssl=self._ssl)
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            trust_env=False,
+            read_bufsize=READ_CHUNK_SIZE,
+            skip_auto_headers=_SKIP_AUTO_HEADERS,
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        self._session = session
+        self._loop = loop
+        return session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` and return the response with its body still on the wire."""
+        session = self._get_session()
+
+        headers: list[tuple[str, str]] = []
+        for key, value in request.headers.multi_items():
+            # aiohttp frames a streamed body itself; a Transfer-Encoding header from httpx would
+            # make it refuse the request.
+            if key.lower() != "transfer-encoding":
+                headers.append((key, value))
+
+        tracker: _BodyTracker | None = None
+        data: Any
+        stream = request.stream
+        if isinstance(stream, httpx.ByteStream):
+            data = request.content or None
+        else:
+            tracker = _BodyTracker(stream)  # type: ignore[arg-type]
+            data = tracker.__aiter__()
+
+        timeout: dict[str, float | None] = request.extensions.get("timeout", {})
+        connect = timeout.get("connect")
+        pool = timeout.get("pool")
+        client_timeout = aiohttp.ClientTimeout(
+            total=None,
+            # aiohttp's `connect` covers waiting for a pooled connection plus connecting.
+            connect=None if connect is None or pool is None else connect + pool,
+            sock_connect=connect,
+            sock_read=timeout.get("read"),
+        )
+        url = request.url
+        try:
+            response = await session.request(
+                request.method,
+                URL(str(url), encoded=True),
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                timeout=client_timeout,
+                proxy=self._proxies.proxy_for(url.scheme, url.host),
+                ssl=self._ssl,
+            )
+        except _AIOHTTP_ERRORS as exc:
+            if tracker is not None and tracker.error is not None:
+                raise tracker.error from None
+            raise _map_error(exc, request, tracker, responded=False) from exc
+
+        version = response.version
+        http_version = f"HTTP/{version.major}.{version.minor}".encode() if version else b"HTTP/1.1"
+        return httpx.Response(
+            status_code=response.status,
+            headers=list(response.raw_headers),
+            stream=_AiohttpResponseStream(response, request),
+            extensions={
+                "http_version": http_version,
+                "reason_phrase": (response.reason or "").encode("latin-1"),
+            },
+        )
+
+    async def aclose(self) -> None:
+        """Close the session (and its connections) if it belongs to the running loop."""
+        session, self._session = self._session, None
+        loop, self._loop = self._loop, None
+        if session is None or session.closed:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - aclose is always awaited in a loop
+            running = None
+        if loop is running:
+            await session.close()
+        elif loop is not None:
+            _abandon(session, loop)
+
+
+def _abandon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> None:
+    """Dispose of a session that belongs to another event loop."""
+    if loop.is_closed():
+        # Its loop is gone, so its connections can no longer be closed gracefully; close the
+        # sockets directly so nothing leaks and aiohttp does not warn about an unclosed session.
+        connector = session.connector
+        if connector is not None:
+            for protocols in list(getattr(connector, "_conns", {}).values()):
+                for item in protocols:
+                    proto = item[0]
+                    transport = getattr(proto, "transport", None)
+                    sock = transport.get_extra_info("socket") if transport is not None else None
+                    if sock is not None:
+                        with contextlib.suppress(OSError):
+                            sock.close()
+        session.detach()
+        if connector is not None:
+            with contextlib.suppress(Exception):
+                connector._close()
+    elif not loop.is_running():
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(session.close())
+    else:
+        # Still running in another thread: hand the close over to it.
+        asyncio.run_coroutine_threadsafe(session.close(), loop)
