@@ -26,6 +26,7 @@ def parse_digest(digest: str) -> tuple[str, str]:
 
 
 def digest_algorithm(digest: str) -> str:
+    """The algorithm of a digest (`sha256`). Raises `InvalidReferenceError` when malformed."""
     return parse_digest(digest)[0]
 
 
@@ -42,11 +43,13 @@ class Hasher:
         self.size = 0
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
+        """Feed more bytes."""
         self._hash.update(data)  # type: ignore[arg-type]
         self.size += len(data)
 
     @property
     def digest(self) -> str:
+        """The digest of the bytes seen so far, `<algorithm>:<hex>`."""
         return f"{self.algorithm}:{self._hash.hexdigest()}"
 
     def verify(self, expected: str, *, what: str = "content") -> None:
@@ -68,13 +71,17 @@ def new_hasher(digest_or_algorithm: str = "sha256") -> Hasher:
 
 
 def compute_digest(data: bytes | bytearray | memoryview, algorithm: str = "sha256") -> str:
+    """The digest of `data`, e.g. `sha256:<64 hex>`. Raises `ValueError` for unsupported algorithms."""
     hasher = Hasher(algorithm)
     hasher.update(data)
     return hasher.digest
 
 
 def verify_digest(data: bytes | bytearray | memoryview, expected: str, *, what: str = "content") -> None:
-    """Raise `DigestValidationError` unless `data` hashes to `expected` (with `expected`'s algorithm)."""
+    """Raise `DigestValidationError` unless `data` hashes to `expected` (with `expected`'s algorithm).
+
+    A malformed `expected` raises `InvalidReferenceError` (also a `ValueError`) instead.
+    """
     hasher = new_hasher(expected)
     hasher.update(data)
     hasher.verify(expected, what=what)

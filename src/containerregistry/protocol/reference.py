@@ -41,14 +41,15 @@ def _show(value: str) -> str:
 
 def validate_repository(name: str) -> str:
     """Return `name` if it is a valid repository name, else raise `InvalidReferenceError`."""
+    # Length first: cheaper than the regex on a huge input, and the more useful message.
+    if isinstance(name, str) and len(name) > MAX_NAME_LENGTH:
+        raise InvalidReferenceError(
+            f"invalid repository name {_show(name)}: {len(name)} characters long, the limit is {MAX_NAME_LENGTH}"
+        )
     if not isinstance(name, str) or not REPOSITORY_RE.fullmatch(name):
         raise InvalidReferenceError(
             f"invalid repository name {_show(str(name))}: use lowercase letters, digits and "
             "separators (. _ __ -) in components joined by '/'"
-        )
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidReferenceError(
-            f"repository name is {len(name)} characters long, the limit is {MAX_NAME_LENGTH}"
         )
     return name
 
@@ -146,6 +147,9 @@ def parse_reference(text: str, *, default_registry: str = "") -> Reference:
     if sep and _looks_like_host(first):
         if not _HOST_RE.fullmatch(first):
             raise InvalidReferenceError(f"invalid registry host {_show(first)} in {_show(text)}")
+        port = first.rpartition("]")[2].partition(":")[2]
+        if port and not 0 < int(port) <= 65535:
+            raise InvalidReferenceError(f"invalid registry port {port} in {_show(text)}: use 1 to 65535")
         registry, remainder = first, rest
     tag = None
     last_slash = remainder.rfind("/")
