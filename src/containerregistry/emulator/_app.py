@@ -49,7 +49,6 @@ def create_app(data_dir: str | os.PathLike[str], *, auth: Any = None) -> web.App
     app = web.Application(middlewares=[error_middleware], client_max_size=MANIFEST_LIMIT + 1)
     app[STORAGE_KEY] = storage
     app[AUTH_KEY] = authorizer
-    app["auth"] = authorizer
     oci = OciApi(storage, authorizer)
     acr = AcrApi(oci)
     app.router.add_route("*", "/v2", oci.dispatch)

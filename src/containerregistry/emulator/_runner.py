@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._app import create_app
+from ._app import AUTH_KEY, create_app
 
 __all__ = ["RunningEmulator", "arun_emulator", "run_emulator", "start_site"]
 
@@ -83,7 +83,7 @@ def _describe(
         login_server=f"{shown}:{port}",
         data_dir=data_dir,
         ca_cert=Path(ca_cert) if ca_cert else None,
-        auth=app["auth"],
+        auth=app[AUTH_KEY],
         app=app,
     )
 
