@@ -1,0 +1,649 @@
+"""ACR metadata models, enums and their wire conversion (PROTOCOL.md section 5). Pure: no I/O.
+
+The models are what `ContainerRegistryClient`, `ContainerRepository` and `RegistryArtifact` return.
+Each is a frozen dataclass with the Python names of DESIGN.md; `_from_wire` reads ACR's JSON
+(`createdTime`, `imageSize`, `changeableAttributes`, ...) and `_to_wire` writes the changeable
+attributes a PATCH sends (only those that are set).
+
+The string enums compare equal to their wire values; `from_wire` returns the member for a known value
+(case-insensitively) and the raw string for anything else, so an attestation manifest's architecture
+`unknown` is kept, never an error.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any, TypeVar
+
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "ArtifactArchitecture",
+    "ArtifactManifestOrder",
+    "ArtifactManifestPlatform",
+    "ArtifactManifestProperties",
+    "ArtifactOperatingSystem",
+    "ArtifactTagOrder",
+    "ArtifactTagProperties",
+    "ContainerRegistryAudience",
+    "RepositoryProperties",
+    "changeable_attributes",
+    "parse_catalog",
+    "parse_delete_repository",
+    "parse_manifest_list",
+    "parse_manifest_response",
+    "parse_rfc3339",
+    "parse_tag_list",
+    "parse_tag_response",
+]
+
+#: The ACR data-plane API version sent as `api-version` on `/acr/v1` calls.
+DEFAULT_API_VERSION = "2021-07-01"
+
+_E = TypeVar("_E", bound="_WireEnum")
+
+
+class _WireEnum(str, Enum):
+    """A `str` enum whose `from_wire` keeps unknown values as plain strings (case-insensitive match)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, format_spec: str) -> str:
+        return format(str(self.value), format_spec)
+
+    @classmethod
+    def from_wire(cls: type[_E], value: str) -> _E | str:
+        """The member whose value is `value` (ignoring case), else `value` itself, unchanged."""
+        member = _lookup_table(cls).get(value.lower())
+        return value if member is None else member  # type: ignore[return-value]
+
+
+@functools.cache
+def _lookup_table(enum: type[_WireEnum]) -> dict[str, _WireEnum]:
+    return {member.value.lower(): member for member in enum}
+
+
+class ArtifactArchitecture(_WireEnum):
+    """CPU architectures of images (Go's `GOARCH` names). Unknown values are kept as plain strings."""
+
+    I386 = "386"
+    AMD64 = "amd64"
+    ARM = "arm"
+    ARM64 = "arm64"
+    MIPS = "mips"
+    MIPS_LE = "mipsle"
+    MIPS64 = "mips64"
+    MIPS64_LE = "mips64le"
+    PPC64 = "ppc64"
+    PPC64_LE = "ppc64le"
+    RISCV64 = "riscv64"
+    S390X = "s390x"
+    WASM = "wasm"
+
+
+class ArtifactOperatingSystem(_WireEnum):
+    """Operating systems of images (Go's `GOOS` names). Unknown values are kept as plain strings."""
+
+    AIX = "aix"
+    ANDROID = "android"
+    DARWIN = "darwin"
+    DRAGONFLY = "dragonfly"
+    FREEBSD = "freebsd"
+    ILLUMOS = "illumos"
+    IOS = "ios"
+    JS = "js"
+    LINUX = "linux"
+    NETBSD = "netbsd"
+    OPENBSD = "openbsd"
+    PLAN9 = "plan9"
+    SOLARIS = "solaris"
+    WINDOWS = "windows"
+
+
+class ArtifactManifestOrder(_WireEnum):
+    """Order of `list_manifest_properties` (by last update time)."""
+
+    NONE = "none"
+    LAST_UPDATED_ON_DESCENDING = "timedesc"
+    LAST_UPDATED_ON_ASCENDING = "timeasc"
+
+
+class ArtifactTagOrder(_WireEnum):
+    """Order of `list_tag_properties` (by last update time)."""
+
+    NONE = "none"
+    LAST_UPDATED_ON_DESCENDING = "timedesc"
+    LAST_UPDATED_ON_ASCENDING = "timeasc"
+
+
+class ContainerRegistryAudience:
+    """Entra ID audiences an ACR accepts tokens for (pass one as `audience=`).
+
+    The client asks its Entra ID credential for a token with scope `<audience>/.default` and exchanges
+    it at the registry's `/oauth2/exchange`. The default, `AZURE_PUBLIC_CLOUD`
+    (`https://containerregistry.azure.net`), is ACR's own audience. Registries in national clouds, and
+    registries whose Azure Resource Manager audience token authentication is configured, take the Azure
+    Resource Manager audience of their cloud.
+
+    The credential must also sign in at its cloud's authority host (azure-identity's
+    `authority=` / `AZURE_AUTHORITY_HOST`):
+
+    - Azure public cloud: `AZURE_PUBLIC_CLOUD` or `AZURE_RESOURCE_MANAGER_PUBLIC_CLOUD`;
+      authority host `login.microsoftonline.com` (azure-identity's default).
+    - Azure China (21Vianet): `AZURE_CHINA` (= `AZURE_RESOURCE_MANAGER_CHINA`);
+      authority host `login.chinacloudapi.cn`.
+    - Azure US Government: `AZURE_GOVERNMENT` (= `AZURE_RESOURCE_MANAGER_GOVERNMENT`);
+      authority host `login.microsoftonline.us`.
+
+    Example::
+
+        client = ContainerRegistryClient(
+            "https://myregistry.azurecr.cn",
+            DefaultAzureCredential(authority="login.chinacloudapi.cn"),
+            audience=ContainerRegistryAudience.AZURE_CHINA,
+        )
+    """
+
+    #: ACR's own audience (the default).
+    AZURE_PUBLIC_CLOUD = "https://containerregistry.azure.net"
+    #: Azure Resource Manager, public cloud.
+    AZURE_RESOURCE_MANAGER_PUBLIC_CLOUD = "https://management.azure.com"
+    #: Azure Resource Manager, Azure China.
+    AZURE_RESOURCE_MANAGER_CHINA = "https://management.chinacloudapi.cn"
+    #: Azure Resource Manager, Azure US Government.
+    AZURE_RESOURCE_MANAGER_GOVERNMENT = "https://management.usgovcloudapi.net"
+    #: The audience for registries in Azure China (its Azure Resource Manager audience).
+    AZURE_CHINA = AZURE_RESOURCE_MANAGER_CHINA
+    #: The audience for registries in Azure US Government (its Azure Resource Manager audience).
+    AZURE_GOVERNMENT = AZURE_RESOURCE_MANAGER_GOVERNMENT
+
+    #: Authority hosts (Entra ID sign-in) of each cloud, for reference.
+    AUTHORITY_HOSTS: Mapping[str, str] = {
+        "public": "login.microsoftonline.com",
+        "china": "login.chinacloudapi.cn",
+        "usgovernment": "login.microsoftonline.us",
+    }
+
+
+# -- time stamps ------------------------------------------------------------------------------------
+
+_RFC3339_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
+)
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """Parse an RFC 3339 time stamp into a timezone-aware UTC `datetime`.
+
+    Tolerates what registries send: any number of fractional digits (ACR sends 7, .NET ticks; digits
+    beyond microseconds are dropped), `Z` or `z`, numeric offsets with or without a colon, a space
+    instead of `T`, a leap second (read as :59), and no offset at all (read as UTC).
+
+    Raises:
+        ValueError: `value` is not a time stamp.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"expected an RFC 3339 time stamp, got {type(value).__name__}")
+    match = _RFC3339_RE.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"invalid RFC 3339 time stamp {value[:64]!r}")
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    fraction = match.group(7) or ""
+    micro = int((fraction + "000000")[:6])
+    second = min(second, 59)
+    try:
+        result = datetime(year, month, day, hour, minute, second, micro, tzinfo=timezone.utc)
+    except ValueError:
+        raise ValueError(f"invalid RFC 3339 time stamp {value[:64]!r}") from None
+    if match.group(9):
+        offset = timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
+        result -= offset if match.group(9) == "+" else -offset
+    return result
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{key!r} must be a string")
+    return value
+
+
+def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{key!r} must be an integer")
+    return value
+
+
+def _opt_time(data: Mapping[str, Any], key: str) -> datetime | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    return parse_rfc3339(value)
+
+
+def _str_list(data: Mapping[str, Any], key: str) -> list[str]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{key!r} must be a list of strings")
+    return list(value)
+
+
+def _object(data: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{what} must be a JSON object")
+    return data
+
+
+_CHANGEABLE = (
+    ("can_delete", "deleteEnabled"),
+    ("can_write", "writeEnabled"),
+    ("can_read", "readEnabled"),
+    ("can_list", "listEnabled"),
+)
+
+
+def _changeable_from_wire(data: Mapping[str, Any]) -> dict[str, bool | None]:
+    attributes = data.get("changeableAttributes")
+    if attributes is None:
+        return {name: None for name, _ in _CHANGEABLE}
+    attributes = _object(attributes, "'changeableAttributes'")
+    result: dict[str, bool | None] = {}
+    for name, wire in _CHANGEABLE:
+        value = attributes.get(wire)
+        if value is not None and not isinstance(value, bool):
+            raise ValueError(f"'changeableAttributes.{wire}' must be true or false")
+        result[name] = value
+    return result
+
+
+def changeable_attributes(
+    *,
+    can_delete: bool | None = None,
+    can_write: bool | None = None,
+    can_read: bool | None = None,
+    can_list: bool | None = None,
+) -> dict[str, bool]:
+    """The PATCH body of changeable attributes: only the ones that are not None.
+
+    Raises:
+        TypeError: a value is not a bool (None means "leave unchanged").
+    """
+    given = {"can_delete": can_delete, "can_write": can_write, "can_read": can_read, "can_list": can_list}
+    body: dict[str, bool] = {}
+    for name, wire in _CHANGEABLE:
+        value = given[name]
+        if value is None:
+            continue
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True, False or None, not {type(value).__name__}")
+        body[wire] = value
+    return body
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Enum):
+        return repr(value.value)
+    return repr(value)
+
+
+class _ReadableRepr:
+    """A compact repr: fields that are set, time stamps in ISO form, enums as their value."""
+
+    def __repr__(self) -> str:
+        parts = []
+        for item in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, item.name)
+            if value is None or value == "" or value == []:
+                continue
+            parts.append(f"{item.name}={_format_value(value)}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class _Changeable:
+    """The `_to_wire` shared by every model with changeable attributes."""
+
+    can_delete: bool | None
+    can_write: bool | None
+    can_read: bool | None
+    can_list: bool | None
+
+    def _to_wire(self) -> dict[str, bool]:
+        """The changeable attributes that are set, as ACR's JSON (`{"writeEnabled": false, ...}`)."""
+        return changeable_attributes(
+            can_delete=self.can_delete,
+            can_write=self.can_write,
+            can_read=self.can_read,
+            can_list=self.can_list,
+        )
+
+
+# -- models -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class RepositoryProperties(_Changeable, _ReadableRepr):
+    """Properties of a repository.
+
+    To update, pass one to `ContainerRepository.update_properties` (only the `can_*` attributes that
+    are not None are sent), e.g. `RepositoryProperties(can_delete=False)` or
+    `dataclasses.replace(properties, can_write=False)`.
+
+    Attributes:
+        name: the repository name (`library/hello-world`).
+        registry_login_server: the registry's login server (`myregistry.azurecr.io`).
+        created_on: when the repository was created (UTC).
+        last_updated_on: when it last changed (UTC).
+        manifest_count: how many manifests it holds.
+        tag_count: how many tags it holds.
+        can_delete: whether it may be deleted.
+        can_write: whether it may be written (pushes, overwrites, deletes).
+        can_read: whether it may be read (pulls).
+        can_list: whether it shows in listings.
+    """
+
+    name: str = ""
+    registry_login_server: str = ""
+    created_on: datetime | None = None
+    last_updated_on: datetime | None = None
+    manifest_count: int | None = None
+    tag_count: int | None = None
+    can_delete: bool | None = None
+    can_write: bool | None = None
+    can_read: bool | None = None
+    can_list: bool | None = None
+
+    @classmethod
+    def _from_wire(cls, data: Any) -> RepositoryProperties:
+        """Read ACR's `RepositoryAttributes` JSON.
+
+        Raises:
+            ValueError: the JSON is not shaped like repository attributes.
+        """
+        data = _object(data, "repository attributes")
+        return cls(
+            name=_opt_str(data, "imageName") or "",
+            registry_login_server=_opt_str(data, "registry") or "",
+            created_on=_opt_time(data, "createdTime"),
+            last_updated_on=_opt_time(data, "lastUpdateTime"),
+            manifest_count=_opt_int(data, "manifestCount"),
+            tag_count=_opt_int(data, "tagCount"),
+            **_changeable_from_wire(data),
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class ArtifactManifestPlatform(_ReadableRepr):
+    """One manifest an image index refers to, with its platform.
+
+    Attributes:
+        digest: the child manifest's digest.
+        architecture: its CPU architecture (`ArtifactArchitecture`, or the raw string when unknown).
+        operating_system: its OS (`ArtifactOperatingSystem`, or the raw string when unknown).
+    """
+
+    digest: str
+    architecture: ArtifactArchitecture | str | None = None
+    operating_system: ArtifactOperatingSystem | str | None = None
+
+    @classmethod
+    def _from_wire(cls, data: Any) -> ArtifactManifestPlatform:
+        """Read one entry of a manifest's `references`.
+
+        Raises:
+            ValueError: the entry has no digest or wrongly typed fields.
+        """
+        data = _object(data, "manifest reference")
+        digest = _opt_str(data, "digest")
+        if not digest:
+            raise ValueError("a manifest reference has no 'digest'")
+        return cls(
+            digest=digest,
+            architecture=_enum(ArtifactArchitecture, _opt_str(data, "architecture")),
+            operating_system=_enum(ArtifactOperatingSystem, _opt_str(data, "os")),
+        )
+
+
+def _enum(enum: type[_E], value: str | None) -> _E | str | None:
+    if value is None or value == "":
+        return None
+    return enum.from_wire(value)
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class ArtifactManifestProperties(_Changeable, _ReadableRepr):
+    """Properties of a manifest (an image, an index, or another artifact).
+
+    To update, pass one to `RegistryArtifact.update_manifest_properties` (only the `can_*` attributes
+    that are not None are sent).
+
+    Attributes:
+        digest: the manifest's digest (`sha256:...`).
+        repository_name: the repository it is in.
+        registry_login_server: the registry's login server.
+        size_in_bytes: the image size ACR reports (`imageSize`).
+        created_on: when it was pushed (UTC).
+        last_updated_on: when it last changed (UTC).
+        architecture: CPU architecture (`ArtifactArchitecture`, or the raw string when unknown); None
+            for an index or an artifact without a platform.
+        operating_system: OS (`ArtifactOperatingSystem`, or the raw string when unknown), or None.
+        related_artifacts: for an index, the manifests it refers to with their platforms.
+        tags: the tags pointing at it.
+        media_type: the manifest's media type.
+        config_media_type: the media type of its config blob, if it has one.
+        can_delete, can_write, can_read, can_list: its locks.
+    """
+
+    digest: str = ""
+    repository_name: str = ""
+    registry_login_server: str = ""
+    size_in_bytes: int | None = None
+    created_on: datetime | None = None
+    last_updated_on: datetime | None = None
+    architecture: ArtifactArchitecture | str | None = None
+    operating_system: ArtifactOperatingSystem | str | None = None
+    related_artifacts: list[ArtifactManifestPlatform] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    media_type: str | None = None
+    config_media_type: str | None = None
+    can_delete: bool | None = None
+    can_write: bool | None = None
+    can_read: bool | None = None
+    can_list: bool | None = None
+
+    @property
+    def fully_qualified_reference(self) -> str:
+        """`<login server>/<repository>@<digest>`."""
+        return f"{self.registry_login_server}/{self.repository_name}@{self.digest}"
+
+    @classmethod
+    def _from_wire(cls, data: Any, *, registry: str = "", repository: str = "") -> ArtifactManifestProperties:
+        """Read ACR's `ManifestAttributesBase` JSON.
+
+        Args:
+            data: the manifest object.
+            registry: the login server from the enclosing response (`registry`).
+            repository: the repository name from the enclosing response (`imageName`).
+
+        Raises:
+            ValueError: the JSON is not shaped like manifest attributes.
+        """
+        data = _object(data, "manifest attributes")
+        digest = _opt_str(data, "digest")
+        if not digest:
+            raise ValueError("manifest attributes have no 'digest'")
+        references = data.get("references")
+        if references is not None and not isinstance(references, list):
+            raise ValueError("'references' must be a list")
+        return cls(
+            digest=digest,
+            repository_name=repository,
+            registry_login_server=registry,
+            size_in_bytes=_opt_int(data, "imageSize"),
+            created_on=_opt_time(data, "createdTime"),
+            last_updated_on=_opt_time(data, "lastUpdateTime"),
+            architecture=_enum(ArtifactArchitecture, _opt_str(data, "architecture")),
+            operating_system=_enum(ArtifactOperatingSystem, _opt_str(data, "os")),
+            related_artifacts=[ArtifactManifestPlatform._from_wire(r) for r in references or []],
+            tags=_str_list(data, "tags"),
+            media_type=_opt_str(data, "mediaType"),
+            config_media_type=_opt_str(data, "configMediaType"),
+            **_changeable_from_wire(data),
+        )
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class ArtifactTagProperties(_Changeable, _ReadableRepr):
+    """Properties of a tag.
+
+    To update, pass one to `RegistryArtifact.update_tag_properties` (only the `can_*` attributes that
+    are not None are sent), e.g. `ArtifactTagProperties(can_write=False, can_delete=False)`.
+
+    Attributes:
+        name: the tag.
+        digest: the digest of the manifest it points at.
+        repository_name: the repository it is in.
+        registry_login_server: the registry's login server.
+        created_on: when it was created (UTC).
+        last_updated_on: when it last changed (UTC).
+        can_delete, can_write, can_read, can_list: its locks.
+    """
+
+    name: str = ""
+    digest: str = ""
+    repository_name: str = ""
+    registry_login_server: str = ""
+    created_on: datetime | None = None
+    last_updated_on: datetime | None = None
+    can_delete: bool | None = None
+    can_write: bool | None = None
+    can_read: bool | None = None
+    can_list: bool | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def _from_wire(cls, data: Any, *, registry: str = "", repository: str = "") -> ArtifactTagProperties:
+        """Read ACR's `TagAttributesBase` JSON.
+
+        Args:
+            data: the tag object.
+            registry: the login server from the enclosing response (`registry`).
+            repository: the repository name from the enclosing response (`imageName`).
+
+        Raises:
+            ValueError: the JSON is not shaped like tag attributes.
+        """
+        data = _object(data, "tag attributes")
+        name = _opt_str(data, "name")
+        if not name:
+            raise ValueError("tag attributes have no 'name'")
+        return cls(
+            name=name,
+            digest=_opt_str(data, "digest") or "",
+            repository_name=repository,
+            registry_login_server=registry,
+            created_on=_opt_time(data, "createdTime"),
+            last_updated_on=_opt_time(data, "lastUpdateTime"),
+            **_changeable_from_wire(data),
+        )
+
+
+# -- response bodies --------------------------------------------------------------------------------
+
+
+def _envelope(body: Any, what: str) -> tuple[Mapping[str, Any], str, str]:
+    document = _object(body, what)
+    return document, _opt_str(document, "registry") or "", _opt_str(document, "imageName") or ""
+
+
+def parse_catalog(body: Any) -> list[str]:
+    """Repository names of a `GET /acr/v1/_catalog` (or `/v2/_catalog`) response.
+
+    Raises:
+        ValueError: the body is not `{"repositories": [str, ...]}`.
+    """
+    return _str_list(_object(body, "the catalog"), "repositories")
+
+
+def parse_tag_list(body: Any) -> list[ArtifactTagProperties]:
+    """Tags of a `GET /acr/v1/{name}/_tags` response.
+
+    Raises:
+        ValueError: the body is malformed.
+    """
+    document, registry, repository = _envelope(body, "the tag list")
+    tags = document.get("tags")
+    if tags is None:
+        return []
+    if not isinstance(tags, list):
+        raise ValueError("'tags' must be a list")
+    return [ArtifactTagProperties._from_wire(t, registry=registry, repository=repository) for t in tags]
+
+
+def parse_tag_response(body: Any) -> ArtifactTagProperties:
+    """The tag of a `GET`/`PATCH /acr/v1/{name}/_tags/{tag}` response.
+
+    Raises:
+        ValueError: the body is malformed.
+    """
+    document, registry, repository = _envelope(body, "the tag")
+    return ArtifactTagProperties._from_wire(document.get("tag"), registry=registry, repository=repository)
+
+
+def parse_manifest_list(body: Any) -> list[ArtifactManifestProperties]:
+    """Manifests of a `GET /acr/v1/{name}/_manifests` response.
+
+    Raises:
+        ValueError: the body is malformed.
+    """
+    document, registry, repository = _envelope(body, "the manifest list")
+    manifests = document.get("manifests")
+    if manifests is None:
+        return []
+    if not isinstance(manifests, list):
+        raise ValueError("'manifests' must be a list")
+    return [
+        ArtifactManifestProperties._from_wire(m, registry=registry, repository=repository) for m in manifests
+    ]
+
+
+def parse_manifest_response(body: Any) -> ArtifactManifestProperties:
+    """The manifest of a `GET`/`PATCH /acr/v1/{name}/_manifests/{digest}` response.
+
+    Raises:
+        ValueError: the body is malformed.
+    """
+    document, registry, repository = _envelope(body, "the manifest")
+    return ArtifactManifestProperties._from_wire(
+        document.get("manifest"), registry=registry, repository=repository
+    )
+
+
+def parse_delete_repository(body: Any) -> tuple[list[str], list[str]]:
+    """`(manifests deleted, tags deleted)` of a `DELETE /acr/v1/{name}` response (empty body: nothing listed).
+
+    Raises:
+        ValueError: the body is malformed.
+    """
+    if body is None:
+        return [], []
+    document = _object(body, "the delete result")
+    return _str_list(document, "manifestsDeleted"), _str_list(document, "tagsDeleted")
