@@ -126,7 +126,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     has one, chunked otherwise); response bodies are read in 1 MiB chunks and never decompressed
     here (httpx's `Response.iter_bytes()` still decodes a `Content-Encoding`; `iter_raw()` gives the
     exact bytes). Redirects are never followed and nothing is retried; wrap it in
-    `AsyncRetryTransport` for that. Cookies are ignored; `~/.netrc` is never read.
+    `AsyncRetryTransport` for that (aiohttp's own resend-once-on-disconnect is switched off, so
+    a pooled connection the server closed surfaces as `httpx.RemoteProtocolError`, which the
+    retry transport retries). Cookies are ignored; `~/.netrc` is never read.
 
     aiohttp has no write timeout, so httpx's `write` timeout is not enforced by this transport.
 
@@ -171,6 +173,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             skip_auto_headers=_SKIP_AUTO_HEADERS,
             timeout=aiohttp.ClientTimeout(total=None),
         )
+        if hasattr(session, "_retry_connection"):
+            # aiohttp silently resends an idempotent request once when the server disconnects;
+            # retries belong to RetryTransport (policy, backoff, counters, per-request opt-out).
+            session._retry_connection = False
         self._session = session
         self._loop = loop
         return session

@@ -1,3 +1,5 @@
+# This file is generated from containerregistry/transport/_async_retry.py by scripts/unasync.py.
+# Do not edit it: edit the async source and run `python scripts/unasync.py`.
 """Retry wrapper for any httpx transport. The async module is the source; scripts/unasync.py generates the sync one."""
 
 from __future__ import annotations
