@@ -185,7 +185,7 @@ UNKNOWN_EVERYWHERE: dict[str, Any] = {
     "x-top": {"a": ["b"]},
 }
 
-FIXTURES = {
+FIXTURES: dict[str, tuple[dict[str, Any], type[OciImageManifest] | type[OciImageIndex]]] = {
     "oci-image": (OCI_IMAGE, OciImageManifest),
     "oci-image-no-media-type": (OCI_IMAGE_NO_MEDIA_TYPE, OciImageManifest),
     "oci-index": (OCI_INDEX, OciImageIndex),
@@ -207,6 +207,7 @@ def test_round_trip(name: str) -> None:
     raw = json.dumps(document).encode()
     parsed = parse_manifest(raw)
     assert isinstance(parsed, cls)
+    assert parsed is not None
     assert parsed.to_dict() == document
     # to_bytes is compact JSON of the same document.
     assert json.loads(model.to_bytes()) == document
@@ -635,7 +636,7 @@ def test_from_dict_on_arbitrary_json_only_raises_manifest_format_error(document:
             pass
 
 
-_mutations = st.sampled_from(
+_mutations: st.SearchStrategy[Any] = st.sampled_from(
     [None, True, -1, 1.5, "x", [], {}, "sha256:" + "a" * 64, [{}], {"mediaType": "a"}]
 )
 
