@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import ssl
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
@@ -13,9 +15,18 @@ import httpx
 import pytest
 from aiohttp import web
 
-from containerregistry.emulator.auth import AuthConfig, EmulatorAuth, OpenAuth
+from containerregistry.emulator.auth import REPOSITORY_ACTIONS, AuthConfig, EmulatorAuth, OpenAuth, User
 
 LONG_SECRET = "entra-test-secret-0123456789abcdef0123456789"
+KEY = b"k" * 32
+
+
+def make_config(**kwargs: object) -> AuthConfig:
+    users = {role: User(role, f"pw-{role}", frozenset({role})) for role in (*REPOSITORY_ACTIONS, "admin")}
+    users["scoped"] = User("scoped", "pw-scoped", frozenset({"pull", "push"}), frozenset({"team/*"}))
+    users["scoped-admin"] = User("scoped-admin", "pw-scoped-admin", frozenset({"admin"}), frozenset({"app"}))
+    settings: dict[str, object] = {"users": users, "signing_key": KEY, "entra_secret": LONG_SECRET, **kwargs}
+    return AuthConfig(**settings)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -105,3 +116,48 @@ def parse_challenge(header: str) -> dict[str, str]:
     # Everything must have been consumed by the parameters: no stray text.
     assert ",".join(f'{k}="{v}"' for k, v in params.items()) == rest, header
     return params
+
+
+@dataclass
+class ThreadServer:
+    """A test app served from a background thread, for synchronous (Hypothesis) tests."""
+
+    auth: EmulatorAuth | OpenAuth
+    endpoint: str
+
+
+@pytest.fixture
+def thread_server() -> Iterator[ThreadServer]:
+    config = make_config(anonymous_pull=True)
+    auth = EmulatorAuth(config)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, object] = {}
+
+    async def start() -> None:
+        runner = web.AppRunner(build_app(auth), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        holder["runner"] = runner
+        holder["port"] = runner.addresses[0][1]
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert started.wait(10), "test server did not start"
+    try:
+        config.login_server = f"127.0.0.1:{holder['port']}"
+        yield ThreadServer(auth, f"http://127.0.0.1:{holder['port']}")
+    finally:
+        runner = holder["runner"]
+        assert isinstance(runner, web.AppRunner)
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -19,18 +19,9 @@ from containerregistry.emulator.auth import (
     mint_entra_token,
 )
 
-from .conftest import LONG_SECRET, Server, basic, bearer, parse_challenge, serve
+from .conftest import KEY, LONG_SECRET, Server, basic, bearer, make_config, parse_challenge, serve
 
-KEY = b"k" * 32
 ALL_SCOPES = ["repository:app:" + ",".join(REPOSITORY_ACTIONS), "registry:catalog:*"]
-
-
-def make_config(**kwargs: object) -> AuthConfig:
-    users = {role: User(role, f"pw-{role}", frozenset({role})) for role in (*REPOSITORY_ACTIONS, "admin")}
-    users["scoped"] = User("scoped", "pw-scoped", frozenset({"pull", "push"}), frozenset({"team/*"}))
-    users["scoped-admin"] = User("scoped-admin", "pw-scoped-admin", frozenset({"admin"}), frozenset({"app"}))
-    settings: dict[str, object] = {"users": users, "signing_key": KEY, "entra_secret": LONG_SECRET, **kwargs}
-    return AuthConfig(**settings)  # type: ignore[arg-type]
 
 
 async def get_token(server: Server, scopes: list[str], creds: tuple[str, str] | None = None) -> str:
