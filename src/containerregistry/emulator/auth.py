@@ -91,7 +91,7 @@ _ALGORITHM = "HS256"
 _ACCESS = "access_token"
 _REFRESH = "refresh_token"
 # Forms and query strings of the token service are tiny; anything bigger is a mistake or an attack.
-MAX_FORM_BYTES = 64 * 1024
+_MAX_FORM_BYTES = 64 * 1024
 _MAX_FIELDS = 200
 _MAX_SCOPES = 50
 _MAX_TOKEN_CHARS = 16 * 1024
@@ -386,12 +386,12 @@ def _json_response(payload: Mapping[str, Any]) -> web.Response:
 
 async def _read_form(request: web.Request) -> dict[str, list[str]]:
     """Read an urlencoded POST body, bounded in size, into `{name: [values]}`."""
-    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
+    if request.content_length is not None and request.content_length > _MAX_FORM_BYTES:
         raise _json_error(
             web.HTTPRequestEntityTooLarge,
             "SIZE_INVALID",
-            f"form body too large (limit {MAX_FORM_BYTES} bytes)",
-            max_size=MAX_FORM_BYTES,
+            f"form body too large (limit {_MAX_FORM_BYTES} bytes)",
+            max_size=_MAX_FORM_BYTES,
             actual_size=request.content_length,
         )
     ctype = request.content_type
@@ -402,17 +402,17 @@ async def _read_form(request: web.Request) -> dict[str, list[str]]:
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = await request.content.read(MAX_FORM_BYTES + 1 - size)
+        chunk = await request.content.read(_MAX_FORM_BYTES + 1 - size)
         if not chunk:
             break
         chunks.append(chunk)
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
+        if size > _MAX_FORM_BYTES:
             raise _json_error(
                 web.HTTPRequestEntityTooLarge,
                 "SIZE_INVALID",
-                f"form body too large (limit {MAX_FORM_BYTES} bytes)",
-                max_size=MAX_FORM_BYTES,
+                f"form body too large (limit {_MAX_FORM_BYTES} bytes)",
+                max_size=_MAX_FORM_BYTES,
                 actual_size=size,
             )
     try:
@@ -429,8 +429,8 @@ async def _read_form(request: web.Request) -> dict[str, list[str]]:
 
 
 def _query(request: web.Request) -> dict[str, list[str]]:
-    if len(request.query_string) > MAX_FORM_BYTES:
-        raise _bad_request(f"query string too long (limit {MAX_FORM_BYTES} bytes)")
+    if len(request.query_string) > _MAX_FORM_BYTES:
+        raise _bad_request(f"query string too long (limit {_MAX_FORM_BYTES} bytes)")
     form: dict[str, list[str]] = {}
     for key, value in request.query.items():
         form.setdefault(key, []).append(value)
