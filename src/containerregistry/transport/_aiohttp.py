@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -155,14 +155,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._proxies = ProxyResolver(trust_env=trust_env)
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._keeper: AsyncGenerator[None, None] | None = None
 
-    def _get_session(self) -> aiohttp.ClientSession:
+    async def _get_session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         session = self._session
         if session is not None and not session.closed and self._loop is loop:
             return session
-        if session is not None and not session.closed and self._loop is not None:
-            _abandon(session, self._loop)
+        if session is not None and self._loop is not None and self._keeper is not None:
+            _abandon(session, self._loop, self._keeper)
         connector = aiohttp.TCPConnector(limit=self._pool_maxsize, ssl=self._ssl)
         session = aiohttp.ClientSession(
             connector=connector,
@@ -177,13 +178,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             # aiohttp silently resends an idempotent request once when the server disconnects;
             # retries belong to RetryTransport (policy, backoff, counters, per-request opt-out).
             session._retry_connection = False
-        self._session = session
-        self._loop = loop
+        # The loop finalizes unfinished async generators when it shuts down (`asyncio.run` and
+        # pytest-asyncio both do), which gives the session a graceful close inside its own loop
+        # even when the caller never closes the client.
+        keeper = _close_at_loop_shutdown(session)
+        await keeper.__anext__()
+        self._session, self._loop, self._keeper = session, loop, keeper
         return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request` and return the response with its body still on the wire."""
-        session = self._get_session()
+        session = await self._get_session()
 
         headers: list[tuple[str, str]] = []
         for key, value in request.headers.multi_items():
@@ -241,43 +246,54 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        """Close the session (and its connections) if it belongs to the running loop."""
-        session, self._session = self._session, None
-        loop, self._loop = self._loop, None
-        if session is None or session.closed:
+        """Close the session and its connections."""
+        session, loop, keeper = self._session, self._loop, self._keeper
+        self._session = self._loop = self._keeper = None
+        if session is None or loop is None or keeper is None:
             return
+        if loop is asyncio.get_running_loop():
+            await keeper.aclose()
+        else:
+            _abandon(session, loop, keeper)
+
+
+async def _close_at_loop_shutdown(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Suspends until finalized, then closes `session` (gracefully when its loop still runs)."""
+    try:
+        yield
+    finally:
         try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:  # pragma: no cover - aclose is always awaited in a loop
-            running = None
-        if loop is running:
-            await session.close()
-        elif loop is not None:
-            _abandon(session, loop)
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # Finalized by hand after the loop died: nothing can be awaited any more.
+            pass
+        else:
+            if not session.closed:
+                await session.close()
 
 
-def _abandon(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> None:
-    """Dispose of a session that belongs to another event loop."""
-    if loop.is_closed():
-        # Its loop is gone, so its connections can no longer be closed gracefully; close the
-        # sockets directly so nothing leaks and aiohttp does not warn about an unclosed session.
-        connector = session.connector
-        if connector is not None:
-            for protocols in list(getattr(connector, "_conns", {}).values()):
-                for item in protocols:
-                    proto = item[0]
-                    transport = getattr(proto, "transport", None)
-                    sock = transport.get_extra_info("socket") if transport is not None else None
-                    if sock is not None:
-                        with contextlib.suppress(OSError):
-                            sock.close()
-        session.detach()
-        if connector is not None:
+def _abandon(
+    session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop, keeper: AsyncGenerator[None, None]
+) -> None:
+    """Dispose of a session that belongs to another event loop than the running one."""
+    if session.closed:
+        return
+    if not loop.is_closed():
+        # The loop is alive (another thread, or not running right now): close it there.
+        if loop.is_running():
+            asyncio.run_coroutine_threadsafe(keeper.aclose(), loop)
+        else:
             with contextlib.suppress(Exception):
-                connector._close()
-    elif not loop.is_running():
+                loop.run_until_complete(keeper.aclose())
+        return
+    # The loop was closed without finalizing async generators. Finish the keeper by hand (its
+    # finalizer would otherwise try to schedule on the dead loop) and mark session and connector
+    # closed; the sockets are reclaimed when their transports are collected.
+    step = keeper.aclose().__await__()
+    with contextlib.suppress(StopIteration, RuntimeError):
+        step.send(None)
+    connector = session.connector
+    session.detach()
+    if connector is not None:
         with contextlib.suppress(Exception):
-            loop.run_until_complete(session.close())
-    else:
-        # Still running in another thread: hand the close over to it.
-        asyncio.run_coroutine_threadsafe(session.close(), loop)
+            connector._close()
