@@ -95,9 +95,11 @@ def _mock_registry(seen: list[httpx.Request]) -> httpx.MockTransport:
 def test_plain_http_to_a_remote_host_is_refused() -> None:
     seen: list[httpx.Request] = []
     auth = RegistryAuth(BasicCredential("user", "pw-not-sent"))
-    with httpx.Client(auth=auth, transport=_mock_registry(seen)) as client:
-        with pytest.raises(InsecureTransportError) as caught:
-            client.get("http://registry.example.com/v2/")
+    with (
+        httpx.Client(auth=auth, transport=_mock_registry(seen)) as client,
+        pytest.raises(InsecureTransportError) as caught,
+    ):
+        client.get("http://registry.example.com/v2/")
     assert "registry.example.com" in str(caught.value)
     assert "pw-not-sent" not in str(caught.value)
     assert all("Authorization" not in r.headers for r in seen)
@@ -169,12 +171,14 @@ def test_token_endpoint_failures_raise(status: int, body: bytes) -> None:
         )
 
     auth = RegistryAuth(BasicCredential("user", "pw-hidden"))
-    with httpx.Client(auth=auth, transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(ClientAuthenticationError) as caught:
-            client.get(
-                "https://registry.example.com/v2/a/tags/list",
-                extensions={SCOPE_EXTENSION: ("repository:a:pull",)},
-            )
+    with (
+        httpx.Client(auth=auth, transport=httpx.MockTransport(handler)) as client,
+        pytest.raises(ClientAuthenticationError) as caught,
+    ):
+        client.get(
+            "https://registry.example.com/v2/a/tags/list",
+            extensions={SCOPE_EXTENSION: ("repository:a:pull",)},
+        )
     message = str(caught.value)
     assert "registry.example.com" in message and "https://auth.example.com/token" in message
     assert "repository:a:pull" in message
