@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+from ..protocol.acr import (
+    ArtifactArchitecture,
+    ArtifactManifestOrder,
+    ArtifactManifestPlatform,
+    ArtifactManifestProperties,
+    ArtifactOperatingSystem,
+    ArtifactTagOrder,
+    ArtifactTagProperties,
+    ContainerRegistryAudience,
+    RepositoryProperties,
+)
+from ._artifact import RegistryArtifact
 from ._content_client import BlobStream, ContainerRegistryContentClient
 from ._paging import AsyncItemPaged, AsyncPageIterator
+from ._registry_client import ContainerRegistryClient
+from ._repository import ContainerRepository
 
 __all__ = [
+    "ArtifactArchitecture",
+    "ArtifactManifestOrder",
+    "ArtifactManifestPlatform",
+    "ArtifactManifestProperties",
+    "ArtifactOperatingSystem",
+    "ArtifactTagOrder",
+    "ArtifactTagProperties",
     "AsyncItemPaged",
     "AsyncPageIterator",
     "BlobStream",
+    "ContainerRegistryAudience",
+    "ContainerRegistryClient",
     "ContainerRegistryContentClient",
+    "ContainerRepository",
+    "RegistryArtifact",
+    "RepositoryProperties",
 ]

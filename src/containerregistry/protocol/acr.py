@@ -32,6 +32,7 @@ __all__ = [
     "ContainerRegistryAudience",
     "RepositoryProperties",
     "changeable_attributes",
+    "changeable_update",
     "parse_catalog",
     "parse_delete_repository",
     "parse_manifest_list",
@@ -292,6 +293,47 @@ def changeable_attributes(
         if not isinstance(value, bool):
             raise TypeError(f"{name} must be True, False or None, not {type(value).__name__}")
         body[wire] = value
+    return body
+
+
+def changeable_update(
+    properties: Any = None,
+    *,
+    can_delete: bool | None = None,
+    can_write: bool | None = None,
+    can_read: bool | None = None,
+    can_list: bool | None = None,
+) -> dict[str, bool]:
+    """The PATCH body of an `update_*_properties` call: the set `can_*` of `properties`, then the keywords.
+
+    Keywords win over the properties object. Only what was given is sent (ACR's PATCH is partial).
+
+    Args:
+        properties: a `RepositoryProperties`, `ArtifactManifestProperties` or `ArtifactTagProperties`
+            (its `can_*` that are not None are sent), or None.
+        can_delete, can_write, can_read, can_list: attributes to set; None leaves them unchanged.
+
+    Raises:
+        TypeError: `properties` is not a properties model, or a value is not a bool.
+        ValueError: nothing would change (no attribute given).
+    """
+    body: dict[str, bool] = {}
+    if properties is not None:
+        if not isinstance(properties, _Changeable):
+            raise TypeError(
+                "properties must be RepositoryProperties, ArtifactManifestProperties or ArtifactTagProperties, "
+                f"not {type(properties).__name__}"
+            )
+        body.update(properties._to_wire())
+    body.update(
+        changeable_attributes(
+            can_delete=can_delete, can_write=can_write, can_read=can_read, can_list=can_list
+        )
+    )
+    if not body:
+        raise ValueError(
+            "nothing to update: give properties or at least one of can_delete, can_write, can_read, can_list"
+        )
     return body
 
 

@@ -1,0 +1,179 @@
+# This file is generated from containerregistry/aio/_repository.py by scripts/unasync.py.
+# Do not edit it: edit the async source and run `python scripts/unasync.py`.
+"""ContainerRepository: one ACR repository, its properties, manifests and tags."""
+
+from __future__ import annotations
+
+from .._common import scope_for
+from ..exceptions import ResourceNotFoundError
+from ..protocol.acr import (
+    ArtifactManifestOrder,
+    ArtifactManifestProperties,
+    ArtifactTagOrder,
+    ArtifactTagProperties,
+    RepositoryProperties,
+    changeable_update,
+    parse_delete_repository,
+    parse_manifest_list,
+    parse_tag_list,
+)
+from ..protocol.reference import validate_repository
+from ..protocol.results import DeleteRepositoryResult
+from ._artifact import RegistryArtifact, _AcrSession, _list_params, _parsed
+from ._paging import ItemPaged
+
+__all__ = ["ContainerRepository"]
+
+
+class ContainerRepository:
+    """A repository of an ACR registry: its properties, its manifests and tags, and deleting it.
+
+    Get one from `ContainerRegistryClient.get_repository` (no I/O). It shares the client's connection
+    pool and token cache; closing the client ends it too.
+    """
+
+    def __init__(self, session: _AcrSession, name: str) -> None:
+        validate_repository(name)
+        self._session = session
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """The repository name, e.g. `library/hello-world`."""
+        return self._name
+
+    @property
+    def registry_endpoint(self) -> str:
+        """The registry endpoint, `https://host[:port]`."""
+        return self._session.endpoint
+
+    @property
+    def fully_qualified_name(self) -> str:
+        """`<login server>/<name>`, e.g. `myregistry.azurecr.io/library/hello-world`."""
+        return f"{self._session.login_server}/{self._name}"
+
+    def __repr__(self) -> str:
+        return f"<ContainerRepository {self.fully_qualified_name}>"
+
+    def get_properties(self) -> RepositoryProperties:
+        """The repository's properties (counts, times, locks).
+
+        Raises:
+            ResourceNotFoundError: no such repository.
+        """
+        action = f"get properties of repository {self.fully_qualified_name}"
+        body, _ = self._session.request_json(
+            "GET",
+            self._session.url(self._name),
+            scope=scope_for(self._name, "metadata_read"),
+            action=action,
+        )
+        return _parsed(RepositoryProperties._from_wire, body, action)
+
+    def update_properties(
+        self,
+        properties: RepositoryProperties | None = None,
+        *,
+        can_delete: bool | None = None,
+        can_write: bool | None = None,
+        can_read: bool | None = None,
+        can_list: bool | None = None,
+    ) -> RepositoryProperties:
+        """Change the repository's locks; only the attributes given are sent.
+
+        Args:
+            properties: its `can_*` that are not None are sent.
+            can_delete, can_write, can_read, can_list: override `properties`; None leaves unchanged.
+
+        Returns:
+            The repository's properties after the update.
+
+        Raises:
+            ValueError: nothing to update.
+            ResourceNotFoundError: no such repository.
+        """
+        patch = changeable_update(
+            properties, can_delete=can_delete, can_write=can_write, can_read=can_read, can_list=can_list
+        )
+        action = f"update properties of repository {self.fully_qualified_name}"
+        body, _ = self._session.request_json(
+            "PATCH",
+            self._session.url(self._name),
+            scope=scope_for(self._name, "metadata_write"),
+            action=action,
+            body=patch,
+        )
+        return _parsed(RepositoryProperties._from_wire, body, action)
+
+    def list_manifest_properties(
+        self,
+        *,
+        order_by: ArtifactManifestOrder | str = ArtifactManifestOrder.NONE,
+        results_per_page: int | None = None,
+    ) -> ItemPaged[ArtifactManifestProperties]:
+        """The repository's manifests with their properties, page by page.
+
+        Args:
+            order_by: `ArtifactManifestOrder.LAST_UPDATED_ON_DESCENDING` (newest first),
+                `LAST_UPDATED_ON_ASCENDING`, or `NONE` (the registry's order).
+            results_per_page: page size (`n`); None lets the registry choose.
+        """
+        params = _list_params(ArtifactManifestOrder(order_by), results_per_page)
+        return self._session.pager(
+            self._session.url(self._name, "_manifests", **params),
+            scope=scope_for(self._name, "metadata_read"),
+            action=f"list manifests of {self.fully_qualified_name}",
+            parse=parse_manifest_list,
+        )
+
+    def list_tag_properties(
+        self,
+        *,
+        order_by: ArtifactTagOrder | str = ArtifactTagOrder.NONE,
+        results_per_page: int | None = None,
+    ) -> ItemPaged[ArtifactTagProperties]:
+        """Every tag of the repository with its properties, page by page.
+
+        Args:
+            order_by: `ArtifactTagOrder.LAST_UPDATED_ON_DESCENDING`, `LAST_UPDATED_ON_ASCENDING`, or
+                `NONE` (by name).
+            results_per_page: page size (`n`); None lets the registry choose.
+        """
+        params = _list_params(ArtifactTagOrder(order_by), results_per_page)
+        return self._session.pager(
+            self._session.url(self._name, "_tags", **params),
+            scope=scope_for(self._name, "metadata_read"),
+            action=f"list tags of {self.fully_qualified_name}",
+            parse=parse_tag_list,
+        )
+
+    def get_artifact(self, tag_or_digest: str) -> RegistryArtifact:
+        """The artifact named by a tag or digest in this repository (no I/O).
+
+        Raises:
+            InvalidReferenceError: `tag_or_digest` is neither a valid tag nor a valid digest.
+        """
+        return RegistryArtifact(self._session, self._name, tag_or_digest)
+
+    def delete(self) -> DeleteRepositoryResult:
+        """Delete the repository with all its manifests and tags; succeeds when it is already gone.
+
+        Returns:
+            What was deleted (empty when there was nothing).
+
+        Raises:
+            OperationNotAllowedError: the repository or something in it is locked.
+        """
+        action = f"delete repository {self.fully_qualified_name}"
+        try:
+            body, _ = self._session.request_json(
+                "DELETE",
+                self._session.url(self._name),
+                scope=scope_for(self._name, "delete"),
+                action=action,
+                expect=(202, 200, 204),
+            )
+        except ResourceNotFoundError:
+            return DeleteRepositoryResult()
+        manifests, tags = _parsed(parse_delete_repository, body, action)
+        return DeleteRepositoryResult(deleted_manifests=manifests, deleted_tags=tags)

@@ -1,0 +1,407 @@
+"""RegistryArtifact: one image or artifact (by tag or digest) of an ACR repository, and its tags.
+
+Also home of `_AcrSession`, what every ACR client of one registry shares: the pipeline (so one
+connection pool and one token cache), the `api-version`, and JSON requests to `/acr/v1`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import httpx
+
+from .._common import login_server_of, scope_for
+from ..exceptions import ResourceNotFoundError, ServiceRequestError
+from ..protocol.acr import (
+    ArtifactManifestProperties,
+    ArtifactTagOrder,
+    ArtifactTagProperties,
+    changeable_update,
+    parse_manifest_response,
+    parse_tag_list,
+    parse_tag_response,
+)
+from ..protocol.http import add_query, parse_link_next
+from ..protocol.reference import validate_digest, validate_repository, validate_tag
+from ._paging import AsyncItemPaged
+from ._pipeline import AsyncPipeline
+
+__all__ = ["RegistryArtifact"]
+
+T = TypeVar("T")
+
+#: Metadata responses above this size are refused rather than buffered (a page of 1,000 manifests is ~1 MiB).
+_MAX_METADATA_SIZE = 16 * 1024 * 1024
+
+
+class _AcrSession:
+    """What the ACR clients of one registry share: the pipeline, the api-version and `/acr/v1` requests."""
+
+    def __init__(self, pipeline: AsyncPipeline, api_version: str) -> None:
+        self.pipeline = pipeline
+        self.api_version = api_version
+        self.endpoint = pipeline.endpoint
+        self.login_server = login_server_of(pipeline.endpoint)
+        self._origin = urlsplit(pipeline.endpoint).netloc
+
+    def url(self, *segments: str, **params: str | None) -> str:
+        """`<endpoint>/acr/v1/<segments>?api-version=...&<params>` (segments percent-encoded, '/' kept)."""
+        path = "/".join(quote(segment, safe="/:") for segment in segments)
+        return add_query(f"{self.endpoint}/acr/v1/{path}", {"api-version": self.api_version, **params})
+
+    async def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        scope: tuple[str, ...],
+        action: str,
+        body: dict[str, Any] | None = None,
+        expect: tuple[int, ...] = (200,),
+    ) -> tuple[Any, httpx.Response]:
+        """Send a metadata request and return its decoded JSON body (None when empty) and the response."""
+        headers = {"Accept": "application/json"}
+        content = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            content = json.dumps(body, separators=(",", ":")).encode()
+        response = await self.pipeline.send(
+            method,
+            url,
+            scope=scope,
+            action=action,
+            headers=headers,
+            content=content,
+            expect=expect,
+            stream=True,
+        )
+        raw = await _read_capped(response, action)
+        if not raw.strip():
+            return None, response
+        try:
+            return json.loads(raw), response
+        except (ValueError, UnicodeDecodeError):
+            raise ServiceRequestError(f"{action} failed: the registry sent invalid JSON") from None
+
+    def pager(
+        self,
+        first_url: str | Callable[[], Awaitable[str]],
+        *,
+        scope: tuple[str, ...],
+        action: str,
+        parse: Callable[[Any], list[T]],
+    ) -> AsyncItemPaged[T]:
+        """Items of a `Link`-paged listing; the continuation token is the next page's URL.
+
+        `first_url` may be a coroutine function, called when the first page is fetched (never before).
+        """
+
+        async def fetch(token: str | None) -> tuple[list[T], str | None]:
+            if token is not None:
+                url = self._own_page(token)
+            elif isinstance(first_url, str):
+                url = first_url
+            else:
+                url = await first_url()
+            body, response = await self.request_json("GET", url, scope=scope, action=action)
+            items = _parsed(parse, body, action)
+            return items, self._next_page(response, url)
+
+        return AsyncItemPaged(fetch)
+
+    def _own_page(self, token: str) -> str:
+        # A continuation token is a URL: refuse one of another registry, so our credentials stay here.
+        parts = urlsplit(token) if isinstance(token, str) else None
+        if parts is None or parts.netloc != self._origin or not parts.path.startswith("/acr/v1/"):
+            raise ValueError("continuation_token is not a page of this registry's listing")
+        return token
+
+    def _next_page(self, response: httpx.Response, url: str) -> str | None:
+        next_url = parse_link_next(response.headers.get("Link"), url)
+        # A Link to another origin is ignored: paging never carries our credentials elsewhere.
+        if next_url is None or urlsplit(next_url).netloc != self._origin:
+            return None
+        if not any(key == "api-version" for key, _ in parse_qsl(urlsplit(next_url).query)):
+            next_url = add_query(next_url, {"api-version": self.api_version})
+        return next_url
+
+
+async def _read_capped(response: httpx.Response, action: str) -> bytes:
+    try:
+        length = response.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > _MAX_METADATA_SIZE:
+            raise ServiceRequestError(
+                f"{action} failed: the response is {length} bytes; the limit is {_MAX_METADATA_SIZE} bytes"
+            )
+        buffer = bytearray()
+        async for chunk in response.aiter_bytes():
+            buffer += chunk
+            if len(buffer) > _MAX_METADATA_SIZE:
+                raise ServiceRequestError(
+                    f"{action} failed: the response exceeds the limit of {_MAX_METADATA_SIZE} bytes"
+                )
+        return bytes(buffer)
+    except httpx.TransportError as exc:
+        raise ServiceRequestError(
+            f"{action} failed: connection lost while reading the response: {exc}"
+        ) from exc
+    finally:
+        await response.aclose()
+
+
+def _parsed(parse: Callable[[Any], T], body: Any, action: str) -> T:
+    try:
+        return parse(body)
+    except (ValueError, TypeError) as exc:
+        raise ServiceRequestError(f"{action} failed: the registry sent a malformed response: {exc}") from None
+
+
+def _is_digest(tag_or_digest: str) -> bool:
+    """True for a digest, False for a tag; raises `InvalidReferenceError` for neither."""
+    if isinstance(tag_or_digest, str) and ":" in tag_or_digest:
+        validate_digest(tag_or_digest)
+        return True
+    validate_tag(tag_or_digest)
+    return False
+
+
+class RegistryArtifact:
+    """An image or artifact of a repository, named by tag or digest: its manifest's properties and tags.
+
+    Get one from `ContainerRegistryClient.get_artifact` or `ContainerRepository.get_artifact` (no I/O).
+    A tag reference is resolved to its digest once, on the first call that needs the digest, and the
+    digest endpoints are used from then on (so the object keeps naming the same manifest even if the
+    tag moves).
+    """
+
+    def __init__(self, session: _AcrSession, repository: str, tag_or_digest: str) -> None:
+        validate_repository(repository)
+        self._session = session
+        self._repository = repository
+        self._reference = tag_or_digest
+        self._digest: str | None = tag_or_digest if _is_digest(tag_or_digest) else None
+
+    @property
+    def repository_name(self) -> str:
+        """The repository name."""
+        return self._repository
+
+    @property
+    def registry_endpoint(self) -> str:
+        """The registry endpoint, `https://host[:port]`."""
+        return self._session.endpoint
+
+    @property
+    def fully_qualified_reference(self) -> str:
+        """`<login server>/<repository>:<tag>` or `<login server>/<repository>@<digest>`."""
+        separator = "@" if ":" in self._reference else ":"
+        return f"{self._session.login_server}/{self._repository}{separator}{self._reference}"
+
+    def __repr__(self) -> str:
+        return f"<RegistryArtifact {self.fully_qualified_reference}>"
+
+    def _what(self, reference: str | None = None) -> str:
+        return f"{self._session.login_server}/{self._repository}{_ref_suffix(reference or self._reference)}"
+
+    async def _resolve_digest(self) -> str:
+        """The manifest digest: the reference itself, or the tag's digest (fetched once, then cached)."""
+        if self._digest is None:
+            tag = await self.get_tag_properties(self._reference)
+            if not tag.digest:
+                raise ServiceRequestError(f"resolve {self._what()} failed: the registry sent no digest")
+            self._digest = tag.digest
+        return self._digest
+
+    # -- manifest ---------------------------------------------------------------------------------
+
+    async def get_manifest_properties(self) -> ArtifactManifestProperties:
+        """The properties of this artifact's manifest.
+
+        Raises:
+            ResourceNotFoundError: no such tag or manifest.
+        """
+        digest = await self._resolve_digest()
+        body, _ = await self._session.request_json(
+            "GET",
+            self._session.url(self._repository, "_manifests", digest),
+            scope=scope_for(self._repository, "metadata_read"),
+            action=f"get manifest properties of {self._what(digest)}",
+        )
+        return _parsed(parse_manifest_response, body, f"get manifest properties of {self._what(digest)}")
+
+    async def update_manifest_properties(
+        self,
+        properties: ArtifactManifestProperties | None = None,
+        *,
+        can_delete: bool | None = None,
+        can_write: bool | None = None,
+        can_read: bool | None = None,
+        can_list: bool | None = None,
+    ) -> ArtifactManifestProperties:
+        """Change the manifest's locks; only the attributes given are sent.
+
+        Args:
+            properties: its `can_*` that are not None are sent.
+            can_delete, can_write, can_read, can_list: override `properties`; None leaves unchanged.
+
+        Returns:
+            The manifest's properties after the update.
+
+        Raises:
+            ValueError: nothing to update.
+            ResourceNotFoundError: no such tag or manifest.
+        """
+        patch = changeable_update(
+            properties, can_delete=can_delete, can_write=can_write, can_read=can_read, can_list=can_list
+        )
+        digest = await self._resolve_digest()
+        action = f"update manifest properties of {self._what(digest)}"
+        body, _ = await self._session.request_json(
+            "PATCH",
+            self._session.url(self._repository, "_manifests", digest),
+            scope=scope_for(self._repository, "metadata_write"),
+            action=action,
+            body=patch,
+        )
+        return _parsed(parse_manifest_response, body, action)
+
+    async def delete(self) -> None:
+        """Delete the manifest (by digest, with every tag pointing at it); succeeds when it is already gone.
+
+        Raises:
+            OperationNotAllowedError: the manifest, a tag of it or the repository is locked
+                (`can_delete` or `can_write` is False).
+        """
+        try:
+            digest = await self._resolve_digest()
+        except ResourceNotFoundError:
+            return  # the tag (or the repository) is gone, so is what it named
+        try:
+            await self._session.pipeline.send(
+                "DELETE",
+                f"{self._session.endpoint}/v2/{self._repository}/manifests/{digest}",
+                scope=scope_for(self._repository, "delete"),
+                action=f"delete {self._what(digest)}",
+                expect=(202, 200, 204),
+            )
+        except ResourceNotFoundError:
+            pass
+
+    # -- tags -------------------------------------------------------------------------------------
+
+    def list_tag_properties(
+        self,
+        *,
+        order_by: ArtifactTagOrder | str = ArtifactTagOrder.NONE,
+        results_per_page: int | None = None,
+    ) -> AsyncItemPaged[ArtifactTagProperties]:
+        """The tags pointing at this artifact's manifest (`GET /acr/v1/<name>/_tags?digest=`).
+
+        Args:
+            order_by: `ArtifactTagOrder.LAST_UPDATED_ON_DESCENDING` / `_ASCENDING`, or `NONE` (by name).
+            results_per_page: page size (`n`); None lets the registry choose.
+        """
+        params = _list_params(ArtifactTagOrder(order_by), results_per_page)
+
+        async def first_url() -> str:
+            # Resolved when the first page is fetched: creating the listing does no I/O.
+            digest = await self._resolve_digest()
+            return self._session.url(self._repository, "_tags", digest=digest, **params)
+
+        return self._session.pager(
+            first_url,
+            scope=scope_for(self._repository, "metadata_read"),
+            action=f"list tags of {self._what()}",
+            parse=parse_tag_list,
+        )
+
+    async def get_tag_properties(self, tag: str) -> ArtifactTagProperties:
+        """The properties of a tag of this repository (one request).
+
+        Raises:
+            ResourceNotFoundError: no such tag.
+        """
+        validate_tag(tag)
+        action = f"get tag properties of {self._what(tag)}"
+        body, _ = await self._session.request_json(
+            "GET",
+            self._session.url(self._repository, "_tags", tag),
+            scope=scope_for(self._repository, "metadata_read"),
+            action=action,
+        )
+        return _parsed(parse_tag_response, body, action)
+
+    async def update_tag_properties(
+        self,
+        tag: str,
+        properties: ArtifactTagProperties | None = None,
+        *,
+        can_delete: bool | None = None,
+        can_write: bool | None = None,
+        can_read: bool | None = None,
+        can_list: bool | None = None,
+    ) -> ArtifactTagProperties:
+        """Change a tag's locks; only the attributes given are sent.
+
+        Args:
+            tag: the tag.
+            properties: its `can_*` that are not None are sent.
+            can_delete, can_write, can_read, can_list: override `properties`; None leaves unchanged.
+
+        Returns:
+            The tag's properties after the update.
+
+        Raises:
+            ValueError: nothing to update.
+            ResourceNotFoundError: no such tag.
+        """
+        validate_tag(tag)
+        patch = changeable_update(
+            properties, can_delete=can_delete, can_write=can_write, can_read=can_read, can_list=can_list
+        )
+        action = f"update tag properties of {self._what(tag)}"
+        body, _ = await self._session.request_json(
+            "PATCH",
+            self._session.url(self._repository, "_tags", tag),
+            scope=scope_for(self._repository, "metadata_write"),
+            action=action,
+            body=patch,
+        )
+        return _parsed(parse_tag_response, body, action)
+
+    async def delete_tag(self, tag: str) -> None:
+        """Delete a tag (the manifest stays); succeeds when the tag is already gone.
+
+        Raises:
+            OperationNotAllowedError: the tag or the repository is locked.
+        """
+        validate_tag(tag)
+        try:
+            await self._session.request_json(
+                "DELETE",
+                self._session.url(self._repository, "_tags", tag),
+                scope=scope_for(self._repository, "delete"),
+                action=f"delete tag {self._what(tag)}",
+                expect=(202, 200, 204),
+            )
+        except ResourceNotFoundError:
+            pass
+
+
+def _ref_suffix(reference: str) -> str:
+    return f"@{reference}" if ":" in reference else f":{reference}"
+
+
+def _list_params(order: Any, results_per_page: int | None) -> dict[str, str | None]:
+    """Query parameters of an ACR listing: `orderby` (omitted for NONE) and `n`."""
+    if results_per_page is not None and (
+        isinstance(results_per_page, bool) or not isinstance(results_per_page, int) or results_per_page < 1
+    ):
+        raise ValueError(f"results_per_page must be a positive integer, not {results_per_page!r}")
+    return {
+        "orderby": None if order.value == "none" else order.value,
+        "n": None if results_per_page is None else str(results_per_page),
+    }

@@ -1,0 +1,182 @@
+"""ContainerRegistryClient: an ACR registry's repositories, with Entra ID, token and anonymous auth."""
+
+from __future__ import annotations
+
+import inspect
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ..protocol.acr import DEFAULT_API_VERSION, parse_catalog
+from ..protocol.reference import validate_repository
+from ..protocol.results import DeleteRepositoryResult
+from ..transport import RetryPolicy
+from ._artifact import RegistryArtifact, _AcrSession
+from ._paging import AsyncItemPaged
+from ._pipeline import AsyncPipeline
+from ._repository import ContainerRepository
+
+__all__ = ["ContainerRegistryClient"]
+
+_CATALOG_SCOPE = ("registry:catalog:*",)
+
+
+async def _probe() -> None:
+    """Tells this module from its generated sync twin (where this is a plain function)."""
+
+
+_IS_ASYNC = inspect.iscoroutinefunction(_probe)
+
+
+class ContainerRegistryClient:
+    """The repositories of an Azure Container Registry (or an ACR-compatible registry such as the emulator).
+
+    Args:
+        endpoint: `https://myregistry.azurecr.io` (a bare host gets https; loopback hosts http).
+        credential: None for anonymous access (registries that allow anonymous pull); an Entra ID
+            credential (any object with `get_token(*scopes)`, e.g. azure-identity's
+            `DefaultAzureCredential`; async credentials for the async client), exchanged for an ACR
+            refresh token; a `BasicCredential` (admin user or repository-scoped token); a
+            `RefreshTokenCredential`; or a `DockerConfigCredential`.
+        audience: the Entra ID audience (see `ContainerRegistryAudience`); default
+            `https://containerregistry.azure.net`.
+        api_version: the ACR data-plane API version sent as `api-version` (default `2021-07-01`).
+        transport: an httpx transport to use instead of the default fast one (retries still wrap it).
+        http_client: an httpx client to use as is.
+        timeout: seconds or an `httpx.Timeout`.
+        retry: the retry policy for idempotent requests.
+        verify: TLS verification: True, False, or a CA bundle path.
+        insecure: allow sending credentials over plain http to a host that is not loopback.
+
+    Repositories and artifacts from `get_repository` / `get_artifact` share this client's connection
+    pool and token cache. Use the client as a context manager, or call `close()`.
+
+    Raises:
+        InvalidReferenceError: the endpoint is malformed.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        credential: Any = None,
+        *,
+        audience: str | None = None,
+        api_version: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        verify: bool | str = True,
+        insecure: bool = False,
+    ) -> None:
+        pipeline = AsyncPipeline(
+            endpoint,
+            credential,
+            transport=transport,
+            http_client=http_client,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            audience=None if audience is None else str(audience),
+        )
+        self._session = _AcrSession(pipeline, api_version or DEFAULT_API_VERSION)
+
+    @property
+    def endpoint(self) -> str:
+        """The registry endpoint, `https://host[:port]`."""
+        return self._session.endpoint
+
+    @property
+    def login_server(self) -> str:
+        """The registry's login server, `host[:port]` (the registry part of image references)."""
+        return self._session.login_server
+
+    @property
+    def api_version(self) -> str:
+        """The ACR data-plane API version sent as `api-version`."""
+        return self._session.api_version
+
+    def __repr__(self) -> str:
+        return f"<ContainerRegistryClient {self.endpoint}>"
+
+    def list_repository_names(self, *, results_per_page: int | None = None) -> AsyncItemPaged[str]:
+        """The names of the registry's repositories, in lexical order, fetched page by page.
+
+        Args:
+            results_per_page: page size (`n`); None lets the registry choose.
+
+        Raises:
+            ClientAuthenticationError: the credential may not list the catalog (`registry:catalog:*`).
+        """
+        if results_per_page is not None and (
+            isinstance(results_per_page, bool)
+            or not isinstance(results_per_page, int)
+            or results_per_page < 1
+        ):
+            raise ValueError(f"results_per_page must be a positive integer, not {results_per_page!r}")
+        first = self._session.url("_catalog", n=None if results_per_page is None else str(results_per_page))
+        return self._session.pager(
+            first,
+            scope=_CATALOG_SCOPE,
+            action=f"list repositories of {self.login_server}",
+            parse=parse_catalog,
+        )
+
+    def get_repository(self, name: str) -> ContainerRepository:
+        """The repository `name` (no I/O).
+
+        Raises:
+            InvalidReferenceError: `name` is not a valid repository name.
+        """
+        return ContainerRepository(self._session, name)
+
+    def get_artifact(self, repository: str, tag_or_digest: str) -> RegistryArtifact:
+        """The artifact `repository:tag` or `repository@digest` (no I/O).
+
+        Raises:
+            InvalidReferenceError: a malformed repository name, tag or digest.
+        """
+        return RegistryArtifact(self._session, repository, tag_or_digest)
+
+    async def delete_repository(self, name: str) -> DeleteRepositoryResult:
+        """Delete a repository with all its manifests and tags; succeeds when it is already gone.
+
+        Returns:
+            What was deleted (empty when there was nothing).
+
+        Raises:
+            OperationNotAllowedError: the repository or something in it is locked.
+        """
+        validate_repository(name)
+        return await self.get_repository(name).delete()
+
+    async def get_acr_refresh_token(self) -> str | None:
+        """The refresh token this client holds for the registry, obtaining one when needed.
+
+        For an Entra ID credential this is the ACR refresh token from `/oauth2/exchange` (about 3
+        hours); for a `RefreshTokenCredential` its own token. Use it to log in Docker:
+        `docker login <login server> -u 00000000-0000-0000-0000-000000000000 -p <token>`.
+
+        Returns:
+            The token, or None when the credential gets no refresh token (anonymous, or a registry
+            that issues none for this credential).
+        """
+        auth = self._session.pipeline.auth
+        # RegistryAuth has a sync and an async method; the name is picked for the module it runs in.
+        get = getattr(auth, "get_refresh_token_async" if _IS_ASYNC else "get_refresh_token")
+        token: str | None = await get(self._session.pipeline.client, self.endpoint)
+        return token
+
+    async def close(self) -> None:
+        """Close the connection pool (shared with the repositories and artifacts this client made)."""
+        await self._session.pipeline.aclose()
+
+    async def __aenter__(self) -> ContainerRegistryClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
