@@ -172,3 +172,18 @@ def test_scopes_cover() -> None:
     assert not scopes_cover(held, ["repository:a:delete"])
     assert not scopes_cover(held, ["repository:b:pull"])
     assert scopes_cover(held, [])
+
+
+_NAME = st.from_regex(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?(?:/[a-z0-9]+)*", fullmatch=True)
+
+
+@given(
+    st.sampled_from(["repository", "registry", "repository(plugin)"]),
+    _NAME,
+    st.lists(st.sampled_from(["pull", "push", "delete", "metadata_read", "*"]), max_size=3, unique=True),
+)
+@settings(max_examples=200, deadline=None)
+def test_scope_round_trip(kind: str, name: str, actions: list[str]) -> None:
+    scope = Scope(kind, name, tuple(actions))
+    assert parse_scope(format_scope(scope)) == scope
+    assert scopes_cover(merge_scopes([format_scope(scope)], []), [format_scope(scope)])

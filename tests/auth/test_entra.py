@@ -180,3 +180,23 @@ def test_azure_identity_is_never_imported() -> None:
     started = time.monotonic()
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     assert time.monotonic() - started < 60
+
+
+def test_debug_logs_of_an_entra_session_hold_no_secret(acr, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    credential = FakeEntraCredential()
+    auth = RegistryAuth(credential)
+    with caplog.at_level(logging.DEBUG), httpx.Client(auth=auth, timeout=10) as client:
+        for repo in ("a", "b"):
+            assert client.get(f"{acr.endpoint}/acr/v1/{repo}/_tags", extensions=meta(repo)).status_code == 200
+        refresh = auth.get_refresh_token(client, acr.endpoint)
+    state = next(iter(auth._registries.values()))
+    entra = credential.get_token("https://containerregistry.azure.net/.default").token
+    hidden = [entra, refresh, *(t.value for t in state.tokens.values())]
+    assert refresh and len(hidden) >= 4
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("oauth2/exchange" in m for m in messages)
+    for message in messages:
+        for secret in hidden:
+            assert secret not in message

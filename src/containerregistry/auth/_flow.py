@@ -522,10 +522,11 @@ class RegistryAuth(httpx.Auth):
         fields: list[tuple[str, str | int | float | bool | None]] = [(k, v) for k, v in form.items() if v]
         if scopes:
             # ACR takes one scope parameter per scope; the Docker OAuth spec wants one space-separated value.
-            fields.extend(("scope", s) for s in scopes) if repeat_scope else fields.append(
-                ("scope", " ".join(scopes))
-            )
-        content = httpx.QueryParams(fields).__str__().encode()
+            if repeat_scope:
+                fields.extend(("scope", s) for s in scopes)
+            else:
+                fields.append(("scope", " ".join(scopes)))
+        content = str(httpx.QueryParams(fields)).encode()
         request = httpx.Request(
             "POST",
             url,
