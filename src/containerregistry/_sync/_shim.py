@@ -1,0 +1,41 @@
+"""Concurrency primitives of the sync API (threads); `containerregistry.aio._shim` has the same names.
+
+Hand-written (scripts/unasync.py skips it): generated code calls these names and gets the right twin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import TypeVar
+
+__all__ = ["run_bounded"]
+
+T = TypeVar("T")
+
+
+def run_bounded(funcs: Sequence[Callable[[], T]], limit: int) -> list[T]:
+    """Run `funcs` in up to `limit` worker threads; results in order.
+
+    When one fails, those not started are cancelled and those running are waited for (threads cannot
+    be interrupted: callers make running work check a flag) before the first failure is raised.
+    With `limit == 1` everything runs in the calling thread.
+    """
+    if limit < 1:
+        raise ValueError("concurrency must be at least 1")
+    if limit == 1 or len(funcs) <= 1:
+        return [func() for func in funcs]
+    with ThreadPoolExecutor(
+        max_workers=min(limit, len(funcs)), thread_name_prefix="containerregistry"
+    ) as pool:
+        futures: list[Future[T]] = [pool.submit(func) for func in funcs]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        finally:
+            for future in futures:
+                future.cancel()
+            wait(futures)
+    for future in futures:
+        if not future.cancelled() and future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]
+    return [future.result() for future in futures]

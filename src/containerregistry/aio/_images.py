@@ -1,0 +1,721 @@
+"""Whole-image operations: push, pull and copy images and indexes between registries and OCI layouts; prune.
+
+This is the async source; `containerregistry._sync._images` is generated from it by scripts/unasync.py.
+
+One engine copies between two stores (a registry repository or an OCI layout directory) in three steps:
+
+1. Plan: read the top manifest, then every manifest it references (index children, recursively, and
+   referrers when asked), verifying each one's digest; collect the distinct blobs.
+2. Blobs: transfer them concurrently (at most `concurrency` at a time), each once: skipped when the
+   target has it (HEAD), mounted when source and target are repositories of the same registry, else
+   copied. If any blob fails, the others are stopped and NO manifest is written.
+3. Manifests: children before their index, subjects before their referrers, the top one last,
+   always with the exact bytes read from the source (except a platform-filtered index, which is new).
+   For a layout target, `index.json` is written last, atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import httpx
+
+from .._common import MAX_MANIFEST_SIZE
+from .._layout import REF_NAME, ImageLayoutError, OciLayout
+from ..exceptions import DigestValidationError, InvalidReferenceError
+from ..images._models import (
+    CopyImageResult,
+    ImageLocation,
+    LayoutLocation,
+    ProgressTracker,
+    RegistryLocation,
+    TransferAborted,
+    TransferProgress,
+    as_location,
+    parse_platforms,
+    platform_matches,
+    target_tag_for_registry,
+)
+from ..protocol import media_types
+from ..protocol.digest import compute_digest, new_hasher
+from ..protocol.models import (
+    ManifestFormatError,
+    OciDescriptor,
+    OciImageIndex,
+    OciImageManifest,
+    Platform,
+    parse_manifest,
+)
+from ..transport import RetryPolicy
+from ._content_client import ContainerRegistryContentClient
+from ._shim import run_bounded
+
+__all__ = ["copy_image", "pull_image", "push_image"]
+
+_LOGGER = logging.getLogger("containerregistry")
+#: Registry-to-registry copies stage blobs up to this size in memory, larger ones in a temporary file.
+_MEMORY_STAGE_LIMIT = 16 * 1024 * 1024
+#: Indexes nest (an index of indexes); deeper than this is refused as hostile.
+_MAX_DEPTH = 8
+_DOCKER_CONFIG_TYPES = frozenset({media_types.OCI_CONFIG, media_types.DOCKER_CONFIG})
+
+ProgressHandler = Callable[[TransferProgress], Any]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Stores
+
+
+@dataclass
+class _Manifest:
+    """A manifest of the plan: its exact bytes and what it references."""
+
+    descriptor: OciDescriptor
+    content: bytes
+    blobs: list[OciDescriptor] = field(default_factory=list)
+    children: list[OciDescriptor] = field(default_factory=list)
+    is_referrer: bool = False
+
+
+class _RegistryStore:
+    def __init__(self, location: RegistryLocation, client: ContainerRegistryContentClient) -> None:
+        self.location = location
+        self.client = client
+
+    def same_registry(self, other: _RegistryStore | _LayoutStore) -> bool:
+        return isinstance(other, _RegistryStore) and other.client.endpoint == self.client.endpoint
+
+    async def resolve(self) -> tuple[OciDescriptor, bytes, str | None]:
+        """The top manifest: descriptor, bytes, and the tag it was found under."""
+        reference = self.location.digest or self.location.tag or "latest"
+        result = await self.client.get_manifest(reference)
+        media_type = result.media_type or _media_type_of(result.content)
+        descriptor = OciDescriptor(media_type=media_type, digest=result.digest, size=len(result.content))
+        tag = None if self.location.digest else (self.location.tag or "latest")
+        return descriptor, result.content, tag
+
+    async def read_manifest(self, descriptor: OciDescriptor) -> bytes:
+        result = await self.client.get_manifest(descriptor.digest)  # verifies the digest
+        if len(result.content) != descriptor.size:
+            raise DigestValidationError(
+                f"manifest {descriptor.digest} in {self.location} is {len(result.content)} bytes, "
+                f"its descriptor says {descriptor.size}",
+                expected=descriptor.digest,
+            )
+        return result.content
+
+    async def referrers(self, digest: str) -> list[OciDescriptor]:
+        return [d async for d in self.client.list_referrers(digest)]
+
+    async def has_blob(self, blob: OciDescriptor) -> bool:
+        return await self.client.blob_exists(blob.digest)
+
+    async def write_manifest(self, manifest: _Manifest, tag: str | None) -> None:
+        await self.client.set_manifest(manifest.content, tag=tag, media_type=manifest.descriptor.media_type)
+
+
+class _LayoutStore:
+    def __init__(self, location: LayoutLocation, layout: OciLayout) -> None:
+        self.location = location
+        self.layout = layout
+
+    def same_registry(self, other: _RegistryStore | _LayoutStore) -> bool:
+        return False
+
+    async def resolve(self) -> tuple[OciDescriptor, bytes, str | None]:
+        descriptor = self.layout.resolve(self.location.tag)
+        content = self.layout.read_blob(descriptor.digest, size=descriptor.size)
+        tag = self.location.tag
+        if tag is None and descriptor.annotations is not None:
+            tag = descriptor.annotations.get(REF_NAME)
+        return descriptor, content, tag
+
+    async def read_manifest(self, descriptor: OciDescriptor) -> bytes:
+        return self.layout.read_blob(descriptor.digest, size=descriptor.size)
+
+    async def referrers(self, digest: str) -> list[OciDescriptor]:
+        # A layout has no referrers API: referrers are the index.json entries whose subject is `digest`.
+        found = []
+        for entry in self.layout.read_index().manifests:
+            if entry.digest == digest or entry.size > MAX_MANIFEST_SIZE:
+                continue
+            try:
+                parsed = parse_manifest(
+                    self.layout.read_blob(entry.digest, size=entry.size), entry.media_type
+                )
+            except (ImageLayoutError, ManifestFormatError, DigestValidationError):
+                continue
+            if parsed is not None and parsed.subject is not None and parsed.subject.digest == digest:
+                found.append(entry)
+        return found
+
+    async def has_blob(self, blob: OciDescriptor) -> bool:
+        return self.layout.has_blob(blob.digest, blob.size)
+
+
+_Store = _RegistryStore | _LayoutStore
+
+
+def _media_type_of(content: bytes) -> str:
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return media_types.OCI_MANIFEST
+    if isinstance(body, dict) and isinstance(body.get("mediaType"), str):
+        return str(body["mediaType"])
+    return (
+        media_types.OCI_INDEX if isinstance(body, dict) and "manifests" in body else media_types.OCI_MANIFEST
+    )
+
+
+def _references(
+    content: bytes, media_type: str, where: str
+) -> tuple[list[OciDescriptor], list[OciDescriptor]]:
+    """(blobs, child manifests) a manifest references. Unknown manifest types reference nothing we copy,
+    except the ORAS artifact manifest's `blobs`."""
+    try:
+        parsed = parse_manifest(content, media_type)
+    except ManifestFormatError as exc:
+        raise ManifestFormatError(f"{where}: {exc}") from exc
+    if isinstance(parsed, OciImageIndex):
+        return [], list(parsed.manifests)
+    if isinstance(parsed, OciImageManifest):
+        return [parsed.config, *parsed.layers], []
+    if media_type == media_types.ORAS_ARTIFACT_MANIFEST:
+        body = json.loads(content)
+        blobs = body.get("blobs") if isinstance(body, dict) else None
+        if isinstance(blobs, list):
+            try:
+                return [OciDescriptor.from_dict(b, path=f"blobs[{i}]") for i, b in enumerate(blobs)], []
+            except ManifestFormatError as exc:
+                raise ManifestFormatError(f"{where}: {exc}") from exc
+    return [], []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The engine
+
+
+class _Copier:
+    def __init__(
+        self,
+        source: _Store,
+        target: _Store,
+        *,
+        platforms: Sequence[str] | None,
+        include_referrers: bool,
+        concurrency: int,
+        progress: ProgressHandler | None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.source = source
+        self.target = target
+        self.wanted = parse_platforms(platforms) if platforms is not None else None
+        self.include_referrers = include_referrers
+        self.concurrency = concurrency
+        self.tracker = ProgressTracker(progress)
+        self.manifests: dict[str, _Manifest] = {}
+        self.order: list[str] = []  # push order: children first, referrers after their subject
+        self.blobs: dict[str, OciDescriptor] = {}
+        self.copied = self.skipped = self.mounted = self.bytes_copied = 0
+        self._lock = threading.Lock()  # the sync twin updates the counters from worker threads
+        self.first_error: BaseException | None = None
+
+    # -- plan ---------------------------------------------------------------------------------
+
+    async def plan(self) -> tuple[_Manifest, str | None, bool]:
+        descriptor, content, tag = await self.source.resolve()
+        filtered = False
+        if self.wanted is not None:
+            content, descriptor, filtered = await self._filter_platforms(descriptor, content)
+        top = await self._add(descriptor, content, depth=0, is_referrer=False)
+        return top, tag, filtered
+
+    async def _filter_platforms(
+        self, descriptor: OciDescriptor, content: bytes
+    ) -> tuple[bytes, OciDescriptor, bool]:
+        assert self.wanted is not None
+        parsed = parse_manifest(content, descriptor.media_type)
+        wanted_text = ", ".join("/".join(p for p in w if p) for w in self.wanted)
+        if isinstance(parsed, OciImageIndex):
+            chosen = [d for d in parsed.manifests if platform_matches(d.platform, self.wanted)]
+            if not chosen:
+                available = ", ".join(str(d.platform) for d in parsed.manifests if d.platform) or "none"
+                raise ValueError(
+                    f"no manifest in {self.source.location} matches {wanted_text} (available: {available})"
+                )
+            if len(chosen) == len(parsed.manifests):
+                return content, descriptor, False  # nothing filtered out: keep the original index
+            parsed.manifests = chosen
+            new = parsed.to_bytes()
+            media_type = descriptor.media_type
+            return new, OciDescriptor(media_type=media_type, digest=compute_digest(new), size=len(new)), True
+        if isinstance(parsed, OciImageManifest) and parsed.config.media_type in _DOCKER_CONFIG_TYPES:
+            # A single image: check its config's platform rather than copying the wrong one silently.
+            config = await self._read_small_blob(parsed.config)
+            try:
+                body = json.loads(config)
+                os_name, arch, variant = body.get("os"), body.get("architecture"), body.get("variant")
+            except (ValueError, AttributeError):
+                return content, descriptor, False
+            if isinstance(os_name, str) and isinstance(arch, str):
+                platform = Platform(
+                    architecture=arch, os=os_name, variant=variant if isinstance(variant, str) else None
+                )
+                if not platform_matches(platform, self.wanted):
+                    raise ValueError(
+                        f"{self.source.location} is a single {platform} image, not {wanted_text}"
+                    )
+        return content, descriptor, False
+
+    async def _read_small_blob(self, blob: OciDescriptor) -> bytes:
+        if blob.size > MAX_MANIFEST_SIZE:
+            return b""
+        if isinstance(self.source, _LayoutStore):
+            return self.source.layout.read_blob(blob.digest, size=blob.size)
+        return (await self.source.client.download_blob_content(blob.digest)).content
+
+    async def _add(
+        self, descriptor: OciDescriptor, content: bytes, *, depth: int, is_referrer: bool
+    ) -> _Manifest:
+        if depth > _MAX_DEPTH:
+            raise ManifestFormatError(
+                f"{self.source.location}: manifests nest deeper than {_MAX_DEPTH} levels"
+            )
+        if descriptor.digest in self.manifests:
+            return self.manifests[descriptor.digest]
+        where = f"manifest {descriptor.digest} of {self.source.location}"
+        blobs, children = _references(content, descriptor.media_type, where)
+        manifest = _Manifest(descriptor, content, blobs, children, is_referrer)
+        self.manifests[descriptor.digest] = manifest
+        for blob in blobs:
+            self.blobs.setdefault(blob.digest, blob)
+        fetched = await run_bounded(
+            [self._reader(child) for child in children if child.digest not in self.manifests],
+            self.concurrency,
+        )
+        for child, child_content in fetched:
+            await self._add(child, child_content, depth=depth + 1, is_referrer=False)
+        self.order.append(descriptor.digest)
+        if self.include_referrers:
+            for referrer in await self.source.referrers(descriptor.digest):
+                if referrer.digest not in self.manifests:
+                    referrer_content = await self.source.read_manifest(referrer)
+                    await self._add(referrer, referrer_content, depth=depth + 1, is_referrer=True)
+        return manifest
+
+    def _reader(self, descriptor: OciDescriptor) -> Callable[[], Any]:
+        async def read() -> tuple[OciDescriptor, bytes]:
+            return descriptor, await self.source.read_manifest(descriptor)
+
+        return read
+
+    # -- blobs --------------------------------------------------------------------------------
+
+    async def transfer_blobs(self) -> None:
+        blobs = list(self.blobs.values())
+        self.tracker.plan(blobs)
+        try:
+            await run_bounded([self._blob_task(blob) for blob in blobs], self.concurrency)
+        except BaseException:
+            if self.first_error is not None:
+                raise self.first_error from None
+            raise
+
+    def _blob_task(self, blob: OciDescriptor) -> Callable[[], Any]:
+        async def task() -> None:
+            try:
+                await self._transfer(blob)
+            except TransferAborted:
+                raise
+            except BaseException as exc:
+                if self.first_error is None:
+                    self.first_error = exc
+                self.tracker.aborted = True
+                raise
+
+        return task
+
+    async def _transfer(self, blob: OciDescriptor) -> None:
+        source, target = self.source, self.target
+        if await target.has_blob(blob):
+            self._count("skipped", 0)
+            self.tracker.finished(blob, "skipped")
+            return
+        if isinstance(target, _RegistryStore):
+            if (
+                isinstance(source, _RegistryStore)
+                and target.same_registry(source)
+                and source.location.repository != target.location.repository
+                and await target.client.mount_blob(blob.digest, source.location.repository)
+            ):
+                self._count("mounted", 0)
+                self.tracker.finished(blob, "mounted")
+                return
+            if isinstance(source, _LayoutStore):
+                path = source.layout.blob_path(blob.digest)
+                if not path.is_file():
+                    raise ImageLayoutError(f"oci:{source.layout.root}: blob {blob.digest} is missing")
+                result = await target.client.upload_blob(path, progress=self.tracker.callback(blob))
+                _check_uploaded(result.digest, result.size, blob, str(source.location))
+            else:
+                await self._registry_to_registry(source, target, blob)
+        elif isinstance(source, _LayoutStore):
+            target.layout.copy_blob_from(source.layout, blob, self.tracker.callback(blob))
+        else:
+            await self._registry_to_layout(source, target, blob)
+        self._count("copied", blob.size)
+        self.tracker.finished(blob, "done")
+
+    def _count(self, kind: str, size: int) -> None:
+        with self._lock:
+            setattr(self, kind, getattr(self, kind) + 1)
+            self.bytes_copied += size
+
+    async def _registry_to_layout(
+        self, source: _RegistryStore, target: _LayoutStore, blob: OciDescriptor
+    ) -> None:
+        with target.layout.blob_writer(blob.digest, blob.size) as writer:
+            async with source.client.download_blob_streaming(
+                blob.digest, progress=self.tracker.callback(blob)
+            ) as stream:
+                async for chunk in stream.iter_bytes():
+                    writer.write(chunk)
+            writer.commit()
+
+    async def _registry_to_registry(
+        self, source: _RegistryStore, target: _RegistryStore, blob: OciDescriptor
+    ) -> None:
+        # Stage the blob (the upload needs a replayable body to resume): small ones in memory, large
+        # ones in an anonymous temporary file, verified against the digest before the upload starts.
+        staged: bytes | BinaryIO
+        hasher = new_hasher(blob.digest)
+        with tempfile.TemporaryFile() as spool:
+            buffer = bytearray()
+            in_memory = blob.size <= _MEMORY_STAGE_LIMIT
+            async with source.client.download_blob_streaming(
+                blob.digest, progress=self.tracker.callback(blob, half=0)
+            ) as stream:
+                async for chunk in stream.iter_bytes():
+                    hasher.update(chunk)
+                    if hasher.size > blob.size:
+                        break
+                    if in_memory:
+                        buffer += chunk
+                    else:
+                        spool.write(chunk)
+            if hasher.size != blob.size:
+                raise DigestValidationError(
+                    f"blob {blob.digest} of {source.location} is not {blob.size} bytes as its descriptor says",
+                    expected=blob.digest,
+                )
+            hasher.verify(blob.digest, what=f"blob {blob.digest} of {source.location}")
+            if in_memory:
+                staged = bytes(buffer)
+            else:
+                spool.flush()
+                spool.seek(0)
+                staged = spool
+            result = await target.client.upload_blob(staged, progress=self.tracker.callback(blob, half=1))
+        _check_uploaded(result.digest, result.size, blob, str(source.location))
+
+    # -- manifests ----------------------------------------------------------------------------
+
+    async def write_manifests(self, top: _Manifest, tag: str | None) -> None:
+        target = self.target
+        if isinstance(target, _RegistryStore):
+            for digest in self.order:
+                manifest = self.manifests[digest]
+                if manifest is not top:
+                    await target.write_manifest(manifest, None)
+            await target.write_manifest(top, tag)
+            return
+        for digest in self.order:
+            manifest = self.manifests[digest]
+            if not target.layout.has_blob(digest, manifest.descriptor.size):
+                target.layout.write_blob(digest, manifest.content)
+        entries: list[tuple[OciDescriptor, str | None]] = [
+            (m.descriptor, None) for m in self.manifests.values() if m.is_referrer
+        ]
+        entries.append((top.descriptor, tag))
+        target.layout.add_to_index(entries)
+
+
+def _check_uploaded(digest: str, size: int, blob: OciDescriptor, where: str) -> None:
+    if digest != blob.digest or size != blob.size:
+        raise DigestValidationError(
+            f"blob {blob.digest} of {where} does not match its descriptor: read {size} bytes with digest {digest}",
+            expected=blob.digest,
+            actual=digest,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Public functions
+
+
+@dataclass
+class _ClientOptions:
+    transport: httpx.AsyncBaseTransport | None
+    timeout: float | httpx.Timeout | None
+    retry: RetryPolicy | None
+    verify: bool | str
+    insecure: bool
+
+    def client(self, location: RegistryLocation, credential: Any) -> ContainerRegistryContentClient:
+        return ContainerRegistryContentClient(
+            location.endpoint,
+            location.repository,
+            credential,
+            transport=self.transport,
+            timeout=self.timeout,
+            retry=self.retry,
+            verify=self.verify,
+            insecure=self.insecure,
+        )
+
+
+def _open_store(location: ImageLocation, credential: Any, options: _ClientOptions, *, create: bool) -> _Store:
+    if isinstance(location, LayoutLocation):
+        return _LayoutStore(location, OciLayout(location.path, create=create))
+    return _RegistryStore(location, options.client(location, credential))
+
+
+async def _copy(
+    source: str | ImageLocation,
+    target: str | ImageLocation,
+    *,
+    credential: Any,
+    source_credential: Any,
+    target_credential: Any,
+    platforms: Sequence[str] | None,
+    include_referrers: bool,
+    concurrency: int,
+    progress: ProgressHandler | None,
+    options: _ClientOptions,
+    require: str,
+) -> CopyImageResult:
+    src = as_location(source)
+    dst = as_location(target)
+    if require == "push" and not isinstance(dst, RegistryLocation):
+        raise InvalidReferenceError(
+            f"push_image needs a registry reference as target, not {dst}: use copy_image"
+        )
+    if require == "pull" and not isinstance(src, RegistryLocation):
+        raise InvalidReferenceError(
+            f"pull_image needs a registry reference as source, not {src}: use copy_image"
+        )
+    if isinstance(dst, RegistryLocation) and dst.digest and dst.tag:
+        raise InvalidReferenceError(f"target {dst}: give a tag or a digest, not both")
+    source_store = _open_store(
+        src, source_credential if source_credential is not None else credential, options, create=False
+    )
+    try:
+        target_store = _open_store(
+            dst, target_credential if target_credential is not None else credential, options, create=True
+        )
+    except BaseException:
+        if isinstance(source_store, _RegistryStore):
+            await source_store.client.close()
+        raise
+    try:
+        copier = _Copier(
+            source_store,
+            target_store,
+            platforms=platforms,
+            include_referrers=include_referrers,
+            concurrency=concurrency,
+            progress=progress,
+        )
+        top, source_tag, filtered = await copier.plan()
+        if isinstance(dst, RegistryLocation):
+            tag = target_tag_for_registry(source_tag, dst)
+            if dst.digest and dst.digest != top.descriptor.digest:
+                raise DigestValidationError(
+                    f"target {dst} names digest {dst.digest}, but the image is {top.descriptor.digest}",
+                    expected=dst.digest,
+                    actual=top.descriptor.digest,
+                )
+        else:
+            tag = dst.tag or source_tag
+        await copier.transfer_blobs()
+        await copier.write_manifests(top, tag)
+        return CopyImageResult(
+            digest=top.descriptor.digest,
+            media_type=top.descriptor.media_type,
+            source=str(src),
+            target=str(dst),
+            tag=tag,
+            manifests=len(copier.manifests),
+            referrers=sum(1 for m in copier.manifests.values() if m.is_referrer),
+            blobs_copied=copier.copied,
+            blobs_skipped=copier.skipped,
+            blobs_mounted=copier.mounted,
+            bytes_copied=copier.bytes_copied,
+            platform_filtered=filtered,
+        )
+    finally:
+        for store in (source_store, target_store):
+            if isinstance(store, _RegistryStore):
+                await store.client.close()
+
+
+async def copy_image(
+    source: str | ImageLocation,
+    target: str | ImageLocation,
+    *,
+    credential: Any = None,
+    source_credential: Any = None,
+    target_credential: Any = None,
+    platforms: Sequence[str] | None = None,
+    include_referrers: bool = False,
+    concurrency: int = 4,
+    progress: ProgressHandler | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float | httpx.Timeout | None = None,
+    retry: RetryPolicy | None = None,
+    verify: bool | str = True,
+    insecure: bool = False,
+) -> CopyImageResult:
+    """Copy an image, OCI index or Docker manifest list (recursively) from `source` to `target`.
+
+    Each side is a registry reference (`host[:port]/repo[:tag|@digest]`) or an OCI layout
+    (`oci:DIR[:tag]`); see `parse_image_location`. Blobs move concurrently, each once; blobs the target
+    has are skipped (HEAD); between repositories of one registry they are mounted, not copied. Manifest
+    bytes are copied exactly, so digests are preserved. Manifests are written only after all blobs
+    arrived: if any blob fails, the target gets no manifest at all.
+
+    The target tag is the target's, else the source's (`latest` for a registry reference without tag
+    or digest); a layout target gets it as the `org.opencontainers.image.ref.name` of its `index.json`
+    entry, replacing an entry with the same name.
+
+    Args:
+        source: where the image is.
+        target: where to put it.
+        credential: credential for both sides (see `containerregistry.credentials`).
+        source_credential: credential for the source, overriding `credential`.
+        target_credential: credential for the target, overriding `credential`.
+        platforms: copy only these platforms of an index (`["linux/amd64", "linux/arm64/v8"]`; an entry
+            without variant matches any variant). When this leaves out any child, a NEW index holding
+            only the chosen children is written, so the target's index digest differs from the source's
+            (`result.platform_filtered` is True). None copies every platform and keeps the index as is.
+            For a single image, the filter only checks that its platform is one of them.
+        include_referrers: also copy the referrers (signatures, SBOMs...) of every manifest copied.
+        concurrency: blobs transferred at the same time.
+        progress: called with a `TransferProgress` as blobs advance. The async API calls it on the event
+            loop; the sync API may call it from worker threads, concurrently (the overall counters are
+            updated under a lock, but the callback itself must be thread-safe).
+        transport, timeout, retry, verify, insecure: options of the registry clients
+            (see `ContainerRegistryContentClient`).
+
+    Returns:
+        A `CopyImageResult`.
+
+    Raises:
+        InvalidReferenceError: a malformed location.
+        ImageLayoutError: a layout is missing, malformed or unsafe, or has no such image.
+        DigestValidationError: content does not match its digest.
+        ManifestFormatError: a malformed manifest.
+        HttpResponseError, ServiceRequestError: a registry request failed.
+        ValueError: no manifest matches `platforms`.
+    """
+    return await _copy(
+        source,
+        target,
+        credential=credential,
+        source_credential=source_credential,
+        target_credential=target_credential,
+        platforms=platforms,
+        include_referrers=include_referrers,
+        concurrency=concurrency,
+        progress=progress,
+        options=_ClientOptions(transport, timeout, retry, verify, insecure),
+        require="",
+    )
+
+
+async def push_image(
+    source: str | ImageLocation,
+    target: str | ImageLocation,
+    *,
+    credential: Any = None,
+    source_credential: Any = None,
+    target_credential: Any = None,
+    platforms: Sequence[str] | None = None,
+    include_referrers: bool = False,
+    concurrency: int = 4,
+    progress: ProgressHandler | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float | httpx.Timeout | None = None,
+    retry: RetryPolicy | None = None,
+    verify: bool | str = True,
+    insecure: bool = False,
+) -> CopyImageResult:
+    """Push an image to a registry: `copy_image` whose target must be a registry reference.
+
+    Typically the source is an OCI layout (`oci:DIR[:tag]`). Arguments, result and errors are those of
+    `copy_image`.
+
+    Raises:
+        InvalidReferenceError: the target is not a registry reference (and see `copy_image`).
+    """
+    return await _copy(
+        source,
+        target,
+        credential=credential,
+        source_credential=source_credential,
+        target_credential=target_credential,
+        platforms=platforms,
+        include_referrers=include_referrers,
+        concurrency=concurrency,
+        progress=progress,
+        options=_ClientOptions(transport, timeout, retry, verify, insecure),
+        require="push",
+    )
+
+
+async def pull_image(
+    source: str | ImageLocation,
+    destination: str | ImageLocation,
+    *,
+    credential: Any = None,
+    source_credential: Any = None,
+    target_credential: Any = None,
+    platforms: Sequence[str] | None = None,
+    include_referrers: bool = False,
+    concurrency: int = 4,
+    progress: ProgressHandler | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: float | httpx.Timeout | None = None,
+    retry: RetryPolicy | None = None,
+    verify: bool | str = True,
+    insecure: bool = False,
+) -> CopyImageResult:
+    """Pull an image from a registry: `copy_image` whose source must be a registry reference.
+
+    Typically the destination is an OCI layout (`oci:DIR[:tag]`, created when missing). Arguments,
+    result and errors are those of `copy_image`.
+
+    Raises:
+        InvalidReferenceError: the source is not a registry reference (and see `copy_image`).
+    """
+    return await _copy(
+        source,
+        destination,
+        credential=credential,
+        source_credential=source_credential,
+        target_credential=target_credential,
+        platforms=platforms,
+        include_referrers=include_referrers,
+        concurrency=concurrency,
+        progress=progress,
+        options=_ClientOptions(transport, timeout, retry, verify, insecure),
+        require="pull",
+    )

@@ -1,0 +1,45 @@
+"""Concurrency primitives of the async API; `containerregistry._sync._shim` has the same names for threads.
+
+Hand-written (scripts/unasync.py skips it): generated code calls these names and gets the right twin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+__all__ = ["run_bounded"]
+
+T = TypeVar("T")
+
+
+async def run_bounded(funcs: Sequence[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
+    """Run `funcs` concurrently, at most `limit` at a time; results in order.
+
+    When one fails, the others are cancelled and awaited before the first failure is raised, so no
+    transfer is still running when this returns. Cancelling the caller cancels them all the same way.
+    """
+    if limit < 1:
+        raise ValueError("concurrency must be at least 1")
+    if not funcs:
+        return []
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(func: Callable[[], Awaitable[T]]) -> T:
+        async with semaphore:
+            return await func()
+
+    tasks = [asyncio.ensure_future(one(func)) for func in funcs]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        pending = [task for task in tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+    return [task.result() for task in tasks]

@@ -1,0 +1,367 @@
+"""Shared by the sync and async image operations: locations, the progress event, results (no I/O)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .._common import normalize_endpoint
+from ..exceptions import InvalidReferenceError
+from ..protocol.models import OciDescriptor, Platform
+from ..protocol.reference import Reference, parse_reference, validate_tag
+
+__all__ = [
+    "CopyImageResult",
+    "ImageLocation",
+    "LayoutLocation",
+    "PruneResult",
+    "PrunedManifest",
+    "ProgressTracker",
+    "RegistryLocation",
+    "TransferAborted",
+    "TransferProgress",
+    "as_location",
+    "parse_image_location",
+    "parse_platforms",
+    "platform_matches",
+    "target_tag_for_registry",
+    "validate_ref_name",
+]
+
+#: `org.opencontainers.image.ref.name` grammar (OCI image layout spec): components of alphanumerics
+#: joined by separators, components joined by "/".
+_REF_NAME_RE = re.compile(
+    r"[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*"
+)
+
+
+def validate_ref_name(name: str) -> str:
+    """Return `name` if it is a valid OCI layout reference name (`ref.name` annotation), else raise."""
+    if not isinstance(name, str) or len(name) > 255 or not _REF_NAME_RE.fullmatch(name):
+        raise InvalidReferenceError(
+            f"invalid OCI layout reference name {name!r}: use letters, digits and separators (- . _ : @ +)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class RegistryLocation:
+    """An image in a registry: `host[:port]/repository[:tag][@digest]`.
+
+    Attributes:
+        reference: the parsed reference.
+        scheme: `http` or `https` when the text named one (`http://127.0.0.1:5000/app:1`), else None:
+            https, or http for loopback hosts.
+    """
+
+    reference: Reference
+    scheme: str | None = None
+
+    @property
+    def registry(self) -> str:
+        """`host[:port]`."""
+        return self.reference.registry
+
+    @property
+    def repository(self) -> str:
+        return self.reference.repository
+
+    @property
+    def tag(self) -> str | None:
+        return self.reference.tag
+
+    @property
+    def digest(self) -> str | None:
+        return self.reference.digest
+
+    @property
+    def endpoint(self) -> str:
+        """`https://host[:port]` (http for loopback hosts or when the text said `http://`)."""
+        if self.scheme:
+            return normalize_endpoint(f"{self.scheme}://{self.registry}")
+        return normalize_endpoint(self.registry)
+
+    def __str__(self) -> str:
+        return str(self.reference)
+
+
+@dataclass(frozen=True)
+class LayoutLocation:
+    """An image in an OCI image layout directory: `oci:DIR[:tag]` (skopeo's syntax).
+
+    Attributes:
+        path: the layout directory.
+        tag: the `org.opencontainers.image.ref.name` of the image in `index.json`, or None.
+    """
+
+    path: str
+    tag: str | None = None
+
+    def __str__(self) -> str:
+        return f"oci:{self.path}:{self.tag}" if self.tag else f"oci:{self.path}"
+
+
+ImageLocation = RegistryLocation | LayoutLocation
+
+
+def parse_image_location(text: str, *, default_registry: str = "") -> ImageLocation:
+    """Parse where an image is: a registry reference or an OCI layout directory.
+
+    Accepted forms:
+
+    - `host[:port]/repository[:tag][@digest]` (the OCI reference grammar); `docker://` (skopeo's
+      transport name), `https://` or `http://` may precede it; the scheme, if given, is the one used.
+    - `oci:DIR[:tag]`: an OCI image layout directory and optionally the `ref.name` of the image in
+      it. As in skopeo, the first `:` after `oci:` separates the directory from the name, so a
+      directory name cannot contain `:`.
+
+    Args:
+        text: the location.
+        default_registry: registry host for a reference written without one (`app:1`).
+
+    Raises:
+        InvalidReferenceError: malformed text, or a registry reference without a registry host.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidReferenceError("empty image location")
+    if text.startswith("oci:"):
+        rest = text[len("oci:") :]
+        path, sep, tag = rest.partition(":")
+        if not path:
+            raise InvalidReferenceError(f"invalid OCI layout location {text!r}: expected oci:DIR[:tag]")
+        if sep:
+            validate_ref_name(tag)
+        return LayoutLocation(path=path, tag=tag if sep else None)
+    scheme = None
+    for prefix in ("docker://", "https://", "http://"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            scheme = None if prefix == "docker://" else prefix[:-3]
+            break
+    reference = parse_reference(text, default_registry=default_registry)
+    if not reference.registry:
+        raise InvalidReferenceError(
+            f"image reference {text!r} names no registry: write host[:port]/{reference.repository}"
+        )
+    return RegistryLocation(reference=reference, scheme=scheme)
+
+
+def as_location(value: str | ImageLocation, *, default_registry: str = "") -> ImageLocation:
+    """A location from text (see `parse_image_location`) or an already parsed location."""
+    if isinstance(value, (RegistryLocation, LayoutLocation)):
+        return value
+    return parse_image_location(value, default_registry=default_registry)
+
+
+def parse_platforms(platforms: Sequence[str]) -> list[tuple[str, str, str | None]]:
+    """`["linux/amd64", "linux/arm64/v8"]` -> `[("linux", "amd64", None), ("linux", "arm64", "v8")]`.
+
+    Raises:
+        ValueError: a platform is not `os/architecture[/variant]`.
+    """
+    if isinstance(platforms, str):
+        raise TypeError("platforms must be a list of strings such as ['linux/amd64'], not a string")
+    parsed = []
+    for text in platforms:
+        parts = text.split("/") if isinstance(text, str) else []
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(
+                f"invalid platform {text!r}: expected os/architecture[/variant], e.g. linux/amd64"
+            )
+        parsed.append((parts[0], parts[1], parts[2] if len(parts) == 3 else None))
+    if not parsed:
+        raise ValueError("platforms is empty: pass None to copy every platform")
+    return parsed
+
+
+def platform_matches(platform: Platform | None, wanted: Sequence[tuple[str, str, str | None]]) -> bool:
+    """True when `platform` is one of `wanted`; a wanted entry without a variant matches any variant."""
+    if platform is None:
+        return False
+    for os_name, arch, variant in wanted:
+        if (
+            platform.os == os_name
+            and platform.architecture == arch
+            and (variant is None or platform.variant == variant)
+        ):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class TransferProgress:
+    """One step of an image transfer, passed to the `progress` callback.
+
+    Attributes:
+        digest: the blob this event is about.
+        status: `"transferring"` (bytes moved), `"done"` (the blob is complete at the target),
+            `"skipped"` (the target already had it) or `"mounted"` (mounted from the source repository).
+        blob_bytes_done: bytes of this blob done so far. A registry-to-registry copy that is not a mount
+            passes through a staging buffer: its download and its upload each count for half.
+        blob_bytes_total: the blob's size.
+        bytes_done: all blobs of the operation, bytes done (skipped and mounted blobs count as done).
+        bytes_total: all blobs of the operation, total size (each blob counted once).
+        blobs_done: blobs finished so far (copied, skipped or mounted).
+        blobs_total: distinct blobs in the operation.
+    """
+
+    digest: str
+    status: str
+    blob_bytes_done: int
+    blob_bytes_total: int
+    bytes_done: int
+    bytes_total: int
+    blobs_done: int
+    blobs_total: int
+
+
+class TransferAborted(Exception):
+    """Raised inside a transfer when another transfer of the same operation failed."""
+
+
+class ProgressTracker:
+    """Overall counters of one operation; thread-safe (the sync API calls it from worker threads)."""
+
+    def __init__(self, callback: Callable[[TransferProgress], Any] | None) -> None:
+        self._callback = callback
+        self._lock = threading.Lock()
+        self._per_blob: dict[str, int] = {}
+        self.bytes_total = 0
+        self.blobs_total = 0
+        self.bytes_done = 0
+        self.blobs_done = 0
+        self.aborted = False
+
+    def plan(self, blobs: Sequence[OciDescriptor]) -> None:
+        self.blobs_total = len(blobs)
+        self.bytes_total = sum(b.size for b in blobs)
+
+    def _emit(self, event: TransferProgress) -> None:
+        if self._callback is not None:
+            self._callback(event)
+
+    def _update(self, blob: OciDescriptor, done: int, status: str) -> TransferProgress:
+        with self._lock:
+            done = max(0, min(done, blob.size))
+            self.bytes_done += done - self._per_blob.get(blob.digest, 0)
+            self._per_blob[blob.digest] = done
+            if status != "transferring":
+                self.blobs_done += 1
+            return TransferProgress(
+                blob.digest,
+                status,
+                done,
+                blob.size,
+                self.bytes_done,
+                self.bytes_total,
+                self.blobs_done,
+                self.blobs_total,
+            )
+
+    def finished(self, blob: OciDescriptor, status: str) -> None:
+        """Record a blob as complete (`done`, `skipped` or `mounted`)."""
+        self._emit(self._update(blob, blob.size, status))
+
+    def callback(self, blob: OciDescriptor, *, half: int | None = None) -> Callable[[int, int | None], None]:
+        """A content-client progress callback `(bytes_done, total)` for one blob.
+
+        Args:
+            half: None for a one-step transfer; 0 or 1 for the download or upload step of a staged copy.
+        """
+
+        def progress(done: int, _total: int | None) -> None:
+            if self.aborted:
+                raise TransferAborted("transfer stopped: another blob of this operation failed")
+            if half is not None:
+                done = (half * blob.size + done) // 2
+            self._emit(self._update(blob, done, "transferring"))
+
+        return progress
+
+
+@dataclass(frozen=True)
+class CopyImageResult:
+    """What `push_image`, `pull_image` or `copy_image` did.
+
+    Attributes:
+        digest: digest of the top manifest written at the target (differs from the source's when a
+            platform filter produced a new index).
+        media_type: its media type.
+        source: the source location, as text.
+        target: the target location, as text.
+        tag: the tag (or layout ref name) the top manifest was written under, or None (by digest only).
+        manifests: manifests written (top, children and referrers).
+        referrers: referrer manifests among them.
+        blobs_copied: blobs transferred.
+        blobs_skipped: blobs the target already had.
+        blobs_mounted: blobs mounted from the source repository (same registry).
+        bytes_copied: bytes of the blobs transferred.
+        platform_filtered: True when a new index with only the requested platforms was written.
+    """
+
+    digest: str
+    media_type: str
+    source: str
+    target: str
+    tag: str | None
+    manifests: int
+    referrers: int
+    blobs_copied: int
+    blobs_skipped: int
+    blobs_mounted: int
+    bytes_copied: int
+    platform_filtered: bool = False
+
+
+@dataclass(frozen=True)
+class PrunedManifest:
+    """A manifest that `prune` considered.
+
+    Attributes:
+        digest: the manifest digest.
+        tags: its tags.
+        last_updated_on: when it was last updated, if known.
+        reason: why it was kept or skipped (empty for deleted ones).
+    """
+
+    digest: str
+    tags: list[str]
+    last_updated_on: datetime | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What `prune` did (or, with `dry_run=True`, would do).
+
+    Attributes:
+        deleted: manifests deleted (with `dry_run`, those that would be), newest first.
+        kept: manifests kept, with the reason.
+        skipped: candidates that could not be deleted (locked, or the delete failed), with the reason.
+        dry_run: True when nothing was deleted.
+    """
+
+    deleted: list[PrunedManifest] = field(default_factory=list)
+    kept: list[PrunedManifest] = field(default_factory=list)
+    skipped: list[PrunedManifest] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def target_tag_for_registry(source_tag: str | None, target: RegistryLocation) -> str | None:
+    """The tag to push the top manifest under: the target's, else the source's if it is a valid tag."""
+    if target.tag:
+        return target.tag
+    if target.digest:
+        return None
+    if source_tag is None:
+        return None
+    try:
+        return validate_tag(source_tag)
+    except InvalidReferenceError as exc:
+        raise InvalidReferenceError(
+            f"the source's name {source_tag!r} is not a valid registry tag: give the target a tag ({target}:TAG)"
+        ) from exc
