@@ -109,19 +109,32 @@ def _ruff() -> list[str]:
 def polish(text: str, target: Path) -> str:
     ruff = _ruff()
     name = str(target.relative_to(ROOT))
-    fixed = subprocess.run(
-        [*ruff, "check", "--fix-only", "--select", "I,F401", "--stdin-filename", name, "-"],
-        input=text, capture_output=True, text=True, cwd=ROOT, check=False,
-    ).stdout or text
+    fixed = (
+        subprocess.run(
+            [*ruff, "check", "--fix-only", "--select", "I,F401", "--stdin-filename", name, "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        ).stdout
+        or text
+    )
     formatted = subprocess.run(
         [*ruff, "format", "--stdin-filename", name, "-"],
-        input=fixed, capture_output=True, text=True, cwd=ROOT, check=True,
+        input=fixed,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
     ).stdout
     return formatted
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="fail when generated files drift")
     args = parser.parse_args(argv)
     drift = 0
@@ -134,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
             drift += 1
             sys.stdout.writelines(
                 difflib.unified_diff(
-                    current.splitlines(keepends=True), expected.splitlines(keepends=True),
-                    str(dst.relative_to(ROOT)), f"generated from {src.relative_to(ROOT)}",
+                    current.splitlines(keepends=True),
+                    expected.splitlines(keepends=True),
+                    str(dst.relative_to(ROOT)),
+                    f"generated from {src.relative_to(ROOT)}",
                 )
             )
         else:

@@ -24,6 +24,21 @@ class BlobSource:
     def read(self, n: int) -> bytes:
         raise NotImplementedError
 
+    def read_full(self, n: int) -> bytes:
+        """Read exactly `n` bytes, fewer only at the end of the source."""
+        first = self.read(n)
+        if len(first) == n or not first:
+            return first
+        parts = [first]
+        got = len(first)
+        while got < n:
+            chunk = self.read(n - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
     def seek(self, offset: int) -> None:
         raise OSError("this upload source cannot be rewound: it is an iterable or a non-seekable stream")
 
@@ -121,11 +136,13 @@ def open_source(data: Any) -> BlobSource:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return _BytesSource(data)
     if isinstance(data, (str, os.PathLike)):
-        return _FileSource(open(data, "rb"), owned=True)  # noqa: SIM115 - closed by BlobSource.close()
+        return _FileSource(open(data, "rb"), owned=True)
     if hasattr(data, "read"):
         if isinstance(data, io.TextIOBase):
             raise TypeError("upload_blob needs a binary file object (open the file with 'rb')")
         return _FileSource(data, owned=False)
     if isinstance(data, Iterable):
         return _IterableSource(data)
-    raise TypeError(f"cannot upload {type(data).__name__}: pass bytes, a path, a binary file or an iterable of bytes")
+    raise TypeError(
+        f"cannot upload {type(data).__name__}: pass bytes, a path, a binary file or an iterable of bytes"
+    )

@@ -29,7 +29,7 @@ MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=15.0)
 
 #: `progress(bytes_done, bytes_total_or_None)`, called as a transfer advances.
-ProgressCallback = Callable[[int, Union[int, None]], Any]
+ProgressCallback = Callable[[int, int | None], Any]
 BlobSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO, Any]
 
 

@@ -14,9 +14,14 @@ from tests.client.adapter import Adapted
 
 
 @pytest.fixture(params=["distribution", "emulator"])
-def registry_endpoint(request: pytest.FixtureRequest) -> str:
+def registry_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def registry_endpoint(request: pytest.FixtureRequest, registry_kind: str) -> str:
     """The endpoint of a real registry on loopback: CNCF Distribution 2.8.2, or our emulator."""
-    if request.param == "distribution":
+    if registry_kind == "distribution":
         return str(request.getfixturevalue("distribution").endpoint)
     return str(request.getfixturevalue("registry_emulator").endpoint)
 

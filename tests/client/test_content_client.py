@@ -26,16 +26,24 @@ def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def push_image(client: Any, layers: list[bytes], *, tag: str | None = None, arch: str = "amd64") -> tuple[str, bytes]:
+def push_image(
+    client: Any, layers: list[bytes], *, tag: str | None = None, arch: str = "amd64"
+) -> tuple[str, bytes]:
     """Push a config + layers + OCI manifest; return (manifest digest, manifest bytes)."""
-    config = json.dumps({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    config = json.dumps(
+        {"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+    ).encode()
     config_result = client.upload_blob(config)
     layer_descs = []
     for layer in layers:
         result = client.upload_blob(layer)
-        layer_descs.append(OciDescriptor(media_type=media_types.OCI_LAYER_GZIP, digest=result.digest, size=result.size))
+        layer_descs.append(
+            OciDescriptor(media_type=media_types.OCI_LAYER_GZIP, digest=result.digest, size=result.size)
+        )
     manifest = OciImageManifest(
-        config=OciDescriptor(media_type=media_types.OCI_CONFIG, digest=config_result.digest, size=len(config)),
+        config=OciDescriptor(
+            media_type=media_types.OCI_CONFIG, digest=config_result.digest, size=len(config)
+        ),
         layers=layer_descs,
     )
     content = manifest.to_bytes()
@@ -43,10 +51,10 @@ def push_image(client: Any, layers: list[bytes], *, tag: str | None = None, arch
     return result.digest, content
 
 
-@pytest.mark.parametrize(
-    "size", [0, 1, 5 * 1024 * 1024 + 7], ids=["0B", "1B", "5MiB"]
-)
-def test_blob_round_trip_from_bytes(registry_endpoint: str, make_client: Any, repo_name: str, size: int) -> None:
+@pytest.mark.parametrize("size", [0, 1, 5 * 1024 * 1024 + 7], ids=["0B", "1B", "5MiB"])
+def test_blob_round_trip_from_bytes(
+    registry_endpoint: str, make_client: Any, repo_name: str, size: int
+) -> None:
     client = make_client(registry_endpoint, repo_name)
     data = os.urandom(size)
     seen: list[tuple[int, int | None]] = []
@@ -95,7 +103,9 @@ def test_download_to_path_leaves_no_partial(
     assert buffer.getvalue() == data
 
 
-def test_missing_blob_and_manifest(registry_endpoint: str, make_client: Any, repo_name: str, tmp_path: Path) -> None:
+def test_missing_blob_and_manifest(
+    registry_endpoint: str, make_client: Any, repo_name: str, tmp_path: Path
+) -> None:
     client = make_client(registry_endpoint, repo_name)
     client.upload_blob(b"something so the repository exists")
     missing = sha(b"never uploaded")
@@ -112,7 +122,9 @@ def test_missing_blob_and_manifest(registry_endpoint: str, make_client: Any, rep
     client.delete_manifest(missing)
 
 
-def test_oci_manifest_round_trip_exact_bytes(registry_endpoint: str, make_client: Any, repo_name: str) -> None:
+def test_oci_manifest_round_trip_exact_bytes(
+    registry_endpoint: str, make_client: Any, repo_name: str
+) -> None:
     client = make_client(registry_endpoint, repo_name)
     digest, content = push_image(client, [b"layer-one", b"layer-two"], tag="v1")
     by_tag = client.get_manifest("v1")
@@ -132,10 +144,18 @@ def test_index_and_docker_manifests(registry_endpoint: str, make_client: Any, re
     arm64, arm64_bytes = push_image(client, [b"shared", b"arm64 only"], arch="arm64")
     index = OciImageIndex(
         manifests=[
-            OciDescriptor(media_type=media_types.OCI_MANIFEST, digest=amd64, size=len(amd64_bytes),
-                          platform=Platform(architecture="amd64", os="linux")),
-            OciDescriptor(media_type=media_types.OCI_MANIFEST, digest=arm64, size=len(arm64_bytes),
-                          platform=Platform(architecture="arm64", os="linux", variant="v8")),
+            OciDescriptor(
+                media_type=media_types.OCI_MANIFEST,
+                digest=amd64,
+                size=len(amd64_bytes),
+                platform=Platform(architecture="amd64", os="linux"),
+            ),
+            OciDescriptor(
+                media_type=media_types.OCI_MANIFEST,
+                digest=arm64,
+                size=len(arm64_bytes),
+                platform=Platform(architecture="arm64", os="linux", variant="v8"),
+            ),
         ]
     )
     result = client.set_manifest(index, tag="multi")
@@ -177,7 +197,7 @@ def test_delete_manifest_and_blob(registry_endpoint: str, make_client: Any, repo
 
 def test_list_tags_pages(registry_endpoint: str, make_client: Any, repo_name: str) -> None:
     client = make_client(registry_endpoint, repo_name)
-    digest, content = push_image(client, [b"tagged many times"])
+    _, content = push_image(client, [b"tagged many times"])
     tags = [f"v{i}" for i in range(7)]
     for tag in tags:
         client.set_manifest(content, tag=tag)
@@ -215,9 +235,15 @@ def test_referrers(registry_endpoint: str, make_client: Any, repo_name: str) -> 
     signature = client.upload_blob(b"a signature")
     artifact = OciImageManifest(
         config=OciDescriptor(media_type=media_types.OCI_EMPTY, digest=empty.digest, size=2),
-        layers=[OciDescriptor(media_type="application/vnd.example.sig", digest=signature.digest, size=signature.size)],
+        layers=[
+            OciDescriptor(
+                media_type="application/vnd.example.sig", digest=signature.digest, size=signature.size
+            )
+        ],
         artifact_type="application/vnd.example.signature",
-        subject=OciDescriptor(media_type=media_types.OCI_MANIFEST, digest=subject_digest, size=len(subject_bytes)),
+        subject=OciDescriptor(
+            media_type=media_types.OCI_MANIFEST, digest=subject_digest, size=len(subject_bytes)
+        ),
         annotations={"org.opencontainers.image.created": "2026-11-29T00:00:00Z"},
     )
     pushed = client.set_manifest(artifact)
@@ -240,7 +266,9 @@ def test_invalid_input_is_refused_before_io(make_client: Any) -> None:
         client.set_manifest(b"{" + b" " * (4 * 1024 * 1024) + b"}", media_type=media_types.OCI_MANIFEST)
 
 
-def test_corrupted_blob_on_the_server_is_caught(distribution: Any, make_client: Any, repo_name: str, tmp_path: Path) -> None:
+def test_corrupted_blob_on_the_server_is_caught(
+    distribution: Any, make_client: Any, repo_name: str, tmp_path: Path
+) -> None:
     """Distribution serves what is on disk without checking: flip a byte there and download."""
     client = make_client(distribution.endpoint, repo_name)
     data = os.urandom(256 * 1024)

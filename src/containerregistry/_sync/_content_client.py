@@ -178,7 +178,8 @@ class ContainerRegistryContentClient:
                     raise
                 _LOGGER.info("%s interrupted at %d bytes (%s); resuming", action, state.hasher.size, exc)
                 time.sleep(self._pipeline.retry.delay(failures, None))
-                state.location, offset = self._resume_point(state.location, action)
+                sent = state.hasher.size + len(state.pending)
+                state.location, offset = self._resume_point(state.location, sent, action)
                 if source.seekable:
                     state.hasher, state.pending = source.rehash(offset), b""
                 elif state.hasher.size <= offset <= state.hasher.size + len(state.pending):
@@ -263,7 +264,7 @@ class ContainerRegistryContentClient:
         """
         while True:
             if not state.pending:
-                state.pending = source.read(chunk_size)
+                state.pending = source.read_full(chunk_size)
                 if not state.pending:
                     return
             start = state.hasher.size
@@ -292,7 +293,7 @@ class ContainerRegistryContentClient:
             if progress is not None:
                 progress(state.hasher.size, source.size)
 
-    def _resume_point(self, location: str, action: str) -> tuple[str, int]:
+    def _resume_point(self, location: str, sent: int, action: str) -> tuple[str, int]:
         """Ask the registry how much of the upload it holds; start a new session if it lost it."""
         try:
             response = self._pipeline.send(
@@ -305,9 +306,18 @@ class ContainerRegistryContentClient:
         except (HttpResponseError, ServiceRequestError) as exc:
             _LOGGER.info("%s: upload session unusable (%s); starting over", action, exc)
             return self._start_upload(action), 0
-        held = parse_upload_range(response.headers.get("Range"))
+        held = parse_upload_range(response.headers.get("Range"), sent=sent)
+        if held is None or (held == 0 and sent > 1) or held > sent:
+            # `0-0` after sending more than a byte is ambiguous (0 or 1 held), and an offset we never
+            # sent is nonsense: resuming from a wrong offset would corrupt the blob, so start over.
+            _LOGGER.info(
+                "%s: registry reports an unusable offset (%r); starting over",
+                action,
+                response.headers.get("Range"),
+            )
+            return self._start_upload(action), 0
         new_location = self._location(response, action) if "Location" in response.headers else location
-        return new_location, held or 0
+        return new_location, held
 
     def _commit_upload(self, location: str, digest: str, action: str) -> None:
         try:

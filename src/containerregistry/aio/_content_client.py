@@ -6,8 +6,8 @@ import asyncio
 import json
 import logging
 import os
-from dataclasses import dataclass
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlsplit
@@ -176,7 +176,8 @@ class ContainerRegistryContentClient:
                     raise
                 _LOGGER.info("%s interrupted at %d bytes (%s); resuming", action, state.hasher.size, exc)
                 await asyncio.sleep(self._pipeline.retry.delay(failures, None))
-                state.location, offset = await self._resume_point(state.location, action)
+                sent = state.hasher.size + len(state.pending)
+                state.location, offset = await self._resume_point(state.location, sent, action)
                 if source.seekable:
                     state.hasher, state.pending = source.rehash(offset), b""
                 elif state.hasher.size <= offset <= state.hasher.size + len(state.pending):
@@ -261,7 +262,7 @@ class ContainerRegistryContentClient:
         """
         while True:
             if not state.pending:
-                state.pending = source.read(chunk_size)
+                state.pending = source.read_full(chunk_size)
                 if not state.pending:
                     return
             start = state.hasher.size
@@ -290,7 +291,7 @@ class ContainerRegistryContentClient:
             if progress is not None:
                 progress(state.hasher.size, source.size)
 
-    async def _resume_point(self, location: str, action: str) -> tuple[str, int]:
+    async def _resume_point(self, location: str, sent: int, action: str) -> tuple[str, int]:
         """Ask the registry how much of the upload it holds; start a new session if it lost it."""
         try:
             response = await self._pipeline.send(
@@ -303,9 +304,18 @@ class ContainerRegistryContentClient:
         except (HttpResponseError, ServiceRequestError) as exc:
             _LOGGER.info("%s: upload session unusable (%s); starting over", action, exc)
             return await self._start_upload(action), 0
-        held = parse_upload_range(response.headers.get("Range"))
+        held = parse_upload_range(response.headers.get("Range"), sent=sent)
+        if held is None or (held == 0 and sent > 1) or held > sent:
+            # `0-0` after sending more than a byte is ambiguous (0 or 1 held), and an offset we never
+            # sent is nonsense: resuming from a wrong offset would corrupt the blob, so start over.
+            _LOGGER.info(
+                "%s: registry reports an unusable offset (%r); starting over",
+                action,
+                response.headers.get("Range"),
+            )
+            return await self._start_upload(action), 0
         new_location = self._location(response, action) if "Location" in response.headers else location
-        return new_location, held or 0
+        return new_location, held
 
     async def _commit_upload(self, location: str, digest: str, action: str) -> None:
         try:
@@ -558,7 +568,9 @@ class ContainerRegistryContentClient:
 
         return AsyncItemPaged(fetch)
 
-    def list_referrers(self, digest: str, *, artifact_type: str | None = None) -> AsyncItemPaged[OciDescriptor]:
+    def list_referrers(
+        self, digest: str, *, artifact_type: str | None = None
+    ) -> AsyncItemPaged[OciDescriptor]:
         """Manifests whose `subject` is `digest` (referrers API, or the `<alg>-<hex>` tag fallback)."""
         validate_digest(digest)
         first = f"{self._base}/referrers/{digest}"
@@ -611,7 +623,11 @@ class ContainerRegistryContentClient:
         )
         try:
             existing = await self.get_manifest(tag)
-            index = existing.manifest if isinstance(existing.manifest, OciImageIndex) else OciImageIndex(manifests=[])
+            index = (
+                existing.manifest
+                if isinstance(existing.manifest, OciImageIndex)
+                else OciImageIndex(manifests=[])
+            )
         except ResourceNotFoundError:
             index = OciImageIndex(manifests=[])
         if any(d.digest == digest for d in index.manifests):
@@ -700,7 +716,13 @@ class BlobStream:
         offset = self._hasher.size
         headers = {"Range": f"bytes={offset}-"} if offset else None
         response = await self._pipeline.send(
-            "GET", self._url, scope=self._scope, action=self._action, headers=headers, stream=True, expect=(200, 206)
+            "GET",
+            self._url,
+            scope=self._scope,
+            action=self._action,
+            headers=headers,
+            stream=True,
+            expect=(200, 206),
         )
         skip = 0
         if response.status_code == 206:
@@ -749,7 +771,9 @@ class BlobStream:
                     raise ServiceRequestError(
                         f"{self._action} failed after {failures} attempts at {self._hasher.size} bytes: {exc}"
                     ) from exc
-                _LOGGER.info("%s interrupted at %d bytes (%s); resuming", self._action, self._hasher.size, exc)
+                _LOGGER.info(
+                    "%s interrupted at %d bytes (%s); resuming", self._action, self._hasher.size, exc
+                )
                 await asyncio.sleep(self._pipeline.retry.delay(failures, None))
                 continue
             await self._drop_response()
@@ -837,7 +861,9 @@ async def _read_capped(response: httpx.Response, limit: int, action: str, error:
                 raise error(f"{action} failed: the response exceeds the limit of {limit} bytes")
         return bytes(buffer)
     except httpx.TransportError as exc:
-        raise ServiceRequestError(f"{action} failed: connection lost while reading the response: {exc}") from exc
+        raise ServiceRequestError(
+            f"{action} failed: connection lost while reading the response: {exc}"
+        ) from exc
     finally:
         await response.aclose()
 

@@ -120,7 +120,12 @@ class AsyncPipeline:
             return response
         body = await _read_limited(response, _MAX_ERROR_BODY)
         raise error_from_response(
-            response.status_code, response.headers, body, method=method, url=str(response.request.url), action=action
+            response.status_code,
+            response.headers,
+            body,
+            method=method,
+            url=str(response.request.url),
+            action=action,
         )
 
     async def aclose(self) -> None:

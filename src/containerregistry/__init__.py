@@ -1,0 +1,82 @@
+"""containerregistry: fast sync and async clients, a CLI and a local emulator for container registries.
+
+The sync API lives here; `containerregistry.aio` has the same names with `async def` methods.
+"""
+
+from __future__ import annotations
+
+from ._sync import BlobStream, ContainerRegistryContentClient, ItemPaged, PageIterator
+from .auth import BasicCredential, DockerConfigCredential, RefreshTokenCredential
+from .exceptions import (
+    ClientAuthenticationError,
+    DigestValidationError,
+    ErrorDetail,
+    HttpResponseError,
+    InsecureTransportError,
+    InvalidReferenceError,
+    ManifestTooLargeError,
+    OperationNotAllowedError,
+    PermissionDeniedError,
+    RegistryError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    TooManyRequestsError,
+)
+from .protocol.models import (
+    ManifestFormatError,
+    OciAnnotations,
+    OciDescriptor,
+    OciImageIndex,
+    OciImageManifest,
+    Platform,
+)
+from .protocol.reference import Reference, parse_reference
+from .protocol.results import (
+    DeleteRepositoryResult,
+    DownloadBlobToResult,
+    DownloadRegistryBlobResult,
+    GetManifestResult,
+    SetManifestResult,
+    UploadRegistryBlobResult,
+)
+from .transport import RetryPolicy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BasicCredential",
+    "BlobStream",
+    "ClientAuthenticationError",
+    "ContainerRegistryContentClient",
+    "DeleteRepositoryResult",
+    "DigestValidationError",
+    "DockerConfigCredential",
+    "DownloadBlobToResult",
+    "DownloadRegistryBlobResult",
+    "ErrorDetail",
+    "GetManifestResult",
+    "HttpResponseError",
+    "InsecureTransportError",
+    "InvalidReferenceError",
+    "ItemPaged",
+    "ManifestFormatError",
+    "ManifestTooLargeError",
+    "OciAnnotations",
+    "OciDescriptor",
+    "OciImageIndex",
+    "OciImageManifest",
+    "OperationNotAllowedError",
+    "PageIterator",
+    "Platform",
+    "PermissionDeniedError",
+    "Reference",
+    "RefreshTokenCredential",
+    "RegistryError",
+    "ResourceNotFoundError",
+    "RetryPolicy",
+    "ServiceRequestError",
+    "SetManifestResult",
+    "TooManyRequestsError",
+    "UploadRegistryBlobResult",
+    "parse_reference",
+]
