@@ -137,6 +137,12 @@ class Pipeline:
 
 def _read_limited(response: httpx.Response, limit: int) -> bytes:
     """Read at most `limit` bytes of a streamed response body, then close it."""
+    if response.is_stream_consumed:  # the auth flow already read it (a 401 it could not answer)
+        response.close()
+        try:
+            return response.content[:limit]
+        except httpx.ResponseNotRead:
+            return b""
     buffer = bytearray()
     try:
         for chunk in response.iter_raw():

@@ -135,6 +135,12 @@ class AsyncPipeline:
 
 async def _read_limited(response: httpx.Response, limit: int) -> bytes:
     """Read at most `limit` bytes of a streamed response body, then close it."""
+    if response.is_stream_consumed:  # the auth flow already read it (a 401 it could not answer)
+        await response.aclose()
+        try:
+            return response.content[:limit]
+        except httpx.ResponseNotRead:
+            return b""
     buffer = bytearray()
     try:
         async for chunk in response.aiter_raw():
