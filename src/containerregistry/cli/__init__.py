@@ -1,0 +1,25 @@
+"""`creg`: every containerregistry operation from a terminal (click + rich).
+
+One module per command group; `_app` holds the root group, the global options and the context that
+turns them into clients. `main` is the console-script entry point.
+"""
+
+from __future__ import annotations
+
+from ._app import cli
+from ._auth import login, logout
+from ._blob import blob
+from ._manifest import manifest
+from ._repo import repo
+from ._serve import serve
+from ._tag import tag
+
+__all__ = ["cli", "main"]
+
+for _command in (serve, login, logout, repo, tag, manifest, blob):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point: exit 0 ok, 1 error, 2 usage."""
+    cli(prog_name="creg")

@@ -1,0 +1,485 @@
+"""The `creg` root group: global options, the context that builds clients, error handling, output.
+
+Global options become client options in exactly one place, `AppContext`: every command asks it for
+clients (`registry_client`, `content_client`) and references (`reference`, `location`), so a new
+option (a CA bundle, `--insecure`) reaches every command at once.
+
+Stdout carries data only (tables or JSON); logs, progress and messages go to stderr. Errors the
+library raises on purpose become a one-line `error: ...` and exit status 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import json
+import logging
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .._common import is_loopback_host, login_server_of, normalize_endpoint
+from ..auth import BasicCredential, DockerConfigCredential
+from ..exceptions import HttpResponseError, RegistryError
+from ..protocol.reference import Reference, parse_reference
+
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "AppContext",
+    "CliError",
+    "CregGroup",
+    "ResolvedRef",
+    "cli",
+    "describe_error",
+    "emit",
+    "fail",
+    "emit_record",
+    "emit_records",
+    "lock_options",
+    "lock_values",
+    "pass_app",
+    "report",
+    "stderr_console",
+]
+
+#: Where commands go without `--registry`: the local emulator (`creg serve`).
+DEFAULT_REGISTRY = "http://127.0.0.1:5000"
+
+_LOGGER = logging.getLogger("containerregistry.cli")
+
+
+class CliError(click.ClickException):
+    """An error worth one line on stderr and exit status 1 (not a usage error)."""
+
+    exit_code = 1
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line that says what failed, for errors the library or the OS raise on purpose."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    elif isinstance(exc, HttpResponseError) and not str(exc):
+        text = f"the registry answered {exc.status_code}"
+    else:
+        text = str(exc) or type(exc).__name__
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class CregGroup(click.Group):
+    """A group that turns library and OS errors raised by any subcommand into `CliError`.
+
+    Done in `invoke` rather than in `main` so that click's `CliRunner` (which calls the group
+    directly) sees the same exit codes and messages as the console script.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (RegistryError, OSError, ValueError) as exc:
+            # The traceback is detail for -vv only; users get one line that names the failure.
+            _LOGGER.debug("command failed", exc_info=True)
+            raise CliError(describe_error(exc)) from exc
+
+
+@dataclass(frozen=True)
+class ResolvedRef:
+    """A reference given on the command line, resolved against `--registry`.
+
+    Attributes:
+        endpoint: `scheme://host[:port]` of the registry to talk to.
+        repository, tag, digest: the parts of the reference.
+    """
+
+    endpoint: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def identifier(self) -> str | None:
+        """The digest if given (it wins), else the tag."""
+        return self.digest or self.tag
+
+    def __str__(self) -> str:
+        text = f"{login_server_of(self.endpoint)}/{self.repository}"
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+@dataclass
+class AppContext:
+    """The global options, and the one place that turns them into clients.
+
+    Attributes:
+        registry: `--registry`, the registry references without a host are relative to.
+        output: `table` or `json`.
+        insecure: allow credentials over plain http and skip TLS verification.
+        username, password: explicit credentials (`--username` + `--password-stdin`).
+        anonymous: send no credentials at all.
+        ca_cert: a CA bundle to verify TLS with.
+        verbose: 0, 1 (INFO) or 2+ (DEBUG).
+    """
+
+    registry: str = DEFAULT_REGISTRY
+    output: str = "table"
+    insecure: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    anonymous: bool = False
+    ca_cert: str | None = None
+    verbose: int = 0
+
+    @property
+    def endpoint(self) -> str:
+        """`--registry` as `scheme://host[:port]` (a bare host gets https, loopback http)."""
+        return normalize_endpoint(self.registry)
+
+    @property
+    def login_server(self) -> str:
+        return login_server_of(self.endpoint)
+
+    @property
+    def json(self) -> bool:
+        return self.output == "json"
+
+    @property
+    def credential(self) -> Any:
+        """Explicit credentials if given, none with `--anonymous`, else the docker config's."""
+        if self.anonymous:
+            return None
+        if self.username is not None:
+            return BasicCredential(self.username, self.password or "")
+        return DockerConfigCredential()
+
+    @property
+    def verify(self) -> bool | str:
+        if self.ca_cert:
+            return self.ca_cert
+        return not self.insecure
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments every client of this command is built with."""
+        return {"verify": self.verify, "insecure": self.insecure}
+
+    def endpoint_for(self, registry: str | None) -> str:
+        """The endpoint of `registry` (`host[:port]`): `--registry`'s own when it names that host."""
+        if not registry or registry == self.login_server:
+            return self.endpoint
+        return normalize_endpoint(registry)
+
+    def reference(
+        self,
+        text: str,
+        *,
+        allow_tag: bool = True,
+        allow_digest: bool = True,
+        require: str | None = None,
+    ) -> ResolvedRef:
+        """Parse `repo[:tag|@digest]` (relative to `--registry`) or `host/repo...` (its host is the registry).
+
+        Args:
+            require: `tag`, `digest` or `identifier` (either) when the command needs one.
+
+        Raises:
+            click.BadParameter: the reference is malformed or lacks/has parts the command does not take.
+        """
+        try:
+            parsed: Reference = parse_reference(text)
+        except ValueError as exc:
+            raise click.BadParameter(describe_error(exc)) from exc
+        if parsed.tag and not allow_tag:
+            raise click.BadParameter(f"{text!r}: this command takes no tag")
+        if parsed.digest and not allow_digest:
+            raise click.BadParameter(f"{text!r}: this command takes no digest")
+        if require == "tag" and not parsed.tag:
+            raise click.BadParameter(f"{text!r}: give a tag (repo:tag)")
+        if require == "digest" and not parsed.digest:
+            raise click.BadParameter(f"{text!r}: give a digest (repo@sha256:...)")
+        if require == "identifier" and not (parsed.tag or parsed.digest):
+            raise click.BadParameter(f"{text!r}: give a tag or a digest (repo:tag or repo@sha256:...)")
+        return ResolvedRef(self.endpoint_for(parsed.registry), parsed.repository, parsed.tag, parsed.digest)
+
+    def registry_client(self, endpoint: str | None = None) -> Any:
+        """A `ContainerRegistryClient` for `endpoint` (default `--registry`) with the global options."""
+        from .._sync import ContainerRegistryClient
+
+        return ContainerRegistryClient(endpoint or self.endpoint, self.credential, **self.client_options())
+
+    def content_client(self, ref: ResolvedRef) -> Any:
+        """A `ContainerRegistryContentClient` for the repository of `ref`."""
+        from .._sync import ContainerRegistryContentClient
+
+        return ContainerRegistryContentClient(
+            ref.endpoint, ref.repository, self.credential, **self.client_options()
+        )
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
+def _stdout_console() -> Console:
+    # Resolved per call so click's CliRunner (which swaps sys.stdout) captures the output. Not a
+    # terminal: a wide console, so digests are never cut or wrapped mid-way in pipes.
+    out = sys.stdout
+    wide = None if out.isatty() else 4096
+    return Console(file=out, width=wide, highlight=False, soft_wrap=False)
+
+
+def stderr_console() -> Console:
+    """A console on stderr (messages, steps, progress)."""
+    return Console(file=sys.stderr, highlight=False)
+
+
+def emit(app: AppContext, data: Any, *, text: str | None = None) -> None:
+    """Print a value: JSON with `-o json`, else `text` (or the value itself) as a line."""
+    if app.json:
+        click.echo(json.dumps(_jsonable(data), indent=2))
+    else:
+        click.echo(text if text is not None else _cell(data))
+
+
+def report(app: AppContext, data: Any, message: str) -> None:
+    """The outcome of an action: JSON on stdout with `-o json`, else a message on stderr."""
+    if app.json:
+        click.echo(json.dumps(_jsonable(data), indent=2))
+    else:
+        click.echo(message, err=True)
+
+
+def emit_record(app: AppContext, record: Any, *, title: str | None = None) -> None:
+    """Print one object: JSON, or a two-column table of its fields."""
+    data = _jsonable(record)
+    if app.json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    fields = (
+        {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+        if dataclasses.is_dataclass(record) and not isinstance(record, type)
+        else dict(record)
+    )
+    for name, value in fields.items():
+        if isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+            value = [json.dumps(_jsonable(v), separators=(",", ":")) for v in value]
+        table.add_row(name, _cell(value))
+    _stdout_console().print(table)
+
+
+def emit_records(
+    app: AppContext,
+    records: Iterable[Any],
+    columns: Sequence[tuple[str, Callable[[Any], Any]]],
+    *,
+    title: str | None = None,
+) -> list[Any]:
+    """Print a list: JSON (every field of every item), or a rich table of `columns`.
+
+    Returns:
+        The items, so callers can act on them (the listing is consumed once).
+    """
+    items = list(records)
+    if app.json:
+        click.echo(json.dumps([_jsonable(item) for item in items], indent=2))
+        return items
+    table = Table(title=title)
+    for header, _ in columns:
+        table.add_column(header, overflow="fold")
+    for item in items:
+        table.add_row(*(_cell(getter(item)) for _, getter in columns))
+    _stdout_console().print(table)
+    return items
+
+
+# -- lock options (update commands) ---------------------------------------------------------------
+
+_LOCKS = (
+    ("delete", "can_delete", "allow deleting"),
+    ("write", "can_write", "allow writing (overwriting, and deleting)"),
+    ("read", "can_read", "allow reading (pulls)"),
+    ("list", "can_list", "allow listing"),
+)
+
+
+def lock_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Add `--delete/--no-delete`, `--write/--no-write`, `--read/--no-read`, `--list/--no-list`."""
+    for flag, name, helptext in reversed(_LOCKS):
+        function = click.option(
+            f"--{flag}/--no-{flag}", name, default=None, help=f"{helptext}; unchanged when not given"
+        )(function)
+    return function
+
+
+def lock_values(values: Mapping[str, Any]) -> dict[str, bool]:
+    """The lock options that were given (only those are sent); a usage error when none was."""
+    given = {name: values[name] for _, name, _ in _LOCKS if values.get(name) is not None}
+    if not given:
+        raise click.UsageError(
+            "nothing to update: give --delete/--no-delete, --write/--no-write, --read/--no-read or --list/--no-list"
+        )
+    return given
+
+
+# -- root group ----------------------------------------------------------------------------------
+
+
+def _configure_logging(verbose: int) -> None:
+    if verbose <= 0:
+        return
+    level = logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    # Replace handlers a previous in-process invocation (CliRunner) installed, so lines are not doubled.
+    for old in list(root.handlers):
+        if getattr(old, "_creg", False):
+            root.removeHandler(old)
+    handler._creg = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Connection-pool chatter is noise even at -vv: the library logs what it asks for.
+    for noisy in ("urllib3", "asyncio", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 3 else logging.DEBUG)
+
+
+def fail(message: str) -> NoReturn:
+    """Stop with `error: message` and exit status 1."""
+    raise CliError(message)
+
+
+@click.group(
+    cls=CregGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.option(
+    "--registry",
+    "-r",
+    envvar="CREG_REGISTRY",
+    default=DEFAULT_REGISTRY,
+    show_default=True,
+    metavar="URL",
+    help="registry for references without a host (env CREG_REGISTRY); default: the local emulator",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="output format",
+)
+@click.option("--insecure", is_flag=True, help="allow credentials over plain http and skip TLS verification")
+@click.option("--username", "-u", metavar="NAME", help="user name (the password comes from --password-stdin)")
+@click.option("--password-stdin", is_flag=True, help="read the password from stdin (one line)")
+@click.option("--anonymous", is_flag=True, help="send no credentials (ignore the docker config)")
+@click.option(
+    "--ca-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="PATH",
+    help="CA bundle to verify the registry's TLS certificate with",
+)
+@click.option(
+    "--verbose", "-v", count=True, help="log to stderr: -v INFO, -vv DEBUG (secrets are never logged)"
+)
+@click.version_option(package_name="containerregistry", prog_name="creg")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    registry: str,
+    output: str,
+    insecure: bool,
+    username: str | None,
+    password_stdin: bool,
+    anonymous: bool,
+    ca_cert: str | None,
+    verbose: int,
+) -> None:
+    """creg: container registries (ACR and any OCI registry) from the terminal.
+
+    Data goes to stdout (a table, or JSON with -o json); logs, progress and messages to stderr.
+    References are repo[:tag|@digest] relative to --registry, or host[:port]/repo[:tag|@digest].
+    Credentials come from the docker config (creg login / docker login) unless --username is given.
+
+    \b
+    Example:
+      creg serve --port 5000 &                     # a local registry
+      creg push oci:./layout:v1 app:v1             # push an image from an OCI layout
+      creg -o json tag ls app                      # list its tags as JSON
+      echo "$PW" | creg -r myreg.azurecr.io -u me --password-stdin repo ls
+    """
+    password: str | None = None
+    if password_stdin:
+        if username is None:
+            raise click.UsageError("--password-stdin needs --username")
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.UsageError("--password-stdin: stdin gave an empty password")
+    elif username is not None and ctx.invoked_subcommand not in ("login",):
+        raise click.UsageError(
+            "--username needs --password-stdin (a --password flag would leak into the process list)"
+        )
+    if anonymous and username is not None:
+        raise click.UsageError("--anonymous and --username exclude each other")
+    try:
+        normalize_endpoint(registry)
+    except ValueError as exc:
+        raise click.BadParameter(describe_error(exc), param_hint="--registry") from exc
+    _configure_logging(verbose)
+    ctx.obj = AppContext(
+        registry=registry,
+        output=output,
+        insecure=insecure,
+        username=username,
+        password=password,
+        anonymous=anonymous,
+        ca_cert=ca_cert,
+        verbose=verbose,
+    )
+    if insecure and not is_loopback_host(login_server_of(normalize_endpoint(registry)).rsplit(":", 1)[0]):
+        _LOGGER.info("--insecure: TLS certificates are not verified and credentials may go over plain http")

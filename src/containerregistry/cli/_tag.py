@@ -1,0 +1,129 @@
+"""`creg tag ls|show|update|rm`: tags and their properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ._app import AppContext, emit, emit_record, emit_records, lock_options, lock_values, pass_app, report
+
+__all__ = ["ORDER_CHOICES", "tag"]
+
+#: `--order` values and the ACR `orderby` they stand for.
+ORDER_CHOICES = {"none": "none", "newest": "timedesc", "oldest": "timeasc"}
+
+_TAG_COLUMNS = (
+    ("tag", lambda t: t.name),
+    ("digest", lambda t: t.digest),
+    ("updated", lambda t: t.last_updated_on),
+    ("write", lambda t: t.can_write),
+    ("delete", lambda t: t.can_delete),
+)
+
+
+@click.group()
+def tag() -> None:
+    """Tags: list, show, lock, delete.
+
+    \b
+    Example:
+      creg tag ls app
+      creg tag update app:v1 --no-write --no-delete
+    """
+
+
+@tag.command("ls")
+@click.argument("reference")
+@click.option(
+    "--order",
+    type=click.Choice(list(ORDER_CHOICES)),
+    default="none",
+    show_default=True,
+    help="sort by last update",
+)
+@click.option(
+    "--plain",
+    is_flag=True,
+    help="names only, through the OCI tags/list endpoint (works on every registry, not only ACR)",
+)
+@pass_app
+def tag_ls(app: AppContext, reference: str, order: str, plain: bool) -> None:
+    """List the tags of a repository, or of one image (REPO:TAG or REPO@DIGEST: its aliases).
+
+    \b
+    Example:
+      creg tag ls app --order newest
+      creg --anonymous tag ls library/hello-world:latest   # the image's aliases, anonymously
+      creg tag ls --plain localhost:5000/app               # any OCI registry
+    """
+    ref = app.reference(reference)
+    if plain:
+        if ref.identifier:
+            raise click.BadParameter("--plain lists a whole repository: give REPO without a tag or digest")
+        with app.content_client(ref) as content:
+            names = list(content.list_tags())
+        if app.json:
+            emit(app, names)
+        else:
+            for name in names:
+                click.echo(name)
+        return
+    with app.registry_client(ref.endpoint) as client:
+        if ref.identifier:
+            source = client.get_artifact(ref.repository, ref.identifier)
+        else:
+            source = client.get_repository(ref.repository)
+        emit_records(app, source.list_tag_properties(order_by=ORDER_CHOICES[order]), _TAG_COLUMNS)
+
+
+@tag.command("show")
+@click.argument("reference")
+@pass_app
+def tag_show(app: AppContext, reference: str) -> None:
+    """Show a tag's properties (digest, times, locks).
+
+    \b
+    Example:
+      creg tag show app:v1
+    """
+    ref = app.reference(reference, allow_digest=False, require="tag")
+    assert ref.tag is not None
+    with app.registry_client(ref.endpoint) as client:
+        emit_record(app, client.get_artifact(ref.repository, ref.tag).get_tag_properties(ref.tag))
+
+
+@tag.command("update")
+@click.argument("reference")
+@lock_options
+@pass_app
+def tag_update(app: AppContext, /, reference: str, **locks: Any) -> None:
+    """Change a tag's locks; only the flags given are sent.
+
+    \b
+    Example:
+      creg tag update app:latest --no-write --no-delete   # lock the tag
+    """
+    changes = lock_values(locks)
+    ref = app.reference(reference, allow_digest=False, require="tag")
+    assert ref.tag is not None
+    with app.registry_client(ref.endpoint) as client:
+        artifact = client.get_artifact(ref.repository, ref.tag)
+        emit_record(app, artifact.update_tag_properties(ref.tag, **changes))
+
+
+@tag.command("rm")
+@click.argument("reference")
+@pass_app
+def tag_rm(app: AppContext, reference: str) -> None:
+    """Delete a tag (the manifest stays).
+
+    \b
+    Example:
+      creg tag rm app:v1
+    """
+    ref = app.reference(reference, allow_digest=False, require="tag")
+    assert ref.tag is not None
+    with app.registry_client(ref.endpoint) as client:
+        client.get_artifact(ref.repository, ref.tag).delete_tag(ref.tag)
+    report(app, {"deleted": str(ref)}, f"deleted tag {ref}")
