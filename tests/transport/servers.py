@@ -305,6 +305,12 @@ async def _upload_cut(req: _Request) -> bool:
     return False
 
 
+async def _hangup(req: _Request) -> bool:
+    """Read the request, then close cleanly (FIN) without answering."""
+    await _read_body(req)
+    return False
+
+
 async def _proxied(req: _Request) -> bool:
     body = f"proxied {req.received.target}".encode()
     req.writer.write(_response(200, "OK", [("Content-Length", str(len(body)))], body))
@@ -328,5 +334,6 @@ _ROUTES: dict[str, Handler] = {
     "/gzip": _gzip,
     "/upload-cut": _upload_cut,
     "/proxied": _proxied,
+    "/hangup": _hangup,
     "/flaky": _flaky,
 }

@@ -130,6 +130,11 @@ def test_reset_mid_body_is_a_read_error(h: Harness, edge: EdgeServer) -> None:
     assert info.value.__cause__ is not None
 
 
+def test_close_without_response_is_a_protocol_error(h: Harness, edge: EdgeServer) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):
+        h.fetch("GET", f"{edge.url}/hangup")
+
+
 def test_slow_body_times_out(h: Harness, edge: EdgeServer) -> None:
     start = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
@@ -175,6 +180,7 @@ def test_error_from_the_callers_body_iterator_is_not_disguised(h: Harness, edge:
         h.fetch("PUT", f"{edge.url}/echo", content=h.body(failing), headers={"Content-Length": "5000"})
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_tls_with_custom_ca(h: Harness, tls_edge: EdgeServer, tls_material: object) -> None:
     ca_path = tls_material.ca_path  # type: ignore[attr-defined]
     r = h.fetch("GET", f"{tls_edge.url}/multi", transport=h.transport(verify=ca_path))

@@ -6,6 +6,7 @@ httpx's own sync transport moves data in 64 KiB pieces through several layers; u
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 import threading
@@ -95,9 +96,11 @@ def _map_error(exc: BaseException, request: httpx.Request, body: _BodyTracker | 
         exc, (u3e.IncompleteRead, u3e.InvalidChunkLength)
     ):
         return httpx.RemoteProtocolError(message, request=request)
-    if isinstance(root, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, ssl.SSLError)):
-        return httpx.ReadError(message, request=request)
-    if isinstance(root, OSError):
+    if isinstance(root, http.client.RemoteDisconnected):
+        # Closed without a status line (often a pooled connection the server timed out): the
+        # same class httpx's own transport and the aiohttp transport report.
+        return httpx.RemoteProtocolError(message, request=request)
+    if isinstance(root, (OSError, ssl.SSLError)):
         return httpx.ReadError(message, request=request)
     # http.client.RemoteDisconnected / BadStatusLine and other protocol breakage.
     return httpx.RemoteProtocolError(message, request=request)
@@ -151,7 +154,8 @@ class Urllib3Transport(httpx.BaseTransport):
 
     Args:
         verify: `True` to verify TLS against the system and certifi CAs, `False` to skip
-            verification, or the path of a CA bundle to trust instead.
+            verification (urllib3 then warns with `InsecureRequestWarning`), or the path of a
+            CA bundle to trust instead.
         cert: client certificate: a PEM path with cert and key, or `(cert_path, key_path)`.
         trust_env: use proxies from `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`, honouring `NO_PROXY`.
         pool_maxsize: connections kept per host.
