@@ -482,7 +482,9 @@ class _ClientOptions:
 
 def _open_store(location: ImageLocation, credential: Any, options: _ClientOptions, *, create: bool) -> _Store:
     if isinstance(location, LayoutLocation):
-        return _LayoutStore(location, OciLayout(location.path, create=create))
+        layout = OciLayout(location.path, create=create)
+        layout.read_index()  # a malformed index.json is refused before anything is written
+        return _LayoutStore(location, layout)
     return _RegistryStore(location, options.client(location, credential))
 
 
