@@ -14,7 +14,12 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import httpx
 
 from .._common import login_server_of, scope_for
-from ..exceptions import ResourceNotFoundError, ServiceRequestError
+from ..exceptions import (
+    ClientAuthenticationError,
+    PermissionDeniedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
 from ..protocol.acr import (
     ArtifactManifestProperties,
     ArtifactTagOrder,
@@ -52,6 +57,33 @@ class _AcrSession:
         path = "/".join(quote(segment, safe="/:") for segment in segments)
         return add_query(f"{self.endpoint}/acr/v1/{path}", {"api-version": self.api_version, **params})
 
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        scope: tuple[str, ...],
+        action: str,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        expect: tuple[int, ...] = (200,),
+        stream: bool = False,
+    ) -> httpx.Response:
+        """`pipeline.send`, with authentication failures naming what was asked and the scope it needs."""
+        try:
+            return await self.pipeline.send(
+                method,
+                url,
+                scope=scope,
+                action=action,
+                headers=headers,
+                content=content,
+                expect=expect,
+                stream=stream,
+            )
+        except (ClientAuthenticationError, PermissionDeniedError) as exc:
+            raise _with_scope(exc, action, scope) from exc
+
     async def request_json(
         self,
         method: str,
@@ -68,7 +100,7 @@ class _AcrSession:
         if body is not None:
             headers["Content-Type"] = "application/json"
             content = json.dumps(body, separators=(",", ":")).encode()
-        response = await self.pipeline.send(
+        response = await self.send(
             method,
             url,
             scope=scope,
@@ -150,6 +182,25 @@ async def _read_capped(response: httpx.Response, action: str) -> bytes:
         ) from exc
     finally:
         await response.aclose()
+
+
+def _with_scope(
+    exc: ClientAuthenticationError | PermissionDeniedError, action: str, scope: tuple[str, ...]
+) -> ClientAuthenticationError | PermissionDeniedError:
+    message = str(exc)
+    if not message.startswith(action):
+        message = f"{action} failed: {message}"
+    needed = " ".join(scope)
+    if needed not in message:
+        message = f"{message} (the request needs scope {needed!r})"
+    return type(exc)(
+        message,
+        status_code=exc.status_code,
+        errors=exc.errors,
+        method=exc.method,
+        url=exc.url,
+        retry_after=exc.retry_after,
+    )
 
 
 def _parsed(parse: Callable[[Any], T], body: Any, action: str) -> T:
@@ -280,7 +331,7 @@ class RegistryArtifact:
         except ResourceNotFoundError:
             return  # the tag (or the repository) is gone, so is what it named
         try:
-            await self._session.pipeline.send(
+            await self._session.send(
                 "DELETE",
                 f"{self._session.endpoint}/v2/{self._repository}/manifests/{digest}",
                 scope=scope_for(self._repository, "delete"),
