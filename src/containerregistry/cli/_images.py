@@ -1,0 +1,193 @@
+"""`creg push|pull|copy|referrers`: whole images and indexes between registries and OCI layouts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+
+from ..images import (
+    CopyImageResult,
+    ImageLocation,
+    RegistryLocation,
+    copy_image,
+    parse_image_location,
+    pull_image,
+    push_image,
+)
+from ._app import AppContext, emit_record, emit_records, pass_app
+from ._progress import TransferBar
+
+__all__ = ["copy", "pull", "push", "referrers"]
+
+
+def image_location(app: AppContext, text: str) -> ImageLocation:
+    """`oci:DIR[:tag]`, or a reference relative to `--registry` (whose scheme it then keeps)."""
+    try:
+        location = parse_image_location(text, default_registry=app.login_server)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    # `-r http://myhost:5000` and `app:1` must talk http to myhost, as every other command does.
+    if (
+        isinstance(location, RegistryLocation)
+        and location.scheme is None
+        and location.registry == app.login_server
+    ):
+        location = RegistryLocation(location.reference, scheme=urlsplit(app.endpoint).scheme)
+    return location
+
+
+def _transfer_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option(
+        "--concurrency",
+        type=click.IntRange(1, 64),
+        default=4,
+        show_default=True,
+        help="blobs transferred at once",
+    )(function)
+    function = click.option(
+        "--referrers/--no-referrers",
+        default=False,
+        show_default=True,
+        help="also copy the manifests that refer to the image (signatures, SBOMs)",
+    )(function)
+    function = click.option(
+        "--platform",
+        "platforms",
+        multiple=True,
+        metavar="OS/ARCH[/VARIANT]",
+        help="only these platforms of an index (repeatable); default: all",
+    )(function)
+    return function
+
+
+def _run(
+    app: AppContext,
+    operation: Callable[..., CopyImageResult],
+    verb: str,
+    source: str,
+    target: str,
+    platforms: tuple[str, ...],
+    referrers: bool,
+    concurrency: int,
+) -> None:
+    src = image_location(app, source)
+    dst = image_location(app, target)
+    with TransferBar(verb) as bar:
+        result = operation(
+            src,
+            dst,
+            credential=app.credential,
+            platforms=list(platforms) or None,
+            include_referrers=referrers,
+            concurrency=concurrency,
+            progress=bar.event,
+            **app.client_options(),
+        )
+    click.echo(
+        f"{verb}: {result.source} -> {result.target} ({result.blobs_copied} blobs copied, "
+        f"{result.blobs_skipped} skipped, {result.blobs_mounted} mounted, {result.bytes_copied} bytes)",
+        err=True,
+    )
+    emit_record(app, result)
+
+
+@click.command("push")
+@click.argument("source")
+@click.argument("reference")
+@_transfer_options
+@pass_app
+def push(
+    app: AppContext,
+    source: str,
+    reference: str,
+    platforms: tuple[str, ...],
+    referrers: bool,
+    concurrency: int,
+) -> None:
+    """Push an image from an OCI layout (oci:DIR[:tag]) to REFERENCE in a registry.
+
+    \b
+    Example:
+      creg push oci:./build:1.0 app:1.0
+      creg push oci:./build myregistry.azurecr.io/app:1.0 --platform linux/amd64
+    """
+    _run(app, push_image, "push", source, reference, platforms, referrers, concurrency)
+
+
+@click.command("pull")
+@click.argument("reference")
+@click.argument("destination")
+@_transfer_options
+@pass_app
+def pull(
+    app: AppContext,
+    reference: str,
+    destination: str,
+    platforms: tuple[str, ...],
+    referrers: bool,
+    concurrency: int,
+) -> None:
+    """Pull the image REFERENCE into an OCI layout directory (oci:DIR[:tag]); digests are verified.
+
+    \b
+    Example:
+      creg pull app:1.0 oci:./app:1.0
+      skopeo inspect oci:./app:1.0      # any OCI tool reads the layout
+    """
+    _run(app, pull_image, "pull", reference, destination, platforms, referrers, concurrency)
+
+
+@click.command("copy")
+@click.argument("source")
+@click.argument("destination")
+@_transfer_options
+@pass_app
+def copy(
+    app: AppContext,
+    source: str,
+    destination: str,
+    platforms: tuple[str, ...],
+    referrers: bool,
+    concurrency: int,
+) -> None:
+    """Copy an image between registries and/or OCI layouts (digests preserved; same-registry blobs are mounted).
+
+    \b
+    Example:
+      creg copy app:1.0 mirror/app:1.0
+      creg copy docker.io/library/alpine:3 myregistry.azurecr.io/alpine:3 --platform linux/amd64
+      creg copy oci:./a:1 oci:./b:1
+    """
+    _run(app, copy_image, "copy", source, destination, platforms, referrers, concurrency)
+
+
+@click.command("referrers")
+@click.argument("reference")
+@click.option("--artifact-type", metavar="TYPE", help="only referrers of this artifact type")
+@pass_app
+def referrers(app: AppContext, reference: str, artifact_type: str | None) -> None:
+    """List the manifests that refer to an image (signatures, SBOMs, attestations).
+
+    Uses the referrers API, or the sha256-<hex> tag fallback on registries without it.
+
+    \b
+    Example:
+      creg referrers app:1.0
+      creg -o json referrers app@sha256:4e5f... --artifact-type application/spdx+json
+    """
+    ref = app.reference(reference, require="identifier")
+    with app.content_client(ref) as content:
+        digest = ref.digest or content.get_manifest(ref.identifier).digest
+        emit_records(
+            app,
+            content.list_referrers(digest, artifact_type=artifact_type),
+            [
+                ("digest", lambda d: d.digest),
+                ("artifact type", lambda d: d.artifact_type),
+                ("media type", lambda d: d.media_type),
+                ("size", lambda d: d.size),
+            ],
+        )
