@@ -10,7 +10,7 @@ from ._app import cli
 from ._auth import login, logout
 from ._blob import blob
 from ._demo import demo
-from ._images import copy, pull, push, referrers
+from ._images import copy, prune, pull, push, referrers
 from ._manifest import manifest
 from ._repo import repo
 from ._serve import serve
@@ -18,7 +18,7 @@ from ._tag import tag
 
 __all__ = ["cli", "main"]
 
-for _command in (serve, login, logout, repo, tag, manifest, blob, push, pull, copy, referrers, demo):
+for _command in (serve, login, logout, repo, tag, manifest, blob, push, pull, copy, referrers, prune, demo):
     cli.add_command(_command)
 
 

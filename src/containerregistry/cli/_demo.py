@@ -183,28 +183,25 @@ class _Demo:
         return f"{len(order)} manifests, newest (v5) first"
 
     def prune(self) -> str:
-        """The seed's delete sample: every manifest but the newest three, tags first."""
-        deleted: list[str] = []
+        """The seed's delete sample, as one library call: every manifest but the newest three."""
+        from ..images import prune
+
+        result = prune(
+            self.endpoint,
+            self.repository,
+            keep=_KEEP,
+            credential=self.credential,
+            **self.app.client_options(),
+        )
+        for old in result.deleted:
+            self.say(f"deleted {self.repository}@{old.digest} (tags: {', '.join(sorted(old.tags)) or '-'})")
         with self.client() as client:
-            repository = client.get_repository(self.repository)
-            manifests = list(
-                repository.list_manifest_properties(order_by=ArtifactManifestOrder.LAST_UPDATED_ON_DESCENDING)
-            )
-            for old in manifests[_KEEP:]:
-                image = repository.get_artifact(old.digest)
-                for tag in old.tags:
-                    image.delete_tag(tag)
-                image.delete()
-                deleted.append(old.digest)
-                self.say(
-                    f"deleted {self.repository}@{old.digest} (tags: {', '.join(sorted(old.tags)) or '-'})"
-                )
-            remaining = list(repository.list_manifest_properties())
-        expected = {self.digests[v] for v in _VERSIONS[:-_KEEP]}
-        if set(deleted) != expected or len(remaining) != _KEEP:
-            raise _StepFailed(f"expected {_KEEP} manifests left, found {len(remaining)}")
-        self.results["pruned"] = deleted
-        return f"deleted {len(deleted)} old manifests (v1, v2); {len(remaining)} left"
+            remaining = [m.digest for m in client.get_repository(self.repository).list_manifest_properties()]
+        expected = {self.digests[v] for v in _VERSIONS[_KEEP - 1 :]}
+        if set(remaining) != expected:
+            raise _StepFailed(f"expected v3, v4 and v5 left, found {len(remaining)} manifests")
+        self.results["pruned"] = [m.digest for m in result.deleted]
+        return f"deleted {len(result.deleted)} old manifests (v1, v2); v3, v4, v5 left"
 
     def pull_and_verify(self) -> str:
         from ..images import pull_image

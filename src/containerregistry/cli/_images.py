@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,10 +19,13 @@ from ..images import (
     pull_image,
     push_image,
 )
+from ..images import (
+    prune as prune_images,
+)
 from ._app import AppContext, emit_record, emit_records, pass_app
 from ._progress import TransferBar
 
-__all__ = ["copy", "pull", "push", "referrers"]
+__all__ = ["copy", "parse_duration", "prune", "pull", "push", "referrers"]
 
 
 def image_location(app: AppContext, text: str) -> ImageLocation:
@@ -191,3 +196,85 @@ def referrers(app: AppContext, reference: str, artifact_type: str | None) -> Non
                 ("size", lambda d: d.size),
             ],
         )
+
+
+_DURATION_RE = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `15m`, `12h`, `7d`, `2w`, or combinations such as `1d12h`.
+
+    Raises:
+        click.BadParameter: anything else.
+    """
+    cleaned = text.strip().lower()
+    matches = list(_DURATION_RE.finditer(cleaned))
+    if not matches or "".join(m.group(0) for m in matches).replace(" ", "") != cleaned.replace(" ", ""):
+        raise click.BadParameter(f"{text!r}: expected a duration such as 12h, 7d or 2w")
+    return timedelta(seconds=sum(int(m.group(1)) * _UNIT_SECONDS[m.group(2)] for m in matches))
+
+
+@click.command("prune")
+@click.argument("repository")
+@click.option(
+    "--keep", type=click.IntRange(min=0), required=True, help="how many of the newest manifests to keep"
+)
+@click.option("--dry-run", is_flag=True, help="only show what would be deleted")
+@click.option(
+    "--tag-pattern", metavar="GLOB", help="only manifests with a tag matching this glob are candidates"
+)
+@click.option(
+    "--older-than", metavar="AGE", help="only delete manifests last updated longer ago (e.g. 12h, 7d, 2w)"
+)
+@pass_app
+def prune(
+    app: AppContext,
+    repository: str,
+    keep: int,
+    dry_run: bool,
+    tag_pattern: str | None,
+    older_than: str | None,
+) -> None:
+    """Delete a repository's manifests beyond the newest --keep (by last update), skipping locked ones.
+
+    Uses the ACR metadata API (ACR and the emulator). Platform manifests follow their index.
+
+    \b
+    Example:
+      creg prune app --keep 3 --dry-run
+      creg prune app --keep 10 --tag-pattern 'pr-*' --older-than 7d
+    """
+    age = parse_duration(older_than) if older_than else None
+    ref = app.reference(repository, allow_tag=False, allow_digest=False)
+    result = prune_images(
+        ref.endpoint,
+        ref.repository,
+        keep=keep,
+        credential=app.credential,
+        dry_run=dry_run,
+        tag_pattern=tag_pattern,
+        older_than=age,
+        **app.client_options(),
+    )
+    if app.json:
+        emit_record(app, result)
+        return
+    action = "would delete" if dry_run else "deleted"
+    rows = [(action, m) for m in result.deleted] + [("skipped", m) for m in result.skipped]
+    rows += [("kept", m) for m in result.kept]
+    emit_records(
+        app,
+        rows,
+        [
+            ("action", lambda r: r[0]),
+            ("digest", lambda r: r[1].digest),
+            ("tags", lambda r: r[1].tags),
+            ("updated", lambda r: r[1].last_updated_on),
+            ("reason", lambda r: r[1].reason),
+        ],
+    )
+    click.echo(
+        f"{action} {len(result.deleted)}, kept {len(result.kept)}, skipped {len(result.skipped)} in {ref}",
+        err=True,
+    )
