@@ -578,9 +578,6 @@ class ArtifactTagProperties(_Changeable, _ReadableRepr):
     can_read: bool | None = None
     can_list: bool | None = None
 
-    def __str__(self) -> str:
-        return self.name
-
     @classmethod
     def _from_wire(cls, data: Any, *, registry: str = "", repository: str = "") -> ArtifactTagProperties:
         """Read ACR's `TagAttributesBase` JSON.
