@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from containerregistry.aio import images as aimages
 from containerregistry import images
+from containerregistry.aio import images as aimages
 from containerregistry.transport import AiohttpTransport, Urllib3Transport
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

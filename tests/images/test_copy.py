@@ -32,12 +32,18 @@ def assert_image_in_layout(root: Path, image: BuiltImage, tag: str) -> None:
     assert entries[0]["digest"] == image.index_digest
     assert entries[0]["mediaType"] == "application/vnd.oci.image.index.v1+json"
     blobs = root / "blobs" / "sha256"
-    for digest, content in {**image.blobs, **image.manifest_bytes, image.index_digest: image.index_bytes}.items():
+    for digest, content in {
+        **image.blobs,
+        **image.manifest_bytes,
+        image.index_digest: image.index_bytes,
+    }.items():
         assert (blobs / digest.split(":")[1]).read_bytes() == content
     assert not [p for p in blobs.iterdir() if p.name.startswith(".")], "temporary files left behind"
 
 
-def test_push_layout_to_emulator_and_pull_back(tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str) -> None:
+def test_push_layout_to_emulator_and_pull_back(
+    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str
+) -> None:
     image = build_layout(tmp_path / "src")
     target = f"{registry_emulator.login_server}/{repo}:1.0"
 
@@ -58,7 +64,9 @@ def test_push_layout_to_emulator_and_pull_back(tmp_path: Path, registry_emulator
     assert_image_in_layout(tmp_path / "back", image, "again")
 
 
-def test_second_push_skips_existing_blobs(tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str) -> None:
+def test_second_push_skips_existing_blobs(
+    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str
+) -> None:
     build_layout(tmp_path / "src")
     target = f"{registry_emulator.login_server}/{repo}:1.0"
     ops.push(f"oci:{tmp_path / 'src'}", target)
@@ -102,7 +110,9 @@ def test_push_layout_to_distribution_then_emulator(
     assert_image_in_registry(registry_emulator.endpoint, repo, image, "1.0")
 
 
-def test_platform_filter_pushes_a_new_index(tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str) -> None:
+def test_platform_filter_pushes_a_new_index(
+    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str
+) -> None:
     image = build_layout(tmp_path / "src")
     target = f"{registry_emulator.login_server}/{repo}:arm"
 
@@ -117,9 +127,10 @@ def test_platform_filter_pushes_a_new_index(tmp_path: Path, registry_emulator: A
         children = json.loads(top.content)["manifests"]
         assert [c["digest"] for c in children] == [image.manifests["linux/arm64"]]
         # The chosen child is copied byte for byte; the other platform's own blobs are not there.
-        assert client.get_manifest(image.manifests["linux/arm64"]).content == image.manifest_bytes[
-            image.manifests["linux/arm64"]
-        ]
+        assert (
+            client.get_manifest(image.manifests["linux/arm64"]).content
+            == image.manifest_bytes[image.manifests["linux/arm64"]]
+        )
         amd64_only = image.platform_blobs["linux/amd64"] - image.platform_blobs["linux/arm64"]
         assert amd64_only and not any(client.blob_exists(d) for d in amd64_only)
 
@@ -129,7 +140,9 @@ def test_platform_filter_matching_everything_keeps_the_index(
 ) -> None:
     image = build_layout(tmp_path / "src")
     result = ops.push(
-        f"oci:{tmp_path / 'src'}", f"{registry_emulator.login_server}/{repo}:all", platforms=["linux/amd64", "linux/arm64"]
+        f"oci:{tmp_path / 'src'}",
+        f"{registry_emulator.login_server}/{repo}:all",
+        platforms=["linux/amd64", "linux/arm64"],
     )
     assert result.digest == image.index_digest and not result.platform_filtered
 
@@ -138,14 +151,24 @@ def test_platform_filter_without_match_fails_before_writing(
     tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str
 ) -> None:
     build_layout(tmp_path / "src")
-    with pytest.raises(ValueError, match=r"no manifest .* matches windows/amd64 \(available: linux/amd64, linux/arm64\)"):
-        ops.push(f"oci:{tmp_path / 'src'}", f"{registry_emulator.login_server}/{repo}:x", platforms=["windows/amd64"])
-    with ContainerRegistryContentClient(registry_emulator.endpoint, repo) as client:
-        with pytest.raises(ResourceNotFoundError):
-            client.get_manifest("x")
+    with pytest.raises(
+        ValueError, match=r"no manifest .* matches windows/amd64 \(available: linux/amd64, linux/arm64\)"
+    ):
+        ops.push(
+            f"oci:{tmp_path / 'src'}",
+            f"{registry_emulator.login_server}/{repo}:x",
+            platforms=["windows/amd64"],
+        )
+    with (
+        ContainerRegistryContentClient(registry_emulator.endpoint, repo) as client,
+        pytest.raises(ResourceNotFoundError),
+    ):
+        client.get_manifest("x")
 
 
-def test_copy_within_registry_mounts_blobs(tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str) -> None:
+def test_copy_within_registry_mounts_blobs(
+    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str
+) -> None:
     image = build_layout(tmp_path / "src")
     source = f"{registry_emulator.login_server}/{repo}:1.0"
     ops.push(f"oci:{tmp_path / 'src'}", source)
@@ -161,7 +184,9 @@ def test_copy_within_registry_mounts_blobs(tmp_path: Path, registry_emulator: An
     assert_image_in_registry(registry_emulator.endpoint, f"{repo}/mirror", image, "1.0")
 
 
-def test_mount_refused_falls_back_to_copy(tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str) -> None:
+def test_mount_refused_falls_back_to_copy(
+    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str
+) -> None:
     # A transport that strips `mount=`/`from=` makes the registry answer 202 (a plain upload session),
     # as a registry does when it will not mount: the engine must then copy the blob.
     image = build_layout(tmp_path / "src")
@@ -180,7 +205,9 @@ def test_mount_refused_falls_back_to_copy(tmp_path: Path, registry_emulator: Any
 def test_progress_events_add_up(tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str) -> None:
     image = build_layout(tmp_path / "src", layer_size=3 * 1024 * 1024)
     events: list[TransferProgress] = []
-    ops.push(f"oci:{tmp_path / 'src'}", f"{registry_emulator.login_server}/{repo}:1.0", progress=events.append)
+    ops.push(
+        f"oci:{tmp_path / 'src'}", f"{registry_emulator.login_server}/{repo}:1.0", progress=events.append
+    )
     total = sum(len(b) for b in image.blobs.values())
     assert events and all(e.bytes_total == total and e.blobs_total == 5 for e in events)
     finished = [e for e in events if e.status != "transferring"]
@@ -191,7 +218,9 @@ def test_progress_events_add_up(tmp_path: Path, registry_emulator: Any, ops: Ops
         assert 0 <= e.blob_bytes_done <= e.blob_bytes_total == len(image.blobs[e.digest])
     # A second copy skips everything: events say so.
     events.clear()
-    ops.push(f"oci:{tmp_path / 'src'}", f"{registry_emulator.login_server}/{repo}:2.0", progress=events.append)
+    ops.push(
+        f"oci:{tmp_path / 'src'}", f"{registry_emulator.login_server}/{repo}:2.0", progress=events.append
+    )
     assert {e.status for e in events} == {"skipped"} and events[-1].bytes_done == total
 
 

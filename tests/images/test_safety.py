@@ -22,7 +22,9 @@ def assert_no_manifests(endpoint: str, repository: str, image: BuiltImage, tag: 
                 client.get_manifest(reference)
 
 
-def test_missing_layout_blob_leaves_no_manifest(tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str) -> None:
+def test_missing_layout_blob_leaves_no_manifest(
+    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str
+) -> None:
     image = build_layout(tmp_path / "src", layer_size=2 * 1024 * 1024, layers_per_platform=3)
     victim = sorted(image.platform_blobs["linux/arm64"] - {image.shared_layer})[0]
     (tmp_path / "src" / "blobs" / "sha256" / victim.split(":")[1]).unlink()
@@ -81,7 +83,9 @@ def test_failure_with_concurrency_leaves_no_manifest_in_layout(
     assert not [n for n in names if n.startswith(".")], "temporary files left behind"
 
 
-def test_hostile_index_json_path_traversal_refused(tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str) -> None:
+def test_hostile_index_json_path_traversal_refused(
+    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str
+) -> None:
     layout = tmp_path / "hostile"
     build_layout(layout)
     build_layout(tmp_path / "good")
@@ -90,10 +94,13 @@ def test_hostile_index_json_path_traversal_refused(tmp_path: Path, registry_emul
     (layout / "index.json").write_text(json.dumps(index))
     before = all_files(tmp_path)
 
-    with pytest.raises(ImageLayoutError, match=r"invalid index.json: manifests\[0\]\.digest: invalid digest 'sha256:\.\./\.\./x'"):
+    with pytest.raises(
+        ImageLayoutError,
+        match=r"invalid index.json: manifests\[0\]\.digest: invalid digest 'sha256:\.\./\.\./x'",
+    ):
         ops.push(f"oci:{layout}:1.0", f"{registry_emulator.login_server}/{repo}:1.0")
     # As a copy target too: nothing is written anywhere.
-    with pytest.raises(ImageLayoutError, match="invalid index.json"):
+    with pytest.raises(ImageLayoutError, match=r"invalid index\.json"):
         ops.copy(f"oci:{tmp_path / 'good'}", f"oci:{layout}:x")
     assert all_files(tmp_path) == before
     assert not (tmp_path / "x").exists()
@@ -122,7 +129,7 @@ def test_hostile_manifest_digest_in_layout_refused(tmp_path: Path, ops: Ops) -> 
     }
     (layout / "index.json").write_text(json.dumps(index))
     before = all_files(tmp_path)
-    with pytest.raises(ValueError, match="layers\\[0\\].digest: invalid digest"):
+    with pytest.raises(ValueError, match=r"layers\[0\]\.digest: invalid digest"):
         ops.copy(f"oci:{layout}:bad", f"oci:{tmp_path / 'out'}:bad")
     assert all_files(tmp_path) == before | {"out/oci-layout"}
 
@@ -161,7 +168,7 @@ def test_layout_with_several_images_needs_a_name(tmp_path: Path, ops: Ops) -> No
     ops.copy(f"oci:{tmp_path / 'src'}:a", f"oci:{tmp_path / 'two'}:a")
     build_layout(tmp_path / "other", tag="b")
     ops.copy(f"oci:{tmp_path / 'other'}:b", f"oci:{tmp_path / 'two'}:b")
-    with pytest.raises(ImageLayoutError, match="holds 2 images: name one .* \\(names: a, b\\)"):
+    with pytest.raises(ImageLayoutError, match=r"holds 2 images: name one .* \(names: a, b\)"):
         ops.copy(f"oci:{tmp_path / 'two'}", f"oci:{tmp_path / 'three'}")
     with pytest.raises(ImageLayoutError, match="has no image named 'c'"):
         ops.copy(f"oci:{tmp_path / 'two'}:c", f"oci:{tmp_path / 'three'}")

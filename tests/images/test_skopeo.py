@@ -17,7 +17,9 @@ def skopeo(*args: str) -> str:
     return done.stdout
 
 
-def test_skopeo_reads_the_layout_we_wrote(tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str) -> None:
+def test_skopeo_reads_the_layout_we_wrote(
+    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str
+) -> None:
     image = build_layout(tmp_path / "src")
     ops.push(f"oci:{tmp_path / 'src'}:1.0", f"{registry_emulator.login_server}/{repo}:1.0")
     ops.pull(f"{registry_emulator.login_server}/{repo}:1.0", f"oci:{tmp_path / 'ours'}:v1")
@@ -25,7 +27,9 @@ def test_skopeo_reads_the_layout_we_wrote(tmp_path: Path, registry_emulator: Any
     raw = skopeo("inspect", "--raw", f"oci:{tmp_path / 'ours'}:v1")
     assert raw.encode() == image.index_bytes
     # skopeo copies the whole index out of our layout, keeping every digest.
-    skopeo("copy", "--all", "--preserve-digests", f"oci:{tmp_path / 'ours'}:v1", f"oci:{tmp_path / 'theirs'}:v1")
+    skopeo(
+        "copy", "--all", "--preserve-digests", f"oci:{tmp_path / 'ours'}:v1", f"oci:{tmp_path / 'theirs'}:v1"
+    )
     entry = layout_index(tmp_path / "theirs")["manifests"][0]
     assert entry["digest"] == image.index_digest
     # And one platform of it, verifying the blobs it reads.
@@ -46,7 +50,9 @@ def test_we_read_the_layout_skopeo_wrote(tmp_path: Path, registry_emulator: Any,
         f"oci:{tmp_path / 'skopeo'}:from-skopeo",
     )
 
-    result = ops.push(f"oci:{tmp_path / 'skopeo'}:from-skopeo", f"{registry_emulator.login_server}/{repo}/again:2.0")
+    result = ops.push(
+        f"oci:{tmp_path / 'skopeo'}:from-skopeo", f"{registry_emulator.login_server}/{repo}/again:2.0"
+    )
 
     assert result.digest == image.index_digest
     with ContainerRegistryContentClient(registry_emulator.endpoint, f"{repo}/again") as client:
@@ -68,6 +74,8 @@ def test_we_read_a_single_image_skopeo_wrote(tmp_path: Path, distribution: Any, 
         f"oci:{tmp_path / 'single'}:one",
     )
     digest = layout_index(tmp_path / "single")["manifests"][0]["digest"]
-    result = ops.copy(f"oci:{tmp_path / 'single'}:one", f"{distribution.host}/{repo}-single:one", platforms=["linux/arm64"])
+    result = ops.copy(
+        f"oci:{tmp_path / 'single'}:one", f"{distribution.host}/{repo}-single:one", platforms=["linux/arm64"]
+    )
     assert result.digest == digest and result.media_type == "application/vnd.oci.image.manifest.v1+json"
     assert result.blobs_copied == 3 and not result.platform_filtered

@@ -18,24 +18,28 @@ One engine copies between two stores (a registry repository or an OCI layout dir
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO
 
 import httpx
 
 from .._common import MAX_MANIFEST_SIZE
 from .._layout import REF_NAME, ImageLayoutError, OciLayout
-from ..exceptions import DigestValidationError, InvalidReferenceError
+from ..exceptions import DigestValidationError, InvalidReferenceError, OperationNotAllowedError
 from ..images._models import (
     CopyImageResult,
     ImageLocation,
     LayoutLocation,
     ProgressTracker,
+    PrunedManifest,
+    PruneResult,
     RegistryLocation,
     TransferAborted,
     TransferProgress,
@@ -45,6 +49,7 @@ from ..images._models import (
     target_tag_for_registry,
 )
 from ..protocol import media_types
+from ..protocol.acr import ArtifactManifestOrder, ArtifactManifestProperties
 from ..protocol.digest import compute_digest, new_hasher
 from ..protocol.models import (
     ManifestFormatError,
@@ -56,9 +61,10 @@ from ..protocol.models import (
 )
 from ..transport import RetryPolicy
 from ._content_client import ContainerRegistryContentClient
+from ._registry_client import ContainerRegistryClient
 from ._shim import run_bounded
 
-__all__ = ["copy_image", "pull_image", "push_image"]
+__all__ = ["copy_image", "prune", "pull_image", "push_image"]
 
 _LOGGER = logging.getLogger("containerregistry")
 #: Registry-to-registry copies stage blobs up to this size in memory, larger ones in a temporary file.
@@ -504,6 +510,10 @@ def _copy(
 ) -> CopyImageResult:
     src = as_location(source)
     dst = as_location(target)
+    if platforms is not None:
+        parse_platforms(platforms)  # bad input is refused before anything is opened or created
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
     if require == "push" and not isinstance(dst, RegistryLocation):
         raise InvalidReferenceError(
             f"push_image needs a registry reference as target, not {dst}: use copy_image"
@@ -719,3 +729,151 @@ def pull_image(
         options=_ClientOptions(transport, timeout, retry, verify, insecure),
         require="pull",
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Prune
+
+
+def _entry(manifest: ArtifactManifestProperties, reason: str = "") -> PrunedManifest:
+    return PrunedManifest(
+        digest=manifest.digest,
+        tags=list(manifest.tags),
+        last_updated_on=manifest.last_updated_on,
+        reason=reason,
+    )
+
+
+def _lock_reason(manifest: ArtifactManifestProperties) -> str | None:
+    locks = [
+        name
+        for name, value in (("deleteEnabled", manifest.can_delete), ("writeEnabled", manifest.can_write))
+        if value is False
+    ]
+    return f"locked: {' and '.join(f'{name}=false' for name in locks)}" if locks else None
+
+
+def prune(
+    endpoint: str,
+    repository: str,
+    *,
+    keep: int,
+    credential: Any = None,
+    dry_run: bool = False,
+    tag_pattern: str | None = None,
+    older_than: timedelta | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float | httpx.Timeout | None = None,
+    retry: RetryPolicy | None = None,
+    verify: bool | str = True,
+    insecure: bool = False,
+) -> PruneResult:
+    """Delete a repository's manifests beyond the newest `keep` (by last update), skipping locked ones.
+
+    Uses the ACR metadata API (ACR and the emulator). Manifests are listed newest first; the platform
+    manifests of an index are not counted on their own: they follow their index (kept with it, and
+    deleted with it unless another kept manifest still refers to them). Among the candidates (all
+    top-level manifests, or only those with a tag matching `tag_pattern`), the newest `keep` are kept;
+    the older ones are deleted unless `older_than` protects them or they are locked.
+
+    Args:
+        endpoint: the registry, e.g. `https://myregistry.azurecr.io`.
+        repository: the repository name.
+        keep: how many of the newest candidates to keep (0 deletes every candidate).
+        credential: see `containerregistry.credentials`.
+        dry_run: only report what would be deleted.
+        tag_pattern: a glob (`v1.*`, `*-rc*`): only manifests with a matching tag are candidates;
+            the others (untagged ones included) are kept.
+        older_than: only delete manifests last updated longer ago than this.
+        transport, timeout, retry, verify, insecure: client options (see `ContainerRegistryClient`).
+
+    Returns:
+        A `PruneResult`: `deleted` (newest first; with `dry_run`, what would be deleted), `kept` and
+        `skipped` (locked, or the registry refused), each with a reason.
+
+    Raises:
+        ValueError: `keep` is negative.
+        HttpResponseError, ServiceRequestError: listing the manifests failed.
+    """
+    if keep < 0:
+        raise ValueError("keep must be 0 or more")
+    cutoff = datetime.now(timezone.utc) - older_than if older_than is not None else None
+    result = PruneResult(dry_run=dry_run)
+    with ContainerRegistryClient(
+        endpoint,
+        credential,
+        transport=transport,
+        timeout=timeout,
+        retry=retry,
+        verify=verify,
+        insecure=insecure,
+    ) as client:
+        listing = client.get_repository(repository).list_manifest_properties(
+            order_by=ArtifactManifestOrder.LAST_UPDATED_ON_DESCENDING
+        )
+        manifests = [m for m in listing]
+        parents: dict[str, list[str]] = {}
+        for manifest in manifests:
+            for related in manifest.related_artifacts:
+                parents.setdefault(related.digest, []).append(manifest.digest)
+        by_digest = {m.digest: m for m in manifests}
+        doomed: list[ArtifactManifestProperties] = []
+        seen = 0
+        for manifest in manifests:
+            if manifest.digest in parents:
+                continue  # decided with its index below
+            if tag_pattern is not None and not any(
+                fnmatch.fnmatchcase(t, tag_pattern) for t in manifest.tags
+            ):
+                result.kept.append(_entry(manifest, f"no tag matches {tag_pattern!r}"))
+                continue
+            seen += 1
+            if seen <= keep:
+                result.kept.append(_entry(manifest, f"among the newest {keep}"))
+            elif cutoff is not None and (
+                manifest.last_updated_on is None or manifest.last_updated_on > cutoff
+            ):
+                result.kept.append(_entry(manifest, f"updated within the last {older_than}"))
+            elif (reason := _lock_reason(manifest)) is not None:
+                result.skipped.append(_entry(manifest, reason))
+            else:
+                doomed.append(manifest)
+        # Children go with their index, unless a manifest that stays still refers to them.
+        staying = {m.digest for m in manifests} - {m.digest for m in doomed}
+        children: list[tuple[ArtifactManifestProperties, str]] = []
+        for child_digest, owners in parents.items():
+            child = by_digest.get(child_digest)
+            if child is None:
+                continue
+            if any(owner in staying for owner in owners):
+                result.kept.append(_entry(child, f"referenced by {next(o for o in owners if o in staying)}"))
+            else:
+                children.append((child, owners[0]))
+        for manifest in doomed:
+            _prune_one(client, repository, manifest, "", result, dry_run)
+            for child, owner in children:
+                if owner == manifest.digest:
+                    if (reason := _lock_reason(child)) is not None:
+                        result.skipped.append(_entry(child, reason))
+                    else:
+                        _prune_one(
+                            client, repository, child, f"platform manifest of {owner}", result, dry_run
+                        )
+    return result
+
+
+def _prune_one(
+    client: ContainerRegistryClient,
+    repository: str,
+    manifest: ArtifactManifestProperties,
+    reason: str,
+    result: PruneResult,
+    dry_run: bool,
+) -> None:
+    if not dry_run:
+        try:
+            client.get_artifact(repository, manifest.digest).delete()
+        except OperationNotAllowedError as exc:
+            result.skipped.append(_entry(manifest, f"the registry refused: {exc}"))
+            return
+    result.deleted.append(_entry(manifest, reason))

@@ -21,7 +21,7 @@ from ..images._models import (
     TransferProgress,
     parse_image_location,
 )
-from ._images import copy_image, pull_image, push_image
+from ._images import copy_image, prune, pull_image, push_image
 
 __all__ = [
     "CopyImageResult",
@@ -35,6 +35,7 @@ __all__ = [
     "TransferProgress",
     "copy_image",
     "parse_image_location",
+    "prune",
     "pull_image",
     "push_image",
 ]

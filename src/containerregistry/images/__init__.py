@@ -2,7 +2,7 @@
 
 Sync API (`containerregistry.aio.images` has the same names with `async def`)::
 
-    from containerregistry.images import copy_image, pull_image, push_image
+    from containerregistry.images import copy_image, prune, pull_image, push_image
 
     push_image("oci:./build:1.0", "myregistry.azurecr.io/app:1.0", credential=credential)
     pull_image("127.0.0.1:5000/app:1.0", "oci:./app:1.0", platforms=["linux/amd64"])
@@ -15,7 +15,7 @@ or OCI layout directories `oci:DIR[:tag]`.
 from __future__ import annotations
 
 from .._layout import ImageLayoutError, OciLayout
-from .._sync._images import copy_image, pull_image, push_image
+from .._sync._images import copy_image, prune, pull_image, push_image
 from ._models import (
     CopyImageResult,
     ImageLocation,
@@ -39,6 +39,7 @@ __all__ = [
     "TransferProgress",
     "copy_image",
     "parse_image_location",
+    "prune",
     "pull_image",
     "push_image",
 ]
