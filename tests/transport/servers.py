@@ -305,6 +305,13 @@ async def _upload_cut(req: _Request) -> bool:
     return False
 
 
+async def _stall_upload(req: _Request) -> bool:
+    """Never read the request body and never answer (until the test is long over)."""
+    req.body_read = True
+    await asyncio.sleep(8)
+    return False
+
+
 async def _hangup(req: _Request) -> bool:
     """Read the request, then close cleanly (FIN) without answering."""
     await _read_body(req)
@@ -335,5 +342,6 @@ _ROUTES: dict[str, Handler] = {
     "/upload-cut": _upload_cut,
     "/proxied": _proxied,
     "/hangup": _hangup,
+    "/stall-upload": _stall_upload,
     "/flaky": _flaky,
 }

@@ -158,6 +158,46 @@ def test_connection_refused_is_connect_error(h: Harness) -> None:
     assert info.value.__cause__ is not None
 
 
+def test_connect_timeout(h: Harness) -> None:
+    # A listener whose accept queue is full and never drained: further SYNs go unanswered.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(4):
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+                fillers.append(filler)
+            time.sleep(0.1)
+            start = time.monotonic()
+            with pytest.raises(httpx.ConnectTimeout):
+                h.fetch("GET", f"http://127.0.0.1:{port}/", timeout=httpx.Timeout(10.0, connect=0.4))
+            # The connect timeout is used as given, not stretched to the other timeouts.
+            assert time.monotonic() - start < 3
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+def test_stalled_upload_is_a_write_timeout(h: Harness, edge: EdgeServer) -> None:
+    total = 256 << 20
+    start = time.monotonic()
+    with pytest.raises(httpx.WriteTimeout):
+        h.fetch(
+            "PUT",
+            f"{edge.url}/stall-upload",
+            content=h.body(lambda: _chunks(total, 1 << 20)),
+            headers={"Content-Length": str(total)},
+            # aiohttp has no write timeout; its read timeout fires while the body is still going
+            # out, which the transport reports as a write timeout.
+            timeout=httpx.Timeout(10.0, write=0.5, read=0.5),
+        )
+    assert time.monotonic() - start < 4
+
+
 def test_server_hanging_up_during_upload_is_a_write_error(h: Harness, edge: EdgeServer) -> None:
     total = 256 << 20
     with pytest.raises((httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError)) as info:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable
 from typing import Any
 
 import aiohttp
@@ -34,24 +34,60 @@ _ConnectionTimeoutError: type[BaseException] | None = getattr(aiohttp, "Connecti
 class _BodyTracker:
     """Async twin of the urllib3 transport's tracker: how far sending got, and the caller's own errors."""
 
-    __slots__ = ("_source", "error", "finished", "started")
+    __slots__ = ("_source", "error", "finished", "started", "writing_since")
 
     def __init__(self, source: AsyncIterable[bytes]) -> None:
         self._source = source
         self.started = False
         self.finished = False
         self.error: BaseException | None = None
+        #: When the chunk aiohttp is writing now was handed over (None: not writing).
+        self.writing_since: float | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         self.started = True
+        loop = asyncio.get_running_loop()
         try:
             async for chunk in self._source:
                 if chunk:
+                    self.writing_since = loop.time()
                     yield chunk
+                    # aiohttp asks for the next chunk once this one is written (and drained).
+                    self.writing_since = None
         except Exception as exc:
             self.error = exc
             raise
+        finally:
+            self.writing_since = None
         self.finished = True
+
+
+async def _with_write_timeout(
+    send: Awaitable[aiohttp.ClientResponse], tracker: _BodyTracker, write_timeout: float
+) -> aiohttp.ClientResponse:
+    """Await `send`, failing with `TimeoutError` when one body chunk takes over `write_timeout` to go out.
+
+    aiohttp has no write timeout, and it suspends its read timeout while a body is being sent, so
+    a peer that stops reading would stall an upload forever.
+    """
+    task = asyncio.ensure_future(send)
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            since = tracker.writing_since
+            wait = write_timeout if since is None else since + write_timeout - loop.time()
+            if wait <= 0:
+                raise asyncio.TimeoutError(
+                    f"sending one chunk of the request body took over {write_timeout} s"
+                )
+            done, _ = await asyncio.wait({task}, timeout=wait)
+            if done:
+                return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
 
 def _map_error(
@@ -130,7 +166,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     a pooled connection the server closed surfaces as `httpx.RemoteProtocolError`, which the
     retry transport retries). Cookies are ignored; `~/.netrc` is never read.
 
-    aiohttp has no write timeout, so httpx's `write` timeout is not enforced by this transport.
+    aiohttp has no write timeout; for streamed bodies this transport enforces httpx's `write`
+    timeout per chunk itself. Bytes bodies are handed to aiohttp whole and only covered by the
+    read timeout.
 
     Args:
         verify: `True` to verify TLS against the system and certifi CAs, `False` to skip
@@ -217,8 +255,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sock_read=timeout.get("read"),
         )
         url = request.url
+        write_timeout = timeout.get("write")
         try:
-            response = await session.request(
+            send = session.request(
                 request.method,
                 URL(str(url), encoded=True),
                 headers=headers,
@@ -228,6 +267,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 proxy=self._proxies.proxy_for(url.scheme, url.host),
                 ssl=self._ssl,
             )
+            if tracker is not None and write_timeout is not None:
+                response = await _with_write_timeout(send, tracker, write_timeout)
+            else:
+                response = await send
         except _AIOHTTP_ERRORS as exc:
             if tracker is not None and tracker.error is not None:
                 raise tracker.error from None

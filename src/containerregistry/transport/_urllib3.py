@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import urllib3
+import urllib3.connection
 from urllib3 import exceptions as u3e
 
 from ._proxy import ProxyResolver
@@ -56,15 +57,53 @@ class _BodyTracker:
         self.finished = True
 
 
-def _timeout_from(request: httpx.Request) -> urllib3.Timeout:
+_MISSING = object()
+_request_state = threading.local()
+
+
+class _WriteTimeoutMixin:
+    """Applies httpx's `write` timeout while the request is sent.
+
+    urllib3 only knows connect and read timeouts and keeps the connect timeout on the socket until
+    the request is out. `http.client` funnels every write (headers and each body chunk) through
+    `send()`, so setting the write timeout there makes each send obey it; urllib3 switches the
+    socket to the read timeout afterwards. The value travels in a thread-local because
+    `urlopen()` runs the whole send on the calling thread.
+    """
+
+    sock: socket.socket | None
+
+    def send(self, data: Any) -> None:
+        timeout = getattr(_request_state, "write_timeout", _MISSING)
+        if timeout is not _MISSING and self.sock is not None:
+            self.sock.settimeout(timeout)  # type: ignore[arg-type]
+        super().send(data)  # type: ignore[misc]
+
+
+class _HTTPConnection(_WriteTimeoutMixin, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_WriteTimeoutMixin, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPConnectionPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOL_CLASSES = {"http": _HTTPConnectionPool, "https": _HTTPSConnectionPool}
+
+
+def _timeouts_from(request: httpx.Request) -> tuple[urllib3.Timeout, object]:
+    """urllib3's (connect, read) timeout and the write timeout (`_MISSING`: leave the socket alone)."""
     timeout: dict[str, float | None] = request.extensions.get("timeout", {})
-    # urllib3 applies the connect timeout while the body is being sent; use the larger of
-    # connect and write so a slow upload link is governed by the write budget.
-    connect = timeout.get("connect")
-    write = timeout.get("write")
-    if connect is not None and write is not None:
-        connect = max(connect, write)
-    return urllib3.Timeout(connect=connect, read=timeout.get("read"))
+    write = timeout.get("write", _MISSING)
+    return urllib3.Timeout(connect=timeout.get("connect"), read=timeout.get("read")), write
 
 
 def _map_error(exc: BaseException, request: httpx.Request, body: _BodyTracker | None) -> httpx.TransportError:
@@ -180,10 +219,19 @@ class Urllib3Transport(httpx.BaseTransport):
         if verify is False:
             self._pool_kwargs["cert_reqs"] = "CERT_NONE"
             self._pool_kwargs["assert_hostname"] = False
-        self._direct = urllib3.PoolManager(**self._pool_kwargs)
-        self._proxy_managers: dict[str, urllib3.ProxyManager] = {}
+        self._direct = self._new_manager(None)
+        self._proxy_managers: dict[str, urllib3.PoolManager] = {}
         self._proxies = ProxyResolver(trust_env=trust_env)
         self._lock = threading.Lock()
+
+    def _new_manager(self, proxy: str | None) -> urllib3.PoolManager:
+        manager = (
+            urllib3.PoolManager(**self._pool_kwargs)
+            if proxy is None
+            else urllib3.ProxyManager(proxy, **self._pool_kwargs)
+        )
+        manager.pool_classes_by_scheme = _POOL_CLASSES  # type: ignore[assignment]
+        return manager
 
     def _manager_for(self, request: httpx.Request) -> urllib3.PoolManager:
         proxy = self._proxies.proxy_for(request.url.scheme, request.url.host)
@@ -193,7 +241,7 @@ class Urllib3Transport(httpx.BaseTransport):
             manager = self._proxy_managers.get(proxy)
             if manager is None:
                 try:
-                    manager = urllib3.ProxyManager(proxy, **self._pool_kwargs)
+                    manager = self._new_manager(proxy)
                 except (ValueError, u3e.ProxySchemeUnknown) as exc:
                     raise httpx.ProxyError(
                         f"unsupported proxy: {exc.__class__.__name__}", request=request
@@ -218,6 +266,8 @@ class Urllib3Transport(httpx.BaseTransport):
             body = iter(tracker)
 
         manager = self._manager_for(request)
+        timeout, write_timeout = _timeouts_from(request)
+        _request_state.write_timeout = write_timeout
         try:
             response = manager.urlopen(
                 request.method,
@@ -226,7 +276,7 @@ class Urllib3Transport(httpx.BaseTransport):
                 headers=headers,
                 redirect=False,
                 retries=False,
-                timeout=_timeout_from(request),
+                timeout=timeout,
                 preload_content=False,
                 decode_content=False,
                 # urllib3 picks chunked framing itself when the headers ask for it; forcing it
@@ -237,6 +287,8 @@ class Urllib3Transport(httpx.BaseTransport):
             if tracker is not None and tracker.error is not None:
                 raise tracker.error from None
             raise _map_error(exc, request, tracker) from exc
+        finally:
+            _request_state.write_timeout = _MISSING
         if tracker is not None and tracker.error is not None:
             # urllib3 swallows a reset while sending (the server may have answered early); a
             # failure of the caller's own body iterator is not a network error, so surface it.
