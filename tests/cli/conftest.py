@@ -121,3 +121,13 @@ def push_manifest() -> Callable[..., str]:
         return result.stdout.strip()
 
     return push
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
