@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
+import sys
 import warnings
 from collections.abc import AsyncIterator, Iterator
 
@@ -130,3 +131,34 @@ def test_aiohttp_transport_survives_event_loop_changes(registry_url: str) -> Non
         gc.collect()
     leaks = [w for w in caught if issubclass(w.category, ResourceWarning) or "nclosed" in str(w.message)]
     assert leaks == []
+
+
+def test_aiohttp_transport_after_loop_closed_without_cleanup(registry_url: str) -> None:
+    """A loop closed by hand (no `shutdown_asyncgens`): the next loop gets a fresh session, nothing errors."""
+    transport = AiohttpTransport()
+    client = httpx.AsyncClient(transport=transport)
+
+    async def get() -> int:
+        return (await client.get(f"{registry_url}/v2/")).status_code
+
+    unraisable: list[object] = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        with warnings.catch_warnings():
+            # The dead loop's sockets can only be reclaimed by the garbage collector.
+            warnings.simplefilter("ignore", ResourceWarning)
+            loop = asyncio.new_event_loop()
+            assert loop.run_until_complete(get()) == 200
+            loop.close()
+
+            async def again() -> int:
+                status = await get()
+                await client.aclose()
+                return status
+
+            assert asyncio.run(again()) == 200
+            gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    assert unraisable == []

@@ -219,7 +219,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # The loop finalizes unfinished async generators when it shuts down (`asyncio.run` and
         # pytest-asyncio both do), which gives the session a graceful close inside its own loop
         # even when the caller never closes the client.
-        keeper = _close_at_loop_shutdown(session)
+        keeper = _close_at_loop_shutdown(session, loop)
         await keeper.__anext__()
         self._session, self._loop, self._keeper = session, loop, keeper
         return session
@@ -300,19 +300,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             _abandon(session, loop, keeper)
 
 
-async def _close_at_loop_shutdown(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
-    """Suspends until finalized, then closes `session` (gracefully when its loop still runs)."""
+async def _close_at_loop_shutdown(
+    session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop
+) -> AsyncGenerator[None, None]:
+    """Suspends until finalized, then closes `session` if that happens inside `loop`."""
     try:
         yield
     finally:
         try:
-            asyncio.get_running_loop()
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
-            # Finalized by hand after the loop died: nothing can be awaited any more.
-            pass
-        else:
-            if not session.closed:
-                await session.close()
+            running = None
+        # Finalized by hand from elsewhere (see `_abandon`): nothing of `loop` can be awaited.
+        if running is loop and not session.closed:
+            await session.close()
 
 
 def _abandon(
@@ -321,17 +322,13 @@ def _abandon(
     """Dispose of a session that belongs to another event loop than the running one."""
     if session.closed:
         return
-    if not loop.is_closed():
-        # The loop is alive (another thread, or not running right now): close it there.
-        if loop.is_running():
-            asyncio.run_coroutine_threadsafe(keeper.aclose(), loop)
-        else:
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(keeper.aclose())
+    if loop.is_running() and not loop.is_closed():
+        # Alive in another thread: close it there.
+        asyncio.run_coroutine_threadsafe(keeper.aclose(), loop)
         return
-    # The loop was closed without finalizing async generators. Finish the keeper by hand (its
-    # finalizer would otherwise try to schedule on the dead loop) and mark session and connector
-    # closed; the sockets are reclaimed when their transports are collected.
+    # The loop is stopped or closed without having finalized async generators. Finish the keeper
+    # by hand (its finalizer would otherwise try to schedule on that loop) and mark session and
+    # connector closed; the sockets are reclaimed when their transports are collected.
     step = keeper.aclose().__await__()
     with contextlib.suppress(StopIteration, RuntimeError):
         step.send(None)
