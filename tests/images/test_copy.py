@@ -11,6 +11,7 @@ import pytest
 from containerregistry._sync import ContainerRegistryContentClient
 from containerregistry.exceptions import HttpResponseError, InvalidReferenceError, ResourceNotFoundError
 from containerregistry.images import TransferProgress
+from tests.images.support import OCI_INDEX as OCI_INDEX_TYPE
 from tests.images.support import REF_NAME, BuiltImage, Ops, build_layout, layout_index
 
 
@@ -245,3 +246,58 @@ def test_missing_tag_in_registry(registry_emulator: Any, ops: Ops, repo: str, tm
         ops.pull(f"{registry_emulator.login_server}/{repo}:nope", f"oci:{tmp_path / 'out'}")
     assert caught.value.status_code == 404
     assert not (tmp_path / "out" / "index.json").exists()
+
+
+def test_include_referrers(
+    tmp_path: Path, registry_emulator: Any, distribution: Any, ops: Ops, repo: str
+) -> None:
+    image = build_layout(tmp_path / "src")
+    ops.push(f"oci:{tmp_path / 'src'}", f"{registry_emulator.login_server}/{repo}:1.0")
+    with ContainerRegistryContentClient(registry_emulator.endpoint, repo) as client:
+        client.upload_blob(b"{}")
+        signature = client.upload_blob(b"signed: " + image.index_digest.encode())
+        referrer = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "artifactType": "application/vnd.example.signature",
+                "config": {
+                    "mediaType": "application/vnd.oci.empty.v1+json",
+                    "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+                    "size": 2,
+                },
+                "layers": [
+                    {
+                        "mediaType": "application/octet-stream",
+                        "digest": signature.digest,
+                        "size": signature.size,
+                    }
+                ],
+                "subject": {
+                    "mediaType": OCI_INDEX_TYPE,
+                    "digest": image.index_digest,
+                    "size": len(image.index_bytes),
+                },
+            }
+        ).encode()
+        referrer_digest = client.set_manifest(referrer).digest
+
+    without = ops.copy(f"{registry_emulator.login_server}/{repo}:1.0", f"{distribution.host}/{repo}:plain")
+    assert without.referrers == 0
+    result = ops.copy(
+        f"{registry_emulator.login_server}/{repo}:1.0",
+        f"{distribution.host}/{repo}:1.0",
+        include_referrers=True,
+    )
+
+    assert result.referrers == 1 and result.manifests == 4
+    with ContainerRegistryContentClient(distribution.endpoint, repo) as client:
+        assert client.get_manifest(referrer_digest).content == referrer
+        assert [d.digest for d in client.list_referrers(image.index_digest)] == [referrer_digest]
+        assert client.download_blob_content(signature.digest).content.startswith(b"signed: ")
+    # Into a layout: the referrer is an index.json entry without a name.
+    ops.pull(
+        f"{registry_emulator.login_server}/{repo}:1.0", f"oci:{tmp_path / 'out'}:1.0", include_referrers=True
+    )
+    entries = layout_index(tmp_path / "out")["manifests"]
+    assert sorted(e["digest"] for e in entries) == sorted([referrer_digest, image.index_digest])
