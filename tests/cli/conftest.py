@@ -27,10 +27,14 @@ def run_cli(*args: str, input: bytes | str | None = None, env: dict[str, str] | 
     return CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=True)
 
 
-def run_creg(*args: str, input: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+def run_creg(
+    *args: str, input: bytes | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
     """Run creg as a real subprocess (bounded by `timeout`)."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([*CREG, *args], input=input, capture_output=True, timeout=timeout, env=full_env, check=False)
+    return subprocess.run(
+        [*CREG, *args], input=input, capture_output=True, timeout=timeout, env=full_env, check=False
+    )
 
 
 def unique(prefix: str) -> str:
@@ -75,7 +79,9 @@ def make_layout(root: Path, tag: str = "v1") -> Layout:
             ],
         }
         descriptor = _put_blob(root, json.dumps(manifest).encode(), blobs)
-        manifests.append({"mediaType": OCI_MANIFEST, **descriptor, "platform": {"architecture": arch, "os": "linux"}})
+        manifests.append(
+            {"mediaType": OCI_MANIFEST, **descriptor, "platform": {"architecture": arch, "os": "linux"}}
+        )
     index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}
     top = _put_blob(root, json.dumps(index).encode(), blobs)
     entry = {"mediaType": OCI_INDEX, **top, "annotations": {"org.opencontainers.image.ref.name": tag}}
@@ -109,9 +115,17 @@ def push_manifest() -> Callable[..., str]:
         manifest = {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config.stdout.strip(), "size": 2},
+            "config": {
+                "mediaType": "application/vnd.oci.empty.v1+json",
+                "digest": config.stdout.strip(),
+                "size": 2,
+            },
             "layers": [
-                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer.stdout.strip(), "size": 1000}
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer.stdout.strip(),
+                    "size": 1000,
+                }
             ],
         }
         result = run_cli(

@@ -23,7 +23,9 @@ ENTRA_SECRET = "an-entra-secret-long-enough-for-hs256-0123456789"
 @pytest.fixture
 def secured(registry_emulator_factory: Any) -> Any:
     """An emulator with token auth, one admin user, and trust in Entra ID tokens signed with `entra`."""
-    config = AuthConfig(users={"alice": User("alice", "wonder land", ALL_ROLES, None)}, entra_secret=ENTRA_SECRET)
+    config = AuthConfig(
+        users={"alice": User("alice", "wonder land", ALL_ROLES, None)}, entra_secret=ENTRA_SECRET
+    )
     return registry_emulator_factory(auth=config)
 
 
@@ -50,7 +52,16 @@ def test_login_logout_round_trip(secured: Any, docker_config: Path) -> None:
     assert "wonder land" not in blob.output
 
     # As a subprocess too, with the same DOCKER_CONFIG.
-    done = run_creg("-r", r, "-o", "json", "blob", "exists", f"{repo}@{blob.stdout.strip()}", env={"DOCKER_CONFIG": str(docker_config.parent)})
+    done = run_creg(
+        "-r",
+        r,
+        "-o",
+        "json",
+        "blob",
+        "exists",
+        f"{repo}@{blob.stdout.strip()}",
+        env={"DOCKER_CONFIG": str(docker_config.parent)},
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["exists"] is True
 
@@ -71,7 +82,18 @@ def test_login_with_a_wrong_password_saves_nothing(secured: Any, docker_config: 
 
 
 def test_global_username_and_password_stdin(secured: Any, docker_config: Path) -> None:
-    result = run_cli("-r", secured.endpoint, "-u", "alice", "--password-stdin", "-o", "json", "repo", "ls", input="wonder land\n")
+    result = run_cli(
+        "-r",
+        secured.endpoint,
+        "-u",
+        "alice",
+        "--password-stdin",
+        "-o",
+        "json",
+        "repo",
+        "ls",
+        input="wonder land\n",
+    )
     assert result.exit_code == 0, result.stderr
     assert isinstance(json.loads(result.stdout), list)
     assert not docker_config.exists()  # explicit credentials are used, not stored
@@ -83,7 +105,9 @@ def test_login_to_a_closed_port_fails_cleanly(docker_config: Path, closed_port: 
     assert not docker_config.exists()
 
 
-def test_login_azure_without_azure_identity(secured: Any, docker_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_azure_without_azure_identity(
+    secured: Any, docker_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "azure.identity", None)  # makes the import fail like a missing package
     result = run_cli("login", "--azure", secured.login_server)
     assert result.exit_code == 1
@@ -91,7 +115,9 @@ def test_login_azure_without_azure_identity(secured: Any, docker_config: Path, m
     assert not docker_config.exists()
 
 
-def test_login_azure_stores_an_acr_refresh_token(secured: Any, docker_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_azure_stores_an_acr_refresh_token(
+    secured: Any, docker_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     scopes_asked: list[tuple[str, ...]] = []
 
     class FakeDefaultAzureCredential:

@@ -41,7 +41,9 @@ def test_blob_push_exists_pull_rm(registry_emulator: Any, tmp_path: Path) -> Non
 
 def test_blob_pull_of_a_missing_blob_leaves_no_file(registry_emulator: Any, tmp_path: Path) -> None:
     target = tmp_path / "missing.bin"
-    result = run_cli("-r", registry_emulator.endpoint, "blob", "pull", f"nothing@sha256:{'a' * 64}", str(target))
+    result = run_cli(
+        "-r", registry_emulator.endpoint, "blob", "pull", f"nothing@sha256:{'a' * 64}", str(target)
+    )
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
@@ -91,7 +93,11 @@ def test_tag_ls_show_update_rm(registry_emulator: Any, push_manifest: Callable[.
     oldest = _json(run_cli("-r", r, "-o", "json", "tag", "ls", repo, "--order", "oldest"))
     assert [t["name"] for t in oldest] == ["a", "b"]
     # A full reference: its host is the registry, whatever --registry says.
-    full = _json(run_cli("-r", "http://127.0.0.1:9", "-o", "json", "tag", "ls", f"{registry_emulator.login_server}/{repo}"))
+    full = _json(
+        run_cli(
+            "-r", "http://127.0.0.1:9", "-o", "json", "tag", "ls", f"{registry_emulator.login_server}/{repo}"
+        )
+    )
     assert {t["name"] for t in full} == {"a", "b"}
     # The aliases of one image, anonymously (the seed's sample).
     aliases = _json(run_cli("-r", r, "--anonymous", "-o", "json", "tag", "ls", f"{repo}:a"))
@@ -109,7 +115,9 @@ def test_tag_ls_show_update_rm(registry_emulator: Any, push_manifest: Callable[.
     assert (locked["can_write"], locked["can_delete"], locked["can_read"]) == (False, False, True)
     refused = run_cli("-r", r, "tag", "rm", f"{repo}:a")
     assert refused.exit_code == 1
-    assert refused.stderr.startswith("error: ") and "405" in refused.stderr and "Traceback" not in refused.output
+    assert (
+        refused.stderr.startswith("error: ") and "405" in refused.stderr and "Traceback" not in refused.output
+    )
 
     assert run_cli("-r", r, "tag", "update", f"{repo}:a", "--write", "--delete").exit_code == 0
     assert run_cli("-r", r, "tag", "rm", f"{repo}:a").exit_code == 0
@@ -161,11 +169,15 @@ def test_referrers(registry_emulator: Any, push_manifest: Callable[..., str]) ->
     assert [(d["digest"], d["artifact_type"]) for d in listed] == [
         (put.stdout.strip(), "application/vnd.example.signature")
     ]
-    other = _json(run_cli("-r", r, "-o", "json", "referrers", f"{repo}:v1", "--artifact-type", "application/x-none"))
+    other = _json(
+        run_cli("-r", r, "-o", "json", "referrers", f"{repo}:v1", "--artifact-type", "application/x-none")
+    )
     assert other == []
 
 
-def test_blob_and_manifest_commands_on_distribution(distribution: Any, push_manifest: Callable[..., str]) -> None:
+def test_blob_and_manifest_commands_on_distribution(
+    distribution: Any, push_manifest: Callable[..., str]
+) -> None:
     """The OCI commands work on a registry without the ACR metadata API."""
     repo = unique("dist")
     digest = push_manifest(distribution.endpoint, repo, "v1")

@@ -40,7 +40,9 @@ def test_help_shows_an_example(path: tuple[str, ...]) -> None:
     assert "Example:" in result.stdout
     # `\b` blocks keep the example's lines apart instead of rewrapping them into one paragraph.
     example = result.stdout.split("Example:", 1)[1].splitlines()
-    assert len([line for line in example if line.startswith("    creg") or line.startswith("      creg")]) >= 1
+    assert (
+        len([line for line in example if line.startswith("    creg") or line.startswith("      creg")]) >= 1
+    )
 
 
 def test_serve_help_lists_the_emulator_options() -> None:

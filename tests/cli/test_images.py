@@ -20,7 +20,11 @@ def _json(result: Any) -> Any:
 
 def _assert_layout_holds(path: Path, tag: str, original: Layout) -> None:
     index = json.loads((path / "index.json").read_text())
-    entries = [m for m in index["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
+    entries = [
+        m
+        for m in index["manifests"]
+        if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag
+    ]
     assert [e["digest"] for e in entries] == [original.digest]
     for digest, content in original.blobs.items():
         stored = (path / "blobs" / "sha256" / digest[7:]).read_bytes()
@@ -28,10 +32,14 @@ def _assert_layout_holds(path: Path, tag: str, original: Layout) -> None:
 
 
 @pytest.mark.parametrize("registry", ["registry_emulator", "distribution"])
-def test_push_pull_round_trip(registry: str, request: pytest.FixtureRequest, layout: Layout, tmp_path: Path) -> None:
+def test_push_pull_round_trip(
+    registry: str, request: pytest.FixtureRequest, layout: Layout, tmp_path: Path
+) -> None:
     target = request.getfixturevalue(registry)
     repo = unique("img")
-    pushed = _json(run_cli("-r", target.endpoint, "-o", "json", "push", f"oci:{layout.path}:v1", f"{repo}:v1"))
+    pushed = _json(
+        run_cli("-r", target.endpoint, "-o", "json", "push", f"oci:{layout.path}:v1", f"{repo}:v1")
+    )
     assert pushed["digest"] == layout.digest
     # 3 shared + own layers and configs: each blob moved once.
     assert pushed["blobs_copied"] == 5 and pushed["manifests"] == 3
@@ -46,7 +54,9 @@ def test_push_pull_round_trip(registry: str, request: pytest.FixtureRequest, lay
 
 
 def test_push_reports_on_stderr_and_prints_a_table(registry_emulator: Any, layout: Layout) -> None:
-    result = run_cli("-r", registry_emulator.endpoint, "push", f"oci:{layout.path}:v1", f"{unique('table')}:v1")
+    result = run_cli(
+        "-r", registry_emulator.endpoint, "push", f"oci:{layout.path}:v1", f"{unique('table')}:v1"
+    )
     assert result.exit_code == 0, result.stderr
     assert layout.digest in result.stdout and "blobs_copied" in result.stdout
     assert result.stderr.startswith("push: ")
@@ -58,7 +68,10 @@ def test_copy_between_the_emulator_and_distribution_both_ways(
     registry_emulator: Any, distribution: Any, layout: Layout
 ) -> None:
     repo = unique("copy")
-    assert run_cli("-r", registry_emulator.endpoint, "push", f"oci:{layout.path}:v1", f"{repo}:v1").exit_code == 0
+    assert (
+        run_cli("-r", registry_emulator.endpoint, "push", f"oci:{layout.path}:v1", f"{repo}:v1").exit_code
+        == 0
+    )
     there = f"{distribution.host}/{repo}:v1"
     copied = _json(run_cli("-r", registry_emulator.endpoint, "-o", "json", "copy", f"{repo}:v1", there))
     assert copied["digest"] == layout.digest and copied["blobs_copied"] == 5
