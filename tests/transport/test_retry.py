@@ -20,7 +20,7 @@ from containerregistry.transport import (
     create_async_transport,
     create_transport,
 )
-from containerregistry.transport._policy import parse_retry_after, redact_url
+from containerregistry.transport._policy import parse_retry_after, redact_url, scrub
 from tests.transport.harness import Harness
 from tests.transport.servers import EdgeServer
 
@@ -197,6 +197,15 @@ def test_policy_validation_and_hashable() -> None:
     assert hash(RetryPolicy()) == hash(RetryPolicy())
     with pytest.raises(AttributeError):
         RetryPolicy().max_retries = 3  # type: ignore[misc]
+
+
+def test_scrub_drops_query_strings() -> None:
+    assert (
+        scrub("timeout to host http://h:1/v2/x?sig=S&se=1 after 5 s")
+        == "timeout to host http://h:1/v2/x after 5 s"
+    )
+    assert scrub("url=URL('https://a.example/b?sv=1&sig=S')") == "url=URL('https://a.example/b')"
+    assert scrub("no url here ?a=b") == "no url here ?a=b"
 
 
 def test_redact_url() -> None:

@@ -16,6 +16,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from ._policy import scrub
 from ._proxy import ProxyResolver
 from ._tls import CertTypes, VerifyTypes, make_ssl_context
 
@@ -94,7 +95,7 @@ def _map_error(
     exc: BaseException, request: httpx.Request, body: _BodyTracker | None, *, responded: bool
 ) -> httpx.TransportError:
     """Translate an aiohttp/asyncio exception to the matching httpx exception."""
-    message = str(exc) or exc.__class__.__name__
+    message = scrub(str(exc)) or exc.__class__.__name__
     sending = body is not None and body.started and not body.finished and not responded
     if isinstance(exc, (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)):
         return httpx.ProxyError(message, request=request)

@@ -1,4 +1,4 @@
-"""Retry policy (pure decisions: whether and how long) and the helpers both retry transports share."""
+"""Retry policy (pure decisions: whether and how long) and helpers shared by the transports."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import email.utils
 import logging
 import math
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ __all__ = [
     "is_retryable_error",
     "log",
     "redact_url",
+    "scrub",
 ]
 
 #: Request extension: set to `False` to disable transport-level retry for one request.
@@ -165,3 +167,11 @@ def redact_url(url: httpx.URL) -> str:
     """`scheme://host[:port]/path` without userinfo, query or fragment (they may carry secrets)."""
     port = f":{url.port}" if url.port is not None else ""
     return f"{url.scheme}://{url.host}{port}{url.path}"
+
+
+_URL_QUERY = re.compile(r"(?P<base>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>?#]*)[?#][^\s'\"<>)]*")
+
+
+def scrub(message: str) -> str:
+    """Drop query strings and fragments from URLs inside a message (they may carry signatures)."""
+    return _URL_QUERY.sub(r"\g<base>", message)

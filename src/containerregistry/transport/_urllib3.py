@@ -18,6 +18,7 @@ import urllib3
 import urllib3.connection
 from urllib3 import exceptions as u3e
 
+from ._policy import scrub
 from ._proxy import ProxyResolver
 from ._tls import CertTypes, VerifyTypes, make_ssl_context
 
@@ -108,7 +109,7 @@ def _timeouts_from(request: httpx.Request) -> tuple[urllib3.Timeout, object]:
 
 def _map_error(exc: BaseException, request: httpx.Request, body: _BodyTracker | None) -> httpx.TransportError:
     """Translate a urllib3 (or socket) exception to the matching httpx exception."""
-    message = str(exc) or exc.__class__.__name__
+    message = scrub(str(exc)) or exc.__class__.__name__
     if isinstance(exc, u3e.ProxyError):
         return httpx.ProxyError(message, request=request)
     if isinstance(exc, u3e.ConnectTimeoutError) and not isinstance(exc, u3e.NewConnectionError):
