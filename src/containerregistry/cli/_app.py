@@ -17,11 +17,13 @@ import json
 import logging
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, NoReturn
 
 import click
+import urllib3
 from rich.console import Console
 from rich.table import Table
 
@@ -481,5 +483,8 @@ def cli(
         ca_cert=ca_cert,
         verbose=verbose,
     )
+    if insecure:
+        # The user asked for it: one INFO line with -v instead of a multi-line warning per request.
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     if insecure and not is_loopback_host(login_server_of(normalize_endpoint(registry)).rsplit(":", 1)[0]):
         _LOGGER.info("--insecure: TLS certificates are not verified and credentials may go over plain http")
