@@ -22,8 +22,10 @@ from ._tls import CertTypes, VerifyTypes, make_ssl_context
 
 __all__ = ["AiohttpTransport"]
 
-#: Response read size handed to `StreamReader.iter_chunked`; it also raises aiohttp's flow-control
-#: high-water mark so the socket is drained in large pieces.
+#: Response read size for `StreamReader.iter_chunked`, also used as the session's `read_bufsize`
+#: (aiohttp's flow-control high-water mark, 64 KiB by default). Measured on loopback: iter_chunked
+#: and readany with 256 KiB to 4 MiB all ran at 1.8-2.4 GB/s, within noise; iter_chunked keeps the
+#: chunk size bounded where readany hands out whatever accumulated.
 READ_CHUNK_SIZE = 1 << 20
 
 #: Headers aiohttp would otherwise add on its own; httpx already decided what to send.

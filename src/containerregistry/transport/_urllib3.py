@@ -24,8 +24,9 @@ from ._tls import CertTypes, VerifyTypes, make_ssl_context
 
 __all__ = ["Urllib3Transport"]
 
-#: Response read size. 1 MiB measured fastest on loopback (256 KiB is ~10% slower, 4 MiB no faster
-#: and costs more memory per concurrent download).
+#: Response read size. On loopback against Distribution, 256 KiB, 1 MiB and 4 MiB reads all ran at
+#: 1.8-2.1 GB/s (faster than curl's GET); 1 MiB keeps the per-call overhead negligible while
+#: bounding memory per download. `http.client` reads this size straight into the returned bytes.
 READ_CHUNK_SIZE = 1 << 20
 
 _METHODS_WITHOUT_BODY = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
