@@ -98,6 +98,9 @@ def edge() -> Iterator[EdgeServer]:
 class TlsMaterial:
     ca_path: str
     server_context: ssl.SSLContext
+    client_cert_path: str
+    client_key_path: str
+    mtls_server_context: ssl.SSLContext
 
 
 @pytest.fixture(scope="session")
@@ -172,11 +175,52 @@ def tls_material(tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
     )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(cert_path), str(key_path))
-    return TlsMaterial(ca_path=str(ca_path), server_context=context)
+
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client_cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test client")]))
+        .issuer_name(ca_name)
+        .public_key(client_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    client_cert_path = directory / "client.pem"
+    client_key_path = directory / "client.key"
+    client_cert_path.write_bytes(client_cert.public_bytes(serialization.Encoding.PEM))
+    client_key_path.write_bytes(
+        client_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    mtls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca_path))
+    mtls.verify_mode = ssl.CERT_REQUIRED
+    mtls.load_cert_chain(str(cert_path), str(key_path))
+    return TlsMaterial(
+        ca_path=str(ca_path),
+        server_context=context,
+        client_cert_path=str(client_cert_path),
+        client_key_path=str(client_key_path),
+        mtls_server_context=mtls,
+    )
 
 
 @pytest.fixture(scope="module")
 def tls_edge(tls_material: TlsMaterial) -> Iterator[EdgeServer]:
     """The misbehaving server behind TLS with a certificate from `tls_material`'s CA."""
     with EdgeServer(ssl_context=tls_material.server_context) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def mtls_edge(tls_material: TlsMaterial) -> Iterator[EdgeServer]:
+    """The misbehaving server behind TLS that requires a client certificate from the test CA."""
+    with EdgeServer(ssl_context=tls_material.mtls_server_context) as server:
         yield server

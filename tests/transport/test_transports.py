@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.transport.conftest import TlsMaterial
 from tests.transport.harness import Harness
 from tests.transport.servers import EdgeServer
 
@@ -227,14 +228,25 @@ def test_error_from_the_callers_body_iterator_is_not_disguised(h: Harness, edge:
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
-def test_tls_with_custom_ca(h: Harness, tls_edge: EdgeServer, tls_material: object) -> None:
-    ca_path = tls_material.ca_path  # type: ignore[attr-defined]
+def test_tls_with_custom_ca(h: Harness, tls_edge: EdgeServer, tls_material: TlsMaterial) -> None:
+    ca_path = tls_material.ca_path
     r = h.fetch("GET", f"{tls_edge.url}/multi", transport=h.transport(verify=ca_path))
     assert r.content == b"hello"
     with pytest.raises(httpx.ConnectError):
         h.fetch("GET", f"{tls_edge.url}/multi", transport=h.transport(verify=True))
     r = h.fetch("GET", f"{tls_edge.url}/multi", transport=h.transport(verify=False))
     assert r.status_code == 200
+
+
+def test_client_certificate(h: Harness, mtls_edge: EdgeServer, tls_material: TlsMaterial) -> None:
+    cert = (tls_material.client_cert_path, tls_material.client_key_path)
+    r = h.fetch(
+        "GET", f"{mtls_edge.url}/multi", transport=h.transport(verify=tls_material.ca_path, cert=cert)
+    )
+    assert r.content == b"hello"
+    # Without a certificate the server refuses the handshake (TLS 1.3 reports it on first read).
+    with pytest.raises(httpx.TransportError):
+        h.fetch("GET", f"{mtls_edge.url}/multi", transport=h.transport(verify=tls_material.ca_path))
 
 
 def test_proxy_from_environment(h: Harness, edge: EdgeServer, monkeypatch: pytest.MonkeyPatch) -> None:
