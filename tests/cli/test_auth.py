@@ -39,8 +39,13 @@ def test_login_logout_round_trip(secured: Any, docker_config: Path) -> None:
     denied = run_cli("-r", r, "repo", "ls")
     assert denied.exit_code == 1 and denied.stderr.startswith("error: ") and "401" in denied.stderr
 
-    login = run_cli("login", secured.login_server, "-u", "alice", "--password-stdin", input="wonder land\n")
+    login = run_cli(
+        "-vv", "login", secured.login_server, "-u", "alice", "--password-stdin", input="wonder land\n"
+    )
     assert login.exit_code == 0, login.stderr
+    # Verbose, but no secrets: neither the password nor its Basic encoding.
+    assert "DEBUG" in login.stderr and "wonder land" not in login.output
+    assert base64.b64encode(b"alice:wonder land").decode() not in login.output
     saved = json.loads(docker_config.read_text())
     assert saved["experimental"] == "enabled" and saved["auths"]["elsewhere.example"] == {"auth": "eDp5"}
     assert base64.b64decode(saved["auths"][secured.login_server]["auth"]) == b"alice:wonder land"

@@ -373,19 +373,20 @@ def lock_values(values: Mapping[str, Any]) -> dict[str, bool]:
 
 
 def _configure_logging(verbose: int) -> None:
-    if verbose <= 0:
-        return
-    level = logging.INFO if verbose == 1 else logging.DEBUG
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    # Replace handlers a previous in-process invocation (CliRunner) installed, so lines are not doubled.
+    # Drop the handler a previous in-process invocation (CliRunner, the demo) installed: its stream
+    # may be gone, and lines must not be doubled.
     for old in list(root.handlers):
         if getattr(old, "_creg", False):
             root.removeHandler(old)
+            root.setLevel(logging.WARNING)
+    if verbose <= 0:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler._creg = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
     # Connection-pool chatter is noise even at -vv: the library logs what it asks for.
     for noisy in ("urllib3", "asyncio", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 3 else logging.DEBUG)
