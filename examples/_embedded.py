@@ -63,7 +63,8 @@ class Target:
     def credential(self) -> Any:
         """A sync Entra ID credential for this registry."""
         if not self.embedded:
-            from azure.identity import DefaultAzureCredential  # the optional extra: containerregistry[azure]
+            # The optional extra: pip install containerregistry[azure]
+            from azure.identity import DefaultAzureCredential  # type: ignore[import-not-found]
 
             return DefaultAzureCredential()
         return _EmulatorCredential()
@@ -71,7 +72,7 @@ class Target:
     def async_credential(self) -> Any:
         """An async Entra ID credential for this registry."""
         if not self.embedded:
-            from azure.identity.aio import DefaultAzureCredential
+            from azure.identity.aio import DefaultAzureCredential  # type: ignore[import-not-found]
 
             return DefaultAzureCredential()
         return _AsyncEmulatorCredential()

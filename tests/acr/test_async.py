@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from pathlib import Path
+from typing import Any
 
 from containerregistry import aio
 from containerregistry.emulator import RunningEmulator
@@ -14,7 +15,7 @@ from containerregistry.transport import AiohttpTransport
 from tests.acr.conftest import AsyncCountingTransport, AsyncEntraCredential, RequestLog, Seeder
 
 
-def _client(acr: RunningEmulator, **kwargs: object) -> aio.ContainerRegistryClient:
+def _client(acr: RunningEmulator, **kwargs: Any) -> aio.ContainerRegistryClient:
     return aio.ContainerRegistryClient(
         acr.endpoint, AsyncEntraCredential(), verify=str(acr.ca_cert), **kwargs
     )  # type: ignore[arg-type]
