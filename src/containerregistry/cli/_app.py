@@ -74,6 +74,17 @@ def describe_error(exc: BaseException) -> str:
         text = f"the registry answered {exc.status_code}"
     else:
         text = str(exc) or type(exc).__name__
+    if (
+        isinstance(exc, HttpResponseError)
+        and exc.status_code == 404
+        and not exc.errors
+        and "/acr/v1/" in exc.url
+    ):
+        # ACR (and the emulator) answer a 404 with an OCI error body; a bare 404 means no such API.
+        text += (
+            " -- this registry seems to lack the ACR metadata API: use tag ls --plain, or the"
+            " blob/manifest get/put/rm and push/pull/copy commands, which work on any OCI registry"
+        )
     return re.sub(r"\s+", " ", text).strip()
 
 
