@@ -298,7 +298,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--repeat", type=int, default=1, help="runs per case; the best is reported")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds over all cases; each case's best is reported"
+    )
     parser.add_argument("--case", action="append", help="run only these cases (substring match)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--ctx", help=argparse.SUPPRESS)
@@ -318,12 +320,17 @@ def main() -> None:
         try:
             ctx = Context(base=base, digest=digest, size=size, path=str(blob))
             curl_upload(ctx)  # seed the registry with the blob the downloads fetch
-            results: list[tuple[Case, float, int]] = []
-            for case in CASES:
-                if args.case and not case.baseline and not any(s in case.name for s in args.case):
-                    continue
-                best, rss = 0.0, 0
-                for _ in range(max(1, args.repeat)):
+            selected = [
+                case
+                for case in CASES
+                if case.baseline or not args.case or any(s in case.name for s in args.case)
+            ]
+            best: dict[str, float] = {}
+            rss: dict[str, int] = {}
+            # Rounds over all cases (rather than repeating each case in a row) so a burst of load
+            # from elsewhere on the machine does not land on one case only.
+            for _ in range(max(1, args.repeat)):
+                for case in selected:
                     out = subprocess.run(
                         [sys.executable, __file__, "--child", case.name, "--ctx", json.dumps(asdict(ctx))],
                         check=True,
@@ -331,10 +338,11 @@ def main() -> None:
                         text=True,
                     )
                     data = json.loads(out.stdout.strip().splitlines()[-1])
-                    best = max(best, data["bytes"] / data["seconds"] / 1e6)
-                    rss = max(rss, data["rss_kib"])
-                results.append((case, best, rss))
-                print(f"  {case.name}: {results[-1][1]:.0f} MB/s", file=sys.stderr, flush=True)
+                    mbps = data["bytes"] / data["seconds"] / 1e6
+                    best[case.name] = max(best.get(case.name, 0.0), mbps)
+                    rss[case.name] = max(rss.get(case.name, 0), data["rss_kib"])
+                    print(f"  {case.name}: {mbps:.0f} MB/s", file=sys.stderr, flush=True)
+            results = [(case, best[case.name], rss[case.name]) for case in selected]
         finally:
             proc.terminate()
             proc.wait(timeout=10)
