@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import ctypes
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -17,51 +21,104 @@ __all__ = ["commit_file", "read_small_file", "receive_body", "rehash_file"]
 _PIECE = 4 << 20
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+_WAIT_BEFORE, _WRITE, _WAIT_AFTER = 1, 2, 4  # SYNC_FILE_RANGE_* flags
 
 
-def _write_and_hash(fd: int, data: bytes, hasher: Hasher) -> None:
-    hasher.update(data)
-    _write_all(fd, data)
+def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function  # type: ignore[no-any-return]
+
+
+_sync_file_range = _load_sync_file_range()
+# Pieces written but not yet known to be on disk, before the oldest is waited for and dropped.
+_WRITEBACK_LAG = 4
+
+
+class _StreamWriter:
+    """Writes pieces at the file position, streaming them to disk as it goes (Linux).
+
+    Each piece's writeback starts right after it is written; a few pieces later it is waited for and
+    dropped from the page cache. So the upload moves at disk speed with a bounded amount of dirty
+    memory, the fsync before commit has almost nothing left to do, and the page cache pages are
+    recycled instead of allocating fresh ones for every byte of a large blob (which dominates the CPU
+    cost of a large upload otherwise).
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.position = os.lseek(fd, 0, os.SEEK_CUR)
+        self.in_flight: collections.deque[tuple[int, int]] = collections.deque()
+
+    def write(self, pieces: list[bytes]) -> None:
+        # writev: no join copy on the event loop; loop on short writes.
+        total = sum(len(p) for p in pieces)
+        written = os.writev(self.fd, pieces)
+        if written != total:
+            rest = memoryview(b"".join(pieces))[written:]
+            while rest:
+                rest = rest[os.write(self.fd, rest) :]
+        start, self.position = self.position, self.position + total
+        if _sync_file_range is None:
+            return
+        _sync_file_range(self.fd, start, total, _WRITE)
+        self.in_flight.append((start, total))
+        while len(self.in_flight) > _WRITEBACK_LAG:
+            old_start, old_length = self.in_flight.popleft()
+            if _sync_file_range(self.fd, old_start, old_length, _WAIT_BEFORE | _WRITE | _WAIT_AFTER) == 0:
+                os.posix_fadvise(self.fd, old_start, old_length, os.POSIX_FADV_DONTNEED)
+
+
+def _hash_all(hasher: Hasher, pieces: list[bytes]) -> None:
+    for piece in pieces:
+        hasher.update(piece)
 
 
 async def receive_body(request: web.Request, path: Path, offset: int, hasher: Hasher) -> int:
     """Append the request body to `path` at `offset`, feeding `hasher`; return the bytes stored.
 
-    Reading the socket (on the loop) overlaps hashing and writing the previous piece (in a thread).
-    When the client goes away mid-body, the bytes received so far are kept, so the upload can resume.
+    Three things overlap: reading the socket (on the loop), hashing the previous piece and writing it
+    (each in a worker thread; both release the GIL). When the client goes away mid-body, the bytes
+    received so far are kept, so the upload can resume.
     """
     loop = asyncio.get_running_loop()
     fd = await loop.run_in_executor(None, _open_at, path, offset)
-    pending: asyncio.Future[None] | None = None
+    writer = _StreamWriter(fd)
+    pending: asyncio.Future[tuple[None, None]] | None = None
     pieces: list[bytes] = []
     buffered = 0
     stored = 0
+
+    def submit(batch: list[bytes]) -> asyncio.Future[tuple[None, None]]:
+        return asyncio.gather(
+            loop.run_in_executor(None, _hash_all, hasher, batch),
+            loop.run_in_executor(None, writer.write, batch),
+        )
+
     try:
         try:
             async for chunk in request.content.iter_chunked(1 << 20):
                 pieces.append(chunk)
                 buffered += len(chunk)
                 if buffered >= _PIECE:
-                    data = b"".join(pieces)
-                    pieces.clear()
-                    buffered = 0
                     if pending is not None:
                         await pending
                         pending = None
-                    pending = loop.run_in_executor(None, _write_and_hash, fd, data, hasher)
-                    stored += len(data)
+                    pending = submit(pieces)
+                    stored += buffered
+                    pieces, buffered = [], 0
         finally:
             if pending is not None:
                 await asyncio.shield(pending)
             if pieces:
-                data = b"".join(pieces)
-                await asyncio.shield(loop.run_in_executor(None, _write_and_hash, fd, data, hasher))
-                stored += len(data)
+                await asyncio.shield(submit(pieces))
+                stored += buffered
     finally:
         await loop.run_in_executor(None, os.close, fd)
     return stored

@@ -310,7 +310,10 @@ class OciApi:
             stored = await receive_body(request, self.storage.upload_path(upload_id), offset, hasher)
         except BaseException:
             # The bytes that reached the disk are a valid prefix; record them so the client can resume.
+            # The hash state is dropped: after a failed write it may be ahead of the file, so the next
+            # request re-hashes what is really on disk (up to this offset).
             self.storage.set_upload_offset(upload_id, hasher.size)
+            self._hashers.pop(upload_id, None)
             raise
         offset += stored
         self.storage.set_upload_offset(upload_id, offset)

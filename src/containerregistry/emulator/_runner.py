@@ -151,6 +151,11 @@ def run_emulator(
                 loop.run_forever()
             finally:
                 loop.run_until_complete(runner.cleanup())
+                # Keep-alive connections may still have handler tasks; end them before closing the loop.
+                leftover = asyncio.all_tasks(loop)
+                for task in leftover:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
                 loop.run_until_complete(loop.shutdown_default_executor())
                 loop.close()
 
