@@ -147,3 +147,18 @@ def test_login_azure_stores_an_acr_refresh_token(
     monkeypatch.setitem(sys.modules, "azure.identity", None)
     listed = run_cli("-r", secured.endpoint, "-o", "json", "repo", "ls")
     assert listed.exit_code == 0, listed.stderr
+
+
+def test_login_to_distribution_with_basic_auth(distribution_basic: Any, docker_config: Path) -> None:
+    host = distribution_basic.host
+    wrong = run_cli(
+        "login", host, "-u", distribution_basic.username, "--password-stdin", input="Zq9-not-it\n"
+    )
+    assert wrong.exit_code == 1 and "user name or password" in wrong.stderr
+    assert not docker_config.exists()
+    password = f"{distribution_basic.password}\n"
+    right = run_cli("login", host, "-u", distribution_basic.username, "--password-stdin", input=password)
+    assert right.exit_code == 0, right.stderr
+    # The stored credentials now let plain OCI commands through.
+    pushed = run_cli("-r", distribution_basic.endpoint, "blob", "push", unique("basic"), "-", input=b"x")
+    assert pushed.exit_code == 0, pushed.stderr
