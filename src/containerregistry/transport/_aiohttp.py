@@ -18,7 +18,7 @@ from yarl import URL
 
 from ._policy import scrub
 from ._proxy import ProxyResolver
-from ._tls import CertTypes, VerifyTypes, make_ssl_context
+from ._tls import CertTypes, LazySSLContext, VerifyTypes
 
 __all__ = ["AiohttpTransport"]
 
@@ -189,9 +189,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         trust_env: bool = True,
         pool_maxsize: int = 32,
     ) -> None:
-        self._ssl: ssl.SSLContext | bool = False if verify is False else make_ssl_context(verify, cert)
-        if verify is False and cert is not None:
-            self._ssl = make_ssl_context(False, cert)
+        self._tls = LazySSLContext(verify, cert)
         self._pool_maxsize = pool_maxsize
         self._proxies = ProxyResolver(trust_env=trust_env)
         self._session: aiohttp.ClientSession | None = None
@@ -205,7 +203,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             return session
         if session is not None and self._loop is not None and self._keeper is not None:
             _abandon(session, self._loop, self._keeper)
-        connector = aiohttp.TCPConnector(limit=self._pool_maxsize, ssl=self._ssl)
+        connector = aiohttp.TCPConnector(limit=self._pool_maxsize)
         session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -268,7 +266,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=client_timeout,
                 proxy=self._proxies.proxy_for(url.scheme, url.host),
-                ssl=self._ssl,
+                # The context is only built for https; for plain http aiohttp ignores `ssl`.
+                ssl=self._tls.get() if url.scheme == "https" else True,
             )
             if tracker is not None and write_timeout is not None:
                 response = await _with_write_timeout(send, tracker, write_timeout)

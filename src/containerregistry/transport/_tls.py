@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ssl
+import threading
 from typing import TypeAlias
 
-__all__ = ["CertTypes", "VerifyTypes", "make_ssl_context"]
+__all__ = ["CertTypes", "LazySSLContext", "VerifyTypes", "make_ssl_context"]
 
 #: `True` (system and certifi CAs), `False` (no verification) or a CA bundle path (file or directory).
 VerifyTypes: TypeAlias = bool | str
@@ -52,3 +53,24 @@ def make_ssl_context(verify: VerifyTypes = True, cert: CertTypes = None) -> ssl.
     # Registries speak HTTP/1.1 on both transports; advertising h2 would only confuse proxies.
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
+
+
+class LazySSLContext:
+    """Builds the `SSLContext` on first use: loading CA stores costs ~40 ms, and plain-http users
+    (a local emulator, a CLI call) should not pay it."""
+
+    def __init__(self, verify: VerifyTypes = True, cert: CertTypes = None) -> None:
+        self._verify = verify
+        self._cert = cert
+        self._context: ssl.SSLContext | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> ssl.SSLContext:
+        """Return the context, building it the first time."""
+        context = self._context
+        if context is None:
+            with self._lock:
+                if self._context is None:
+                    self._context = make_ssl_context(self._verify, self._cert)
+                context = self._context
+        return context

@@ -20,7 +20,7 @@ from urllib3 import exceptions as u3e
 
 from ._policy import scrub
 from ._proxy import ProxyResolver
-from ._tls import CertTypes, VerifyTypes, make_ssl_context
+from ._tls import CertTypes, LazySSLContext, VerifyTypes
 
 __all__ = ["Urllib3Transport"]
 
@@ -210,12 +210,12 @@ class Urllib3Transport(httpx.BaseTransport):
         trust_env: bool = True,
         pool_maxsize: int = 32,
     ) -> None:
-        self._ssl_context = make_ssl_context(verify, cert)
+        self._tls = LazySSLContext(verify, cert)
+        self._tls_ready = False
         self._pool_kwargs: dict[str, Any] = {
             "num_pools": 16,
             "maxsize": pool_maxsize,
             "block": False,
-            "ssl_context": self._ssl_context,
             "retries": False,
         }
         if verify is False:
@@ -235,7 +235,20 @@ class Urllib3Transport(httpx.BaseTransport):
         manager.pool_classes_by_scheme = _POOL_CLASSES  # type: ignore[assignment]
         return manager
 
+    def _enable_tls(self) -> None:
+        """Give every pool manager the SSL context, built now that an https URL needs it."""
+        with self._lock:
+            if self._tls_ready:
+                return
+            context = self._tls.get()
+            self._pool_kwargs["ssl_context"] = context
+            for manager in (self._direct, *self._proxy_managers.values()):
+                manager.connection_pool_kw["ssl_context"] = context
+            self._tls_ready = True
+
     def _manager_for(self, request: httpx.Request) -> urllib3.PoolManager:
+        if not self._tls_ready and request.url.scheme == "https":
+            self._enable_tls()
         proxy = self._proxies.proxy_for(request.url.scheme, request.url.host)
         if proxy is None:
             return self._direct
