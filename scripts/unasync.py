@@ -48,6 +48,7 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\bAsync([A-Z]\w*)", r"\1"),  # AsyncPipeline -> Pipeline, AsyncItemPaged -> ItemPaged, ...
     (r"\bhandle_async_request\b", "handle_request"),
     (r"\bcreate_async_transport\b", "create_transport"),
+    (r"\bget_refresh_token_async\b", "get_refresh_token"),
     (r"\b_?arun_emulator\b", "run_emulator"),
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),

@@ -5,7 +5,24 @@ The sync API lives here; `containerregistry.aio` has the same names with `async 
 
 from __future__ import annotations
 
-from ._sync import BlobStream, ContainerRegistryContentClient, ItemPaged, PageIterator
+from ._sync import (
+    ArtifactArchitecture,
+    ArtifactManifestOrder,
+    ArtifactManifestPlatform,
+    ArtifactManifestProperties,
+    ArtifactOperatingSystem,
+    ArtifactTagOrder,
+    ArtifactTagProperties,
+    BlobStream,
+    ContainerRegistryAudience,
+    ContainerRegistryClient,
+    ContainerRegistryContentClient,
+    ContainerRepository,
+    ItemPaged,
+    PageIterator,
+    RegistryArtifact,
+    RepositoryProperties,
+)
 from .auth import BasicCredential, DockerConfigCredential, RefreshTokenCredential
 from .exceptions import (
     ClientAuthenticationError,
@@ -44,10 +61,20 @@ from .transport import RetryPolicy
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArtifactArchitecture",
+    "ArtifactManifestOrder",
+    "ArtifactManifestPlatform",
+    "ArtifactManifestProperties",
+    "ArtifactOperatingSystem",
+    "ArtifactTagOrder",
+    "ArtifactTagProperties",
     "BasicCredential",
     "BlobStream",
     "ClientAuthenticationError",
+    "ContainerRegistryAudience",
+    "ContainerRegistryClient",
     "ContainerRegistryContentClient",
+    "ContainerRepository",
     "DeleteRepositoryResult",
     "DigestValidationError",
     "DockerConfigCredential",
@@ -67,11 +94,13 @@ __all__ = [
     "OciImageManifest",
     "OperationNotAllowedError",
     "PageIterator",
-    "Platform",
     "PermissionDeniedError",
+    "Platform",
     "Reference",
     "RefreshTokenCredential",
+    "RegistryArtifact",
     "RegistryError",
+    "RepositoryProperties",
     "ResourceNotFoundError",
     "RetryPolicy",
     "ServiceRequestError",

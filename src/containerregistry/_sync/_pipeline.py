@@ -130,6 +130,11 @@ class Pipeline:
             action=action,
         )
 
+    def get_refresh_token(self) -> str | None:
+        """The registry refresh token the credential yields (ACR exchange), fetching it when needed."""
+        token: str | None = self.auth.get_refresh_token(self.client, self.endpoint)
+        return token
+
     def close(self) -> None:
         if self._owns_client:
             self.client.close()

@@ -128,6 +128,11 @@ class AsyncPipeline:
             action=action,
         )
 
+    async def get_refresh_token(self) -> str | None:
+        """The registry refresh token the credential yields (ACR exchange), fetching it when needed."""
+        token: str | None = await self.auth.get_refresh_token_async(self.client, self.endpoint)
+        return token
+
     async def aclose(self) -> None:
         if self._owns_client:
             await self.client.aclose()

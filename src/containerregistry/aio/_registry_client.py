@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from types import TracebackType
 from typing import Any
 
@@ -20,13 +19,6 @@ from ._repository import ContainerRepository
 __all__ = ["ContainerRegistryClient"]
 
 _CATALOG_SCOPE = ("registry:catalog:*",)
-
-
-async def _probe() -> None:
-    """Tells this module from its generated sync twin (where this is a plain function)."""
-
-
-_IS_ASYNC = inspect.iscoroutinefunction(_probe)
 
 
 class ContainerRegistryClient:
@@ -163,11 +155,7 @@ class ContainerRegistryClient:
             The token, or None when the credential gets no refresh token (anonymous, or a registry
             that issues none for this credential).
         """
-        auth = self._session.pipeline.auth
-        # RegistryAuth has a sync and an async method; the name is picked for the module it runs in.
-        get = getattr(auth, "get_refresh_token_async" if _IS_ASYNC else "get_refresh_token")
-        token: str | None = await get(self._session.pipeline.client, self.endpoint)
-        return token
+        return await self._session.pipeline.get_refresh_token()
 
     async def close(self) -> None:
         """Close the connection pool (shared with the repositories and artifacts this client made)."""

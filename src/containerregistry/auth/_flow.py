@@ -15,11 +15,13 @@ steady state costs no 401 round trips. At most one retry per request.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import inspect
 import ipaddress
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncGenerator, Generator, Iterable
 from dataclasses import dataclass, field
@@ -92,6 +94,8 @@ class _RegistryState:
     refresh_expires_at: float | None = None
     refresh_from_exchange: bool = False
     pinged: bool = False
+    # Set once a request succeeded without any Authorization: such a registry needs no warm-up.
+    open_access: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,9 @@ class RegistryAuth(httpx.Auth):
         self._registries: dict[str, _RegistryState] = {}
         self._resolved: dict[str, object | None] = {}
         self.stats = AuthStats()
+        self._thread_lock = threading.Lock()
+        self._aio_lock: asyncio.Lock | None = None
+        self._aio_lock_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"RegistryAuth(credential={self._credential!r}, audience={self._audience!r}, insecure={self._insecure})"
@@ -273,6 +280,8 @@ class RegistryAuth(httpx.Auth):
 
         response = yield request
         if response.status_code != 401:
+            if "Authorization" not in request.headers:
+                state.open_access = True
             return
         challenges = parse_www_authenticate(response.headers.get_list("www-authenticate"))
         self.stats.challenges += 1
@@ -806,8 +815,48 @@ class RegistryAuth(httpx.Auth):
         """The flow for sync use (httpx calls `sync_auth_flow` / `async_auth_flow`)."""
         yield from self.sync_auth_flow(request)
 
+    # -------------------------------------------------------------- single flight on a cold start
+
+    def _is_cold(self, request: httpx.Request) -> bool:
+        """True when this request would have to go and fetch a token (nothing cached covers it).
+
+        Concurrent cold requests are let through one at a time, so a burst of N first calls costs one
+        exchange and one token request instead of N; once the cache is warm they run in parallel.
+        """
+        state = self._state_for(request.url)
+        if state.open_access or isinstance(self._credential, RegistryTokenCredential):
+            return False
+        challenge = state.challenge
+        if challenge is not None and challenge.scheme == "basic":
+            return False
+        hinted = tuple(request.extensions.get(SCOPE_EXTENSION) or ())
+        return self._cached_token(state, hinted) is None
+
+    def _sync_lock(self) -> threading.Lock:
+        return self._thread_lock
+
+    def _async_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._aio_lock is None or self._aio_lock_loop is not loop:
+            self._aio_lock, self._aio_lock_loop = asyncio.Lock(), loop
+        return self._aio_lock
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Drive the shared flow for ``httpx.Client``."""
+        lock: threading.Lock | None = None
+        if self._is_cold(request):
+            lock = self._sync_lock()
+            lock.acquire()
+            if not self._is_cold(request):
+                lock.release()
+                lock = None
+        try:
+            yield from self._drive_sync(request)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _drive_sync(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         flow = self._flow(request)
         value: Any = None
         while True:
@@ -825,20 +874,31 @@ class RegistryAuth(httpx.Auth):
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Drive the shared flow for ``httpx.AsyncClient``."""
-        flow = self._flow(request)
-        value: Any = None
-        while True:
-            try:
-                step = flow.send(value)
-            except StopIteration:
-                return
-            if isinstance(step, _EntraTokenNeeded):
-                value = await self._entra_token_async(step)
-                continue
-            response = yield step
-            if step.extensions.get(_INTERNAL) or response.status_code == 401:
-                await response.aread()
-            value = response
+        lock: asyncio.Lock | None = None
+        if self._is_cold(request):
+            lock = self._async_lock()
+            await lock.acquire()
+            if not self._is_cold(request):
+                lock.release()
+                lock = None
+        try:
+            flow = self._flow(request)
+            value: Any = None
+            while True:
+                try:
+                    step = flow.send(value)
+                except StopIteration:
+                    return
+                if isinstance(step, _EntraTokenNeeded):
+                    value = await self._entra_token_async(step)
+                    continue
+                response = yield step
+                if step.extensions.get(_INTERNAL) or response.status_code == 401:
+                    await response.aread()
+                value = response
+        finally:
+            if lock is not None:
+                lock.release()
 
 
 def _basic_header(credential: BasicCredential) -> str:
