@@ -502,3 +502,19 @@ def test_repository_named_like_endpoints_routes(reg: Reg) -> None:
         location = reg.http.post(f"/v2/{name}/blobs/uploads/").headers["Location"]
         assert location.startswith(f"/v2/{name}/blobs/uploads/")
         assert reg.http.get(location).status_code == 204
+
+
+def test_large_bodies_on_bodyless_endpoints_are_refused_unread(reg: Reg, repo: str) -> None:
+    for method, path in (
+        ("GET", "/v2/"),
+        ("POST", f"/v2/{repo}/blobs/uploads/"),
+        ("DELETE", f"/v2/{repo}/manifests/latest"),
+        ("GET", f"/acr/v1/{repo}"),
+    ):
+        status, raw = raw_request(
+            reg.endpoint, f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {1 << 40}\r\n\r\n".encode()
+        )
+        assert status == 413, (method, path)
+        assert b"SIZE_INVALID" in raw
+    # A small body is tolerated (and ignored).
+    assert reg.http.request("GET", "/v2/", content=b"{}").status_code == 200

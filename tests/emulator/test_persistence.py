@@ -166,3 +166,19 @@ def test_kill_9_mid_upload_leaves_consistent_state(tmp_path: Path) -> None:
             process.kill()
             process.wait(5)
     assert process.returncode == 0
+
+
+def test_abandoned_upload_sessions_expire_at_startup(tmp_path: Path) -> None:
+    with run_emulator(data_dir=tmp_path) as registry, httpx.Client(base_url=registry.endpoint) as http:
+        old = http.post("/v2/stale/blobs/uploads/").headers["Location"]
+        http.patch(old, content=b"x" * 1000)
+        fresh = http.post("/v2/stale/blobs/uploads/").headers["Location"]
+    with sqlite3.connect(tmp_path / "metadata.db") as db:
+        db.execute(
+            "UPDATE uploads SET created = '2000-01-01T00:00:00.000000Z' WHERE id = ?",
+            (old.split("/")[-1].split("?")[0],),
+        )
+    with run_emulator(data_dir=tmp_path) as registry, httpx.Client(base_url=registry.endpoint) as http:
+        assert http.get(old).status_code == 404
+        assert http.get(fresh).status_code == 204
+    assert len(list((tmp_path / "uploads").iterdir())) == 1

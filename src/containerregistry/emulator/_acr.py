@@ -17,6 +17,7 @@ from ._common import (
     page,
     parse_n,
     read_limited,
+    refuse_ignored_body,
     require_digest,
     require_name,
     require_tag,
@@ -47,6 +48,8 @@ class AcrApi:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info.get("tail", "")
         method = request.method
+        if method != "PATCH":
+            refuse_ignored_body(request)
         if path == "_catalog":
             if method != "GET":
                 raise OciError(405, "UNSUPPORTED", f"{method} is not supported here")

@@ -24,6 +24,7 @@ __all__ = [
     "page",
     "parse_n",
     "read_limited",
+    "refuse_ignored_body",
     "require_digest",
     "require_name",
     "require_tag",
@@ -107,6 +108,17 @@ def check_delete(*rows: sqlite3.Row | None) -> None:
 def check_read(*rows: sqlite3.Row | None) -> None:
     if any(row is not None and not row["read_enabled"] for row in rows):
         raise disallowed()
+
+
+# Requests whose body the endpoint ignores may carry a little (some clients send `{}`), not more.
+IGNORED_BODY_LIMIT = 64 << 10
+
+
+def refuse_ignored_body(request: web.Request) -> None:
+    """413 for a large body sent to an endpoint that does not read one (it would only be drained)."""
+    length = request.content_length
+    if length is not None and length > IGNORED_BODY_LIMIT:
+        raise OciError(413, "SIZE_INVALID", f"this endpoint takes no request body ({length} bytes sent)")
 
 
 async def read_limited(request: web.Request, limit: int, what: str) -> bytes:

@@ -25,6 +25,7 @@ from ._common import (
     page,
     parse_n,
     read_limited,
+    refuse_ignored_body,
     require_digest,
     require_name,
     require_tag,
@@ -78,6 +79,9 @@ class OciApi:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info.get("tail", "")
         method = request.method
+        # PATCH/PUT carry blob chunks or manifests; POST may carry a whole blob (?digest=).
+        if method not in ("PATCH", "PUT") and not (method == "POST" and "digest" in request.query):
+            refuse_ignored_body(request)
         if path == "":
             if method not in ("GET", "HEAD"):
                 raise OciError(405, "UNSUPPORTED", f"{method} is not supported here")

@@ -31,10 +31,13 @@ from ..protocol.reference import validate_digest, validate_repository
 
 __all__ = [
     "ATTRIBUTES",
+    "UPLOAD_SESSION_DAYS",
     "ManifestRecord",
     "Storage",
     "now",
 ]
+
+UPLOAD_SESSION_DAYS = 7
 
 # JSON name of each changeable attribute -> column name.
 ATTRIBUTES = {
@@ -113,6 +116,11 @@ class Storage:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=OFF")
         self.db.executescript(_SCHEMA)
+        # Abandoned sessions would hold disk space forever; a week is far longer than any resume.
+        cutoff = (_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=UPLOAD_SESSION_DAYS)).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ"
+        )
+        self.db.execute("DELETE FROM uploads WHERE created < ?", (cutoff,))
         self._remove_orphan_uploads()
 
     def close(self) -> None:
