@@ -101,7 +101,7 @@ def registry(*, anonymous_pull: bool = False) -> Iterator[Target]:
 
 
 def _seed(target: Target) -> None:
-    from containerregistry._sync import ContainerRegistryContentClient
+    from containerregistry import ContainerRegistryContentClient
 
     for repository, images in SEED.items():
         with ContainerRegistryContentClient(

@@ -13,7 +13,7 @@ import sys
 
 from _embedded import registry
 
-from containerregistry._sync import ArtifactManifestOrder, ContainerRegistryClient
+from containerregistry import ArtifactManifestOrder, ContainerRegistryClient
 
 KEEP = 3
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from _embedded import registry
 
-from containerregistry._sync import ContainerRegistryClient
+from containerregistry import ContainerRegistryClient
 
 
 def main() -> None:

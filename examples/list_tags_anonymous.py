@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from _embedded import registry
 
-from containerregistry._sync import ContainerRegistryClient
+from containerregistry import ContainerRegistryClient
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from _embedded import registry
 
-from containerregistry._sync import ArtifactTagProperties, ContainerRegistryClient
+from containerregistry import ArtifactTagProperties, ContainerRegistryClient
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ from ..protocol.results import (
 from ..transport import RetryPolicy
 from ._paging import ItemPaged
 from ._pipeline import Pipeline
+from ._shim import PipelinedHasher
 
 __all__ = ["BlobStream", "ContainerRegistryContentClient"]
 
@@ -693,7 +694,8 @@ class BlobStream:
         self._action = action
         self._attempts = attempts
         self._progress = progress
-        self._hasher = new_hasher(digest)
+        self._hasher = PipelinedHasher(new_hasher(digest))
+        self._received = 0
         self._response: httpx.Response | None = None
         #: Total size, when the registry said (Content-Length or Content-Range).
         self.size: int | None = None
@@ -701,7 +703,7 @@ class BlobStream:
 
     @property
     def bytes_received(self) -> int:
-        return self._hasher.size
+        return self._received
 
     def __enter__(self) -> BlobStream:
         self._open()
@@ -713,7 +715,7 @@ class BlobStream:
         self.close()
 
     def _open(self) -> None:
-        offset = self._hasher.size
+        offset = self._received
         headers = {"Range": f"bytes={offset}-"} if offset else None
         response = self._pipeline.send(
             "GET",
@@ -749,43 +751,42 @@ class BlobStream:
             response = self._response
             assert response is not None
             try:
-                for chunk in response.iter_raw(CHUNK):
+                for chunk in response.iter_raw():
                     if self._skip:
                         dropped = min(self._skip, len(chunk))
                         chunk, self._skip = chunk[dropped:], self._skip - dropped
                         if not chunk:
                             continue
                     self._hasher.update(chunk)
-                    if self.size is not None and self._hasher.size > self.size:
+                    self._received += len(chunk)
+                    if self.size is not None and self._received > self.size:
                         raise DigestValidationError(
                             f"{self._action} failed: the registry sent more bytes than the {self.size} it announced",
                             expected=self.digest,
                         )
                     if self._progress is not None:
-                        self._progress(self._hasher.size, self.size)
+                        self._progress(self._received, self.size)
                     yield chunk
             except httpx.TransportError as exc:
                 failures += 1
                 self._drop_response()
                 if failures >= self._attempts:
                     raise ServiceRequestError(
-                        f"{self._action} failed after {failures} attempts at {self._hasher.size} bytes: {exc}"
+                        f"{self._action} failed after {failures} attempts at {self._received} bytes: {exc}"
                     ) from exc
-                _LOGGER.info(
-                    "%s interrupted at %d bytes (%s); resuming", self._action, self._hasher.size, exc
-                )
+                _LOGGER.info("%s interrupted at %d bytes (%s); resuming", self._action, self._received, exc)
                 time.sleep(self._pipeline.retry.delay(failures, None))
                 continue
             self._drop_response()
-            if self.size is not None and self._hasher.size < self.size:
+            if self.size is not None and self._received < self.size:
                 failures += 1
                 if failures >= self._attempts:
                     raise ServiceRequestError(
-                        f"{self._action} failed: the body ended at {self._hasher.size} of {self.size} bytes"
+                        f"{self._action} failed: the body ended at {self._received} of {self.size} bytes"
                     )
                 continue
             self._done = True
-        self._hasher.verify(self.digest, what=f"blob {self.digest}")
+        (self._hasher.flush()).verify(self.digest, what=f"blob {self.digest}")
 
     def read(self) -> bytes:
         """Read the rest of the blob into memory."""

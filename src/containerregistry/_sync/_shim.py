@@ -9,9 +9,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-__all__ = ["run_bounded"]
+from ..protocol.digest import Hasher
+
+__all__ = ["PipelinedHasher", "run_bounded"]
 
 T = TypeVar("T")
+
+#: Large chunks are hashed on a worker thread while the next one is received (hashlib releases the
+#: GIL), so verifying a download costs little more than receiving it when a core is free.
+_BACKGROUND_MIN = 256 * 1024
+_HASH_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="containerregistry-hash")
 
 
 def run_bounded(funcs: Sequence[Callable[[], T]], limit: int) -> list[T]:
@@ -39,3 +46,27 @@ def run_bounded(funcs: Sequence[Callable[[], T]], limit: int) -> list[T]:
         if not future.cancelled() and future.exception() is not None:
             raise future.exception()  # type: ignore[misc]
     return [future.result() for future in futures]
+
+
+class PipelinedHasher:
+    """Feeds a `Hasher` one chunk behind the caller: chunk N is hashed while N+1 is being received."""
+
+    def __init__(self, hasher: Hasher) -> None:
+        self.hasher = hasher
+        self._pending: Future[None] | None = None
+
+    def update(self, chunk: bytes) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+        if len(chunk) < _BACKGROUND_MIN:
+            self.hasher.update(chunk)
+        else:
+            self._pending = _HASH_POOL.submit(self.hasher.update, chunk)
+
+    def flush(self) -> Hasher:
+        """Wait for the chunk in flight; the hasher then covers every byte given."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+        return self.hasher
