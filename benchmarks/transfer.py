@@ -223,6 +223,54 @@ def aiohttp_upload(ctx: Context) -> int:
     return asyncio.run(run())
 
 
+# --- the library's own content client (what users call) ----------------------------------------------
+
+
+class _Sink:
+    """A write-only file object that drops the bytes (like curl's -o /dev/null)."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+def client_sync_download(ctx: Context) -> int:
+    from containerregistry import ContainerRegistryContentClient
+
+    with ContainerRegistryContentClient(ctx.base, REPOSITORY) as client:
+        return client.download_blob_to(ctx.digest, _Sink()).size  # type: ignore[arg-type]
+
+
+def client_async_download(ctx: Context) -> int:
+    from containerregistry.aio import ContainerRegistryContentClient
+
+    async def run() -> int:
+        async with ContainerRegistryContentClient(ctx.base, REPOSITORY) as client:
+            return (await client.download_blob_to(ctx.digest, _Sink())).size  # type: ignore[arg-type]
+
+    return asyncio.run(run())
+
+
+def client_sync_upload(ctx: Context) -> int:
+    from containerregistry import ContainerRegistryContentClient
+
+    with ContainerRegistryContentClient(ctx.base, REPOSITORY) as client:
+        result = client.upload_blob(ctx.path)
+    assert result.digest == ctx.digest
+    return result.size
+
+
+def client_async_upload(ctx: Context) -> int:
+    from containerregistry.aio import ContainerRegistryContentClient
+
+    async def run() -> int:
+        async with ContainerRegistryContentClient(ctx.base, REPOSITORY) as client:
+            result = await client.upload_blob(ctx.path)
+        assert result.digest == ctx.digest
+        return result.size
+
+    return asyncio.run(run())
+
+
 CASES: list[Case] = [
     Case("curl GET -> /dev/null", "download", curl_get, baseline=True),
     Case("httpx + Urllib3Transport download (sha256)", "download", urllib3_download),
@@ -235,7 +283,13 @@ CASES: list[Case] = [
     ),
     Case("httpx default sync transport download (sha256)", "download", httpx_sync_download),
     Case("httpx default async transport download (sha256)", "download", httpx_async_download),
+    Case("ContainerRegistryContentClient sync download_blob_to (verified)", "download", client_sync_download),
+    Case(
+        "ContainerRegistryContentClient async download_blob_to (verified)", "download", client_async_download
+    ),
     Case("curl -T upload", "upload", curl_upload, baseline=True),
+    Case("ContainerRegistryContentClient sync upload_blob (path)", "upload", client_sync_upload),
+    Case("ContainerRegistryContentClient async upload_blob (path)", "upload", client_async_upload),
     Case("httpx + Urllib3Transport upload (1 MiB chunks, sha256)", "upload", urllib3_upload),
     Case("httpx + AiohttpTransport upload (1 MiB chunks, sha256)", "upload", aiohttp_upload),
 ]
