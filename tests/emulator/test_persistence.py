@@ -5,16 +5,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import resource
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from emulator_helpers import Reg, sha256
 
 from containerregistry.emulator import run_emulator
@@ -67,11 +70,12 @@ def test_upload_resumes_across_restart(tmp_path: Path) -> None:
         reg.close()
 
 
-def _start_process(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start_process(data_dir: Path, preexec_fn: Any = None) -> tuple[subprocess.Popen[bytes], str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "containerregistry.emulator", "--port", "0", "--data", str(data_dir)],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
+        preexec_fn=preexec_fn,
     )
     assert process.stderr is not None
     deadline = time.monotonic() + 30
@@ -182,3 +186,64 @@ def test_abandoned_upload_sessions_expire_at_startup(tmp_path: Path) -> None:
         assert http.get(old).status_code == 404
         assert http.get(fresh).status_code == 204
     assert len(list((tmp_path / "uploads").iterdir())) == 1
+
+
+def _limit_file_size() -> None:
+    # Every file the emulator writes is capped at 4 MiB: EFBIG, like a full or quota'd disk.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, 4 << 20))
+
+
+@pytest.fixture(params=["rlimit", "tmpfs"])
+def full_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, Any]]:
+    """(data dir, preexec_fn) where a 16 MiB upload cannot fit: a 4 MiB file size limit (EFBIG) or an
+    8 MiB tmpfs (ENOSPC, where SQLite itself cannot write either)."""
+    if request.param == "rlimit":
+        yield tmp_path / "data", _limit_file_size
+        return
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("mounting a tmpfs is not permitted here; the rlimit variant covers a full disk")
+    try:
+        yield mount / "data", None
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
+
+
+def test_disk_full_gives_507_and_frees_the_space(full_disk: tuple[Path, Any]) -> None:
+    data_dir, preexec_fn = full_disk
+    process, endpoint = _start_process(data_dir, preexec_fn)
+    try:
+        with httpx.Client(base_url=endpoint, timeout=30) as http:
+            kept = os.urandom(500_000)
+            assert (
+                http.post(
+                    "/v2/keep/blobs/uploads/", params={"digest": sha256(kept)}, content=kept
+                ).status_code
+                == 201
+            )
+            big = os.urandom(16 << 20)
+            single = http.post("/v2/full/blobs/uploads/", params={"digest": sha256(big)}, content=big)
+            assert single.status_code == 507
+            assert single.json()["errors"][0]["code"] == "UNAVAILABLE"
+            assert "Errno" not in single.text
+            location = http.post("/v2/full/blobs/uploads/").headers["Location"]
+            patched = http.patch(location, content=big)
+            assert patched.status_code == 507
+            # The session and its partial file are gone, so the space is free again.
+            assert http.get(location).status_code == 404
+            assert list((data_dir / "uploads").iterdir()) == []
+            small = os.urandom(100_000)
+            assert (
+                http.post(
+                    "/v2/full/blobs/uploads/", params={"digest": sha256(small)}, content=small
+                ).status_code
+                == 201
+            )
+            assert http.get(f"/v2/full/blobs/{sha256(small)}").content == small
+            assert http.get(f"/v2/keep/blobs/{sha256(kept)}").content == kept
+    finally:
+        process.kill()
+        process.wait(10)

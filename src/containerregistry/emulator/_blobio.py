@@ -134,7 +134,9 @@ def _open_at(path: Path, offset: int) -> int:
 
 def _rehash(path: Path, length: int, algorithm: str) -> tuple[Hasher, int]:
     hasher = Hasher(algorithm)
-    with open(path, "r+b") as handle:
+    # A session row whose file is gone (deleted to free a full disk, then a crash) starts over at 0.
+    with open(path, "a+b") as handle:
+        handle.seek(0)
         size = os.fstat(handle.fileno()).st_size
         length = min(length, size)
         if size > length:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -12,6 +14,7 @@ from aiohttp import web
 
 __all__ = [
     "DISALLOWED_MESSAGE",
+    "DISK_FULL_ERRNOS",
     "OciError",
     "api_version_header",
     "disallowed",
@@ -20,6 +23,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger("containerregistry.emulator")
+
+# A full disk, a quota or a file size limit: the client should hear "no space", not "bug".
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 DISALLOWED_MESSAGE = "The operation is disallowed on this registry, repository or image."
 
@@ -77,6 +83,11 @@ def error_response(
     )
 
 
+def _sqlite_full(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    return code == 13 if code is not None else "full" in str(exc)  # 13 = SQLITE_FULL
+
+
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -103,6 +114,18 @@ async def error_middleware(request: web.Request, handler: _Handler) -> web.Strea
         )
     except (asyncio.CancelledError, ConnectionResetError):
         raise
+    except sqlite3.OperationalError as exc:
+        if _sqlite_full(exc):
+            _log.warning("out of storage handling %s %s: %s", request.method, request.path, exc)
+            return error_response(507, "UNAVAILABLE", "the registry is out of storage space")
+        _log.exception("unexpected error handling %s %s", request.method, request.path)
+        return error_response(500, "UNKNOWN", "internal error in the registry emulator")
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS:
+            _log.warning("out of storage handling %s %s: %s", request.method, request.path, exc.strerror)
+            return error_response(507, "UNAVAILABLE", "the registry is out of storage space")
+        _log.exception("unexpected error handling %s %s", request.method, request.path)
+        return error_response(500, "UNKNOWN", "internal error in the registry emulator")
     except Exception:
         _log.exception("unexpected error handling %s %s", request.method, request.path)
         return error_response(500, "UNKNOWN", "internal error in the registry emulator")

@@ -30,7 +30,7 @@ from ._common import (
     require_name,
     require_tag,
 )
-from ._errors import OciError
+from ._errors import DISK_FULL_ERRNOS, OciError
 from ._storage import ManifestRecord, Storage
 
 __all__ = ["MANIFEST_LIMIT", "Authorizer", "OciApi"]
@@ -292,6 +292,8 @@ class OciApi:
 
     async def _append(self, request: web.Request, name: str, upload_id: str, offset: int) -> int:
         """Check Content-Range against `offset`, store the body; return the new offset."""
+        # First reconcile with the disk (after a restart the file may hold less than the row says).
+        hasher, offset = await self._hasher(upload_id, offset)
         content_range = request.headers.get("Content-Range")
         if content_range is not None:
             match = _CONTENT_RANGE_RE.fullmatch(content_range.strip())
@@ -309,19 +311,31 @@ class OciApi:
                     f"Content-Range {content_range[:60]!r} does not continue the upload at offset {offset}",
                     headers=self._session_headers(name, upload_id, offset),
                 )
-        hasher, offset = await self._hasher(upload_id, offset)
         try:
             stored = await receive_body(request, self.storage.upload_path(upload_id), offset, hasher)
+        except OSError as exc:
+            if exc.errno in DISK_FULL_ERRNOS:
+                # Keeping the partial file would keep the disk full until the client cancels. The file
+                # goes first: SQLite itself needs free space to delete the row.
+                self.storage.upload_path(upload_id).unlink(missing_ok=True)
+                self.storage.delete_upload(upload_id)
+                self._forget(upload_id)
+            else:
+                self._keep_prefix(upload_id, hasher)
+            raise
         except BaseException:
-            # The bytes that reached the disk are a valid prefix; record them so the client can resume.
-            # The hash state is dropped: after a failed write it may be ahead of the file, so the next
-            # request re-hashes what is really on disk (up to this offset).
-            self.storage.set_upload_offset(upload_id, hasher.size)
-            self._hashers.pop(upload_id, None)
+            self._keep_prefix(upload_id, hasher)
             raise
         offset += stored
         self.storage.set_upload_offset(upload_id, offset)
         return offset
+
+    def _keep_prefix(self, upload_id: str, hasher: Hasher) -> None:
+        # The bytes that reached the disk are a valid prefix; record them so the client can resume.
+        # The hash state is dropped: after a failed write it may be ahead of the file, so the next
+        # request re-hashes what is really on disk (up to this offset).
+        self.storage.set_upload_offset(upload_id, hasher.size)
+        self._hashers.pop(upload_id, None)
 
     async def upload_patch(self, request: web.Request, name: str, upload_id: str) -> web.Response:
         await self.auth.authorize(request, "repository", name, ("pull", "push"))
