@@ -92,3 +92,30 @@ def test_tls(tmp_path: Path) -> None:
             ).status_code
             == 200
         )
+
+
+def test_contract_options_auth_users_tls_and_entra_tokens() -> None:
+    with run_emulator(auth=True, users=["admin:pw-123:admin"], tls=True) as registry:
+        assert registry.endpoint.startswith("https://") and registry.ca_cert is not None
+        with httpx.Client(
+            base_url=registry.endpoint, verify=ssl.create_default_context(cafile=str(registry.ca_cert))
+        ) as http:
+            assert http.get("/v2/").status_code == 401
+            token = http.get(
+                "/oauth2/token",
+                params={"service": registry.login_server, "scope": "registry:catalog:*"},
+                auth=("admin", "pw-123"),
+            )
+            assert token.status_code == 200
+            exchanged = http.post(
+                "/oauth2/exchange",
+                data={
+                    "grant_type": "access_token",
+                    "service": registry.login_server,
+                    "access_token": registry.mint_entra_token(),
+                },
+            )
+            assert exchanged.status_code == 200, exchanged.text
+            assert exchanged.json()["refresh_token"]
+    with run_emulator() as registry, pytest.raises(RuntimeError):
+        registry.mint_entra_token()

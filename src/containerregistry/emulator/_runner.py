@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import shutil
 import ssl
 import tempfile
@@ -44,6 +45,53 @@ class RunningEmulator:
     ca_cert: Path | None = None
     auth: Any = field(default=None, repr=False)
     app: web.Application | None = field(default=None, repr=False)
+
+    def mint_entra_token(self, **claims: Any) -> str:
+        """An Entra ID-like token this emulator trusts (token mode with an Entra secret only).
+
+        Keyword arguments go to `containerregistry.emulator.auth.mint_entra_token` (`audience`,
+        `subject`, `ttl`, `tenant`, `claims`).
+
+        Raises:
+            RuntimeError: the emulator has no Entra ID secret (open mode, or an `AuthConfig` without one).
+        """
+        from .auth import mint_entra_token
+
+        secret = getattr(getattr(self.auth, "config", None), "entra_secret", None)
+        if not secret:
+            raise RuntimeError(
+                "this emulator trusts no Entra ID secret: start it with auth=True or users=..."
+            )
+        return mint_entra_token(secret, **claims)
+
+
+def _resolve_options(
+    directory: Path,
+    host: str,
+    auth: Any,
+    users: Any,
+    anonymous_pull: bool,
+    tls: bool,
+    ssl_context: ssl.SSLContext | None,
+    ca_cert: str | Path | None,
+) -> tuple[Any, ssl.SSLContext | None, str | Path | None]:
+    """Turn the convenience options (auth=True, users, tls=True) into an auth object and SSL context."""
+    if auth is True or (auth is None and users):
+        from .auth import AuthConfig, User
+        from .users import parse_user_spec
+
+        table: dict[str, User] = {}
+        for item in (users.values() if isinstance(users, dict) else users) or ():
+            user = parse_user_spec(item) if isinstance(item, str) else item
+            table[user.username] = user
+        # A per-run secret, so tests can mint Entra ID tokens with `mint_entra_token()`.
+        auth = AuthConfig(users=table, anonymous_pull=anonymous_pull, entra_secret=secrets.token_urlsafe(32))
+    if tls and ssl_context is None:
+        from .tls import generate_self_signed, server_ssl_context
+
+        cert, key, ca = generate_self_signed([host], directory / "tls")
+        ssl_context, ca_cert = server_ssl_context(cert, key), ca
+    return auth, ssl_context, ca_cert
 
 
 async def start_site(
@@ -109,6 +157,9 @@ def run_emulator(
     host: str = "127.0.0.1",
     port: int = 0,
     auth: Any = None,
+    users: Any = None,
+    anonymous_pull: bool = False,
+    tls: bool = False,
     ssl_context: ssl.SSLContext | None = None,
     ca_cert: str | Path | None = None,
     startup_timeout: float = 30.0,
@@ -119,7 +170,13 @@ def run_emulator(
         data_dir: data directory; None (or ":memory:") = a temporary directory removed on exit.
         host: address to bind (loopback by default).
         port: port to bind; 0 picks a free one.
-        auth: None (open mode), an `AuthConfig`, or an auth object (see `create_app`).
+        auth: None/False (open mode), True (token auth with `users`, `anonymous_pull` and a per-run
+            Entra ID secret, see `RunningEmulator.mint_entra_token`), an `AuthConfig`, or an auth object
+            (see `create_app`).
+        users: users for `auth=True` (implies it when `auth` is None): `User` objects, a dict of them,
+            or `NAME:PASSWORD:ROLES` strings.
+        anonymous_pull: with `auth=True`, let anonymous clients pull and read metadata.
+        tls: serve HTTPS with a generated self-signed certificate (its CA is `.ca_cert`).
         ssl_context: serve HTTPS with this server context.
         ca_cert: path of the CA certificate clients should trust (reported as `.ca_cert`).
         startup_timeout: seconds to wait for the server to listen.
@@ -131,6 +188,9 @@ def run_emulator(
         OSError: the address cannot be bound.
     """
     with _data_directory(data_dir) as directory:
+        auth, ssl_context, ca_cert = _resolve_options(
+            directory, host, auth, users, anonymous_pull, tls, ssl_context, ca_cert
+        )
         loop = asyncio.new_event_loop()
         ready = threading.Event()
         state: dict[str, Any] = {}
@@ -180,6 +240,9 @@ async def arun_emulator(
     host: str = "127.0.0.1",
     port: int = 0,
     auth: Any = None,
+    users: Any = None,
+    anonymous_pull: bool = False,
+    tls: bool = False,
     ssl_context: ssl.SSLContext | None = None,
     ca_cert: str | Path | None = None,
 ) -> AsyncIterator[RunningEmulator]:
@@ -188,6 +251,9 @@ async def arun_emulator(
     Note: clients in the same loop must be async; a blocking client would stall the server.
     """
     with _data_directory(data_dir) as directory:
+        auth, ssl_context, ca_cert = _resolve_options(
+            directory, host, auth, users, anonymous_pull, tls, ssl_context, ca_cert
+        )
         app = create_app(directory, auth=auth)
         runner, bound = await start_site(app, host, port, ssl_context)
         try:
