@@ -127,10 +127,13 @@ class _AcrSession:
         scope: tuple[str, ...],
         action: str,
         parse: Callable[[Any], list[T]],
+        fallback_url: str | None = None,
     ) -> ItemPaged[T]:
         """Items of a `Link`-paged listing; the continuation token is the next page's URL.
 
         `first_url` may be a coroutine function, called when the first page is fetched (never before).
+        `fallback_url` is listed instead when the first page answers 404 (a registry without the ACR
+        API: `/v2/_catalog` serves the repository names on any OCI registry).
         """
 
         def fetch(token: str | None) -> tuple[list[T], str | None]:
@@ -140,7 +143,13 @@ class _AcrSession:
                 url = first_url
             else:
                 url = first_url()
-            body, response = self.request_json("GET", url, scope=scope, action=action)
+            try:
+                body, response = self.request_json("GET", url, scope=scope, action=action)
+            except ResourceNotFoundError:
+                if token is not None or fallback_url is None:
+                    raise
+                url = fallback_url
+                body, response = self.request_json("GET", url, scope=scope, action=action)
             items = _parsed(parse, body, action)
             return items, self._next_page(response, url)
 
@@ -149,7 +158,11 @@ class _AcrSession:
     def _own_page(self, token: str) -> str:
         # A continuation token is a URL: refuse one of another registry, so our credentials stay here.
         parts = urlsplit(token) if isinstance(token, str) else None
-        if parts is None or parts.netloc != self._origin or not parts.path.startswith("/acr/v1/"):
+        if (
+            parts is None
+            or parts.netloc != self._origin
+            or not parts.path.startswith(("/acr/v1/", "/v2/_catalog"))
+        ):
             raise ValueError("continuation_token is not a page of this registry's listing")
         return token
 
@@ -158,7 +171,8 @@ class _AcrSession:
         # A Link to another origin is ignored: paging never carries our credentials elsewhere.
         if next_url is None or urlsplit(next_url).netloc != self._origin:
             return None
-        if not any(key == "api-version" for key, _ in parse_qsl(urlsplit(next_url).query)):
+        acr = urlsplit(next_url).path.startswith("/acr/v1/")
+        if acr and not any(key == "api-version" for key, _ in parse_qsl(urlsplit(next_url).query)):
             next_url = add_query(next_url, {"api-version": self.api_version})
         return next_url
 

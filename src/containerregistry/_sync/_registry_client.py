@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from ..protocol.acr import DEFAULT_API_VERSION, parse_catalog
+from ..protocol.http import add_query
 from ..protocol.reference import validate_repository
 from ..protocol.results import DeleteRepositoryResult
 from ..transport import RetryPolicy
@@ -111,11 +112,15 @@ class ContainerRegistryClient:
         ):
             raise ValueError(f"results_per_page must be a positive integer, not {results_per_page!r}")
         first = self._session.url("_catalog", n=None if results_per_page is None else str(results_per_page))
+        fallback = f"{self.endpoint}/v2/_catalog"
+        if results_per_page is not None:
+            fallback = add_query(fallback, n=str(results_per_page))
         return self._session.pager(
             first,
             scope=_CATALOG_SCOPE,
             action=f"list repositories of {self.login_server}",
             parse=parse_catalog,
+            fallback_url=fallback,
         )
 
     def get_repository(self, name: str) -> ContainerRepository:
