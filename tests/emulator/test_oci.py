@@ -518,3 +518,14 @@ def test_large_bodies_on_bodyless_endpoints_are_refused_unread(reg: Reg, repo: s
         assert b"SIZE_INVALID" in raw
     # A small body is tolerated (and ignored).
     assert reg.http.request("GET", "/v2/", content=b"{}").status_code == 200
+
+
+def test_empty_blob_round_trip(reg: Reg, repo: str) -> None:
+    for data in (b"", b"{}"):
+        digest = reg.push_blob(repo, data)
+        got = reg.http.get(f"/v2/{repo}/blobs/{digest}")
+        assert got.status_code == 200 and got.content == data
+        assert got.headers["Content-Length"] == str(len(data))
+    location = reg.http.post(f"/v2/{repo}/blobs/uploads/").headers["Location"]
+    done = reg.http.put(location, params={"digest": sha256(b"")})
+    assert done.status_code == 201
