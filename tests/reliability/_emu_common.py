@@ -143,21 +143,27 @@ def raw_exchange(
         if body_parts is not None:
             sock.setblocking(False)
             stop_at = time.monotonic() + max_body_seconds
-            for part in body_parts:
-                if time.monotonic() > stop_at:
-                    break
+            pending = b""
+            while time.monotonic() < stop_at:
                 try:
-                    received += sock.recv(65536)
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    received += chunk
                 except BlockingIOError:
                     pass
                 except OSError:
                     break
                 if b"\r\n" in received:
                     break
+                if not pending:
+                    pending = next(body_parts, b"")
+                    if not pending:
+                        break
                 try:
-                    sock.send(part)
+                    pending = pending[sock.send(pending) :]
                 except BlockingIOError:
-                    time.sleep(0.005)
+                    time.sleep(0.002)
                 except OSError:
                     break
             sock.setblocking(True)
