@@ -28,7 +28,7 @@ import pytest
 from containerregistry import ContainerRegistryContentClient, aio
 from containerregistry.aio import images as aio_images
 from containerregistry.exceptions import DigestValidationError, RegistryError
-from containerregistry.images import copy_image, pull_image, push_image
+from containerregistry.images import pull_image, push_image
 from containerregistry.protocol import media_types
 from containerregistry.protocol.models import OciImageIndex
 from containerregistry.transport import (
