@@ -156,7 +156,11 @@ class _AcrSession:
     def _own_page(self, token: str) -> str:
         # A continuation token is a URL: refuse one of another registry, so our credentials stay here.
         parts = urlsplit(token) if isinstance(token, str) else None
-        if parts is None or parts.netloc != self._origin or not parts.path.startswith(("/acr/v1/", "/v2/_catalog")):
+        if (
+            parts is None
+            or parts.netloc != self._origin
+            or not parts.path.startswith(("/acr/v1/", "/v2/_catalog"))
+        ):
             raise ValueError("continuation_token is not a page of this registry's listing")
         return token
 

@@ -774,9 +774,7 @@ class BlobStream:
                     raise ServiceRequestError(
                         f"{self._action} failed after {failures} attempts at {self._received} bytes: {exc}"
                     ) from exc
-                _LOGGER.info(
-                    "%s interrupted at %d bytes (%s); resuming", self._action, self._received, exc
-                )
+                _LOGGER.info("%s interrupted at %d bytes (%s); resuming", self._action, self._received, exc)
                 await asyncio.sleep(self._pipeline.retry.delay(failures, None))
                 continue
             await self._drop_response()
