@@ -1,0 +1,207 @@
+"""Token expiry mid-operation: the emulator issues 5-second access tokens.
+
+A transfer throttled through the proxy to last longer than a token, and listings paged one item at a
+time with a pause longer than a token's life between pages, must finish without a user-visible error
+(the client fetches fresh tokens on its own). Sync and async.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from containerregistry import BasicCredential, ContainerRegistryClient, ContainerRegistryContentClient, aio
+from containerregistry.emulator.auth import AuthConfig, EmulatorAuth, User
+from tests.reliability.faultproxy import FaultConfig, run_fault_proxy
+from tests.reliability.report import Report
+
+pytestmark = pytest.mark.reliability
+
+TOKEN_TTL = 5
+PAUSE = TOKEN_TTL + 0.5  # between pages: the token is dead by then, on both clocks
+THROTTLE = 2 * 1024 * 1024  # bytes/s through the proxy
+BLOB = 13 * 1024 * 1024  # at THROTTLE: about 6.5 s, longer than a token lives
+USER, PASSWORD = "alice", "reliability-pw"  # test-only credentials of a throwaway emulator
+
+
+@pytest.fixture
+def token_registry(registry_emulator_factory: Callable[..., Any]) -> Iterator[Any]:
+    auth = EmulatorAuth(
+        AuthConfig(token_ttl=TOKEN_TTL, users={USER: User(USER, PASSWORD, frozenset({"admin"}))})
+    )
+    yield registry_emulator_factory(auth=auth)
+
+
+def _port(endpoint: str) -> int:
+    return int(urlsplit(endpoint).port or 80)
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_long_transfers_outlive_their_token(
+    token_registry: Any, flavour: str, seed: int, report_dir: Path
+) -> None:
+    """Upload then download a blob, each throttled to ~6.5 s: more than a token's 5 s."""
+    data = random.Random(seed).randbytes(BLOB)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    stats = token_registry.auth.stats
+    credential = BasicCredential(USER, PASSWORD)
+    repo = f"reliability/long-{flavour}"
+    # Sync uploads in chunks (several PATCHes spanning the expiry), async in one streamed PATCH.
+    chunk = 2 * 1024 * 1024 if flavour == "sync" else None
+    config = FaultConfig(throttle_bps=THROTTLE, seed=seed)
+    with run_fault_proxy(_port(token_registry.endpoint), config) as proxy:
+        if flavour == "sync":
+            client = ContainerRegistryContentClient(
+                proxy.endpoint, repo, credential, timeout=30, chunk_size=chunk
+            )
+            try:
+                started = time.monotonic()
+                result = client.upload_blob(data)
+                upload_seconds = time.monotonic() - started
+                tokens_after_upload = stats.token_requests
+                started = time.monotonic()
+                received = client.download_blob_content(digest).content
+                download_seconds = time.monotonic() - started
+            finally:
+                client.close()
+        else:
+
+            async def go() -> tuple[Any, float, int, bytes, float]:
+                async with aio.ContainerRegistryContentClient(
+                    proxy.endpoint, repo, credential, timeout=30
+                ) as c:
+                    begin = time.monotonic()
+                    uploaded = await c.upload_blob(data)
+                    up = time.monotonic() - begin
+                    tokens = stats.token_requests
+                    begin = time.monotonic()
+                    content = (await c.download_blob_content(digest)).content
+                    return uploaded, up, tokens, content, time.monotonic() - begin
+
+            result, upload_seconds, tokens_after_upload, received, download_seconds = asyncio.run(go())
+    report = Report(f"token-expiry-transfer-{flavour}")
+    report.set("blob bytes", BLOB)
+    report.set("upload seconds", round(upload_seconds, 1))
+    report.set("download seconds", round(download_seconds, 1))
+    report.count("token requests (upload)", tokens_after_upload)
+    report.count("token requests (total)", stats.token_requests)
+    report.count("401 challenges", stats.challenges)
+    report.publish(report_dir)
+    assert result.digest == digest and result.size == BLOB
+    assert received == data
+    assert upload_seconds > TOKEN_TTL + 1 and download_seconds > TOKEN_TTL + 1, "not throttled enough"
+    # The upload outlived its first token: finishing it (commit) took a fresh one.
+    assert tokens_after_upload >= 2
+    # The download started with a token that expired while the body was still streaming.
+
+
+def _sync_pages(paged: Any, pause: float) -> list[list[Any]]:
+    pages = []
+    for page in paged.by_page():
+        pages.append(list(page))
+        if len(pages) >= 10:
+            break
+        time.sleep(pause)
+    return pages
+
+
+async def _async_pages(paged: Any, pause: float) -> list[list[Any]]:
+    pages = []
+    async for page in paged.by_page():
+        pages.append([item async for item in page])
+        if len(pages) >= 10:
+            break
+        await asyncio.sleep(pause)
+    return pages
+
+
+def test_paging_outlives_its_token(token_registry: Any, report_dir: Path) -> None:
+    """ACR tags, the catalog and OCI tags/list, one item per page, 5.5 s between pages, sync and async."""
+    endpoint = token_registry.endpoint
+    credential = BasicCredential(USER, PASSWORD)
+    repos = ["reliability/page-a", "reliability/page-b", "reliability/page-c"]
+    tags = ["t1", "t2", "t3"]
+    for name in repos:
+        with ContainerRegistryContentClient(endpoint, name, credential) as seeder:
+            config = seeder.upload_blob(b"{}")
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {
+                    "mediaType": "application/vnd.oci.empty.v1+json",
+                    "digest": config.digest,
+                    "size": 2,
+                },
+                "layers": [],
+                "artifactType": "application/vnd.example.reliability",
+            }
+            for tag in tags:
+                seeder.set_manifest(manifest, tag=tag)
+    stats = token_registry.auth.stats
+    tokens_before = stats.token_requests
+
+    sync_acr = ContainerRegistryClient(endpoint, credential)
+    sync_content = ContainerRegistryContentClient(endpoint, repos[0], credential)
+
+    async def run_all() -> dict[str, list[list[Any]]]:
+        async with (
+            aio.ContainerRegistryClient(endpoint, credential) as acr,
+            aio.ContainerRegistryContentClient(endpoint, repos[0], credential) as content,
+        ):
+            jobs = {
+                "async acr list_tag_properties": _async_pages(
+                    acr.get_repository(repos[0]).list_tag_properties(results_per_page=1), PAUSE
+                ),
+                "async acr list_repository_names": _async_pages(
+                    acr.list_repository_names(results_per_page=1), PAUSE
+                ),
+                "async content list_tags": _async_pages(content.list_tags(results_per_page=1), PAUSE),
+                "sync acr list_tag_properties": asyncio.to_thread(
+                    _sync_pages,
+                    sync_acr.get_repository(repos[0]).list_tag_properties(results_per_page=1),
+                    PAUSE,
+                ),
+                "sync acr list_repository_names": asyncio.to_thread(
+                    _sync_pages, sync_acr.list_repository_names(results_per_page=1), PAUSE
+                ),
+                "sync content list_tags": asyncio.to_thread(
+                    _sync_pages, sync_content.list_tags(results_per_page=1), PAUSE
+                ),
+            }
+            results = await asyncio.wait_for(asyncio.gather(*jobs.values()), 120)
+            return dict(zip(jobs, results, strict=True))
+
+    started = time.monotonic()
+    try:
+        pages = asyncio.run(run_all())
+    finally:
+        sync_acr.close()
+        sync_content.close()
+    seconds = time.monotonic() - started
+    report = Report("token-expiry-paging")
+    report.set("seconds", round(seconds, 1))
+    report.set("pause between pages (s)", PAUSE)
+    report.count("token requests while paging", stats.token_requests - tokens_before)
+    for name, got in pages.items():
+        report.set(f"pages: {name}", len(got))
+    report.publish(report_dir)
+    for name, got in pages.items():
+        assert all(len(page) == 1 for page in got), (name, got)
+        items = [page[0] for page in got]
+        if "list_tag_properties" in name:
+            assert sorted(item.name for item in items) == tags, name
+        elif "repository_names" in name:
+            assert sorted(items) == repos, name
+        else:
+            assert sorted(items) == tags, name
+    assert seconds > 2 * PAUSE
+    # Each of the six listings outlived two tokens: fresh tokens were fetched mid-listing.
+    assert stats.token_requests - tokens_before >= 6 * 2
