@@ -243,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         f"first download {emu[2] / dist[2]:.2f}x), HEAD ratio {emu[4] / dist[4]:.2f}x"
     )
     print(
-        "transfers: best of --runs (MB = 10^6 bytes). The emulator streams uploads to disk (fsynced) and drops "
-        "them from the page cache, so its first download of a fresh blob reads from disk."
+        "transfers: best of --runs (MB = 10^6 bytes). Both servers keep fresh blobs in the page cache; the "
+        "emulator writes them back as they arrive and fsyncs before committing."
     )
     return 0
 

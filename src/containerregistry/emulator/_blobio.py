@@ -44,11 +44,12 @@ _WRITEBACK_LAG = 4
 class _StreamWriter:
     """Writes pieces at the file position, streaming them to disk as it goes (Linux).
 
-    Each piece's writeback starts right after it is written; a few pieces later it is waited for and
-    dropped from the page cache. So the upload moves at disk speed with a bounded amount of dirty
-    memory, the fsync before commit has almost nothing left to do, and the page cache pages are
-    recycled instead of allocating fresh ones for every byte of a large blob (which dominates the CPU
-    cost of a large upload otherwise).
+    Each piece's writeback starts right after it is written and is waited for a few pieces later, so
+    the upload keeps a bounded amount of dirty memory and the fsync before commit has almost nothing
+    left to do. The pages stay in the page cache: a registry is read far more than written, and the
+    first pull of a fresh blob should not go to disk. (Dropping them with POSIX_FADV_DONTNEED made
+    1 GiB uploads ~1.7x faster on the CI VM, page allocation being its main cost, but the first
+    download then read from disk at a quarter of Distribution's speed; benchmarks/emulator.py.)
     """
 
     def __init__(self, fd: int) -> None:
@@ -71,8 +72,7 @@ class _StreamWriter:
         self.in_flight.append((start, total))
         while len(self.in_flight) > _WRITEBACK_LAG:
             old_start, old_length = self.in_flight.popleft()
-            if _sync_file_range(self.fd, old_start, old_length, _WAIT_BEFORE | _WRITE | _WAIT_AFTER) == 0:
-                os.posix_fadvise(self.fd, old_start, old_length, os.POSIX_FADV_DONTNEED)
+            _sync_file_range(self.fd, old_start, old_length, _WAIT_BEFORE | _WRITE | _WAIT_AFTER)
 
 
 def _hash_all(hasher: Hasher, pieces: list[bytes]) -> None:
