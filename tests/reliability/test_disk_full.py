@@ -158,11 +158,7 @@ def test_session_upload_on_full_disk_fails_cleanly(full_disk: FullDisk) -> None:
     _assert_still_serving(full_disk)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a PATCH that hits ENOSPC/EFBIG keeps its upload session and the partial file "
-    "(src/containerregistry/emulator/_oci.py OciApi._append); the disk stays full until the client cancels",
-)
+# Fixed by ce8a8d2 (507 UNAVAILABLE, session and file dropped); first seen failing here.
 def test_session_upload_on_full_disk_cleans_up(full_disk: FullDisk) -> None:
     http = full_disk.http
     location = http.post("/v2/df/blobs/uploads/").headers["Location"]
