@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -129,6 +130,7 @@ def classify(report: Report, exc: BaseException, what: str) -> None:
     elif isinstance(exc, RegistryError) and str(exc):
         report.count("clean_failures")
         report.count(f"clean_failures.{type(exc).__name__}")
+        report.error(f"{what} (clean): {type(exc).__name__}: {exc}")
     else:
         report.count("unexpected_errors")
         report.error(f"{what}: {type(exc).__name__}: {exc!r}")
@@ -705,3 +707,67 @@ def test_download_survives_a_cut_inside_the_response_head(
             received = asyncio.run(go())
         assert proxy.faults["cut_down"] == 1
     assert received == data
+
+
+def _location_offset(port: int, repository: str) -> int:
+    """Where the value of `Location` starts in the emulator's answer to an upload POST."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            f"POST /v2/{repository}/blobs/uploads/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Length: 0\r\nConnection: close\r\n\r\n".encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            data = sock.recv(65536)
+            if not data:
+                break
+            head += data
+    return head.index(b"\r\nLocation: ") + len(b"\r\nLocation: ")
+
+
+@pytest.mark.parametrize(
+    "flavour",
+    [
+        pytest.param(
+            "sync",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "BUG: Urllib3Transport takes a response head cut inside the Location header for a "
+                    "complete 202; the client then PATCHes the truncated URL and the upload fails with "
+                    "404 (transport/_urllib3.py)"
+                ),
+            ),
+        ),
+        "async",
+    ],
+)
+def test_upload_survives_a_cut_inside_the_location_header(
+    registry_emulator: Any, flavour: str, seed: int
+) -> None:
+    data = random.Random(seed).randbytes(100_000)
+    repo = f"reliability/location-cut-{flavour}-{next(_runs)}"
+    port = int(urlsplit(registry_emulator.endpoint).port or 80)
+    offset = _location_offset(port, repo) + 12  # a dozen characters into the upload URL
+    plan = [PlannedFault("cut_down", offset=offset, method="POST")]
+    with run_fault_proxy(port, FaultConfig(seed=seed), plan) as proxy:
+        if flavour == "sync":
+            client, _ = sync_client(proxy.endpoint, repo)
+            try:
+                result = client.upload_blob(data)
+            finally:
+                client.close()
+                client._pipeline.client.close()
+        else:
+
+            async def go() -> Any:
+                aclient, _ = async_client(proxy.endpoint, repo)
+                try:
+                    return await aclient.upload_blob(data)
+                finally:
+                    await aclient.close()
+                    await aclient._pipeline.client.aclose()
+
+            result = asyncio.run(go())
+        assert proxy.faults["cut_down"] == 1
+    assert result.digest == sha256(data)
