@@ -517,11 +517,6 @@ def test_list_lock_hides_from_every_listing(open_http: httpx.Client, level: str)
         assert http.get(f"/v2/{repo}/manifests/{tag}").status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an upload session opened before writeEnabled=false still commits a blob into the locked "
-    "repository (src/containerregistry/emulator/_oci.py OciApi.upload_put/upload_patch skip check_write)",
-)
 def test_write_lock_applies_to_open_upload_sessions(open_http: httpx.Client) -> None:
     http = open_http
     repo, _, _, _ = _fresh(http)

@@ -327,11 +327,6 @@ def _small_disk_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
         subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: blob PATCH/PUT bodies are streamed to disk with no size check, so a 10 GiB Content-Length "
-    "on an 8 MiB data dir is accepted and read (src/containerregistry/emulator/_oci.py OciApi._append)",
-)
 @pytest.mark.parametrize("method", ["PATCH", "PUT"])
 def test_ten_gib_blob_body_is_refused_from_headers(tmp_path: Path, method: str) -> None:
     with _small_disk_emulator(tmp_path) as small:
@@ -346,7 +341,7 @@ def test_ten_gib_blob_body_is_refused_from_headers(tmp_path: Path, method: str) 
         print(
             f"\n[reliability] 10 GiB blob {method}, headers only: status {status or 'none'} after {elapsed:.1f}s"
         )
-        assert 400 <= status < 500, raw[:300]
+        assert status in (413, 507), raw[:300]  # too large for any storage left: refused unread
         assert elapsed < 3
 
 
@@ -742,11 +737,6 @@ def test_docker_config_parser(
         assert "Traceback" not in str(exc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a docker config.json that is not UTF-8 raises UnicodeDecodeError, not RegistryError "
-    "(src/containerregistry/auth/_credentials.py DockerConfigCredential._load)",
-)
 def test_docker_config_not_utf8_is_a_registry_error(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_bytes(b"\x80{}")
@@ -754,11 +744,6 @@ def test_docker_config_not_utf8_is_a_registry_error(tmp_path: Path) -> None:
         DockerConfigCredential(path).resolve("r.io")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a non-ASCII 'auth' value raises a bare ValueError from base64.b64decode, not RegistryError "
-    "(src/containerregistry/auth/_credentials.py DockerConfigCredential._from_entry)",
-)
 def test_docker_config_non_ascii_auth_is_a_registry_error(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"auths": {"r.io": {"auth": "\u0080"}}}), encoding="utf-8")

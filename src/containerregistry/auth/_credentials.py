@@ -130,6 +130,8 @@ class DockerConfigCredential:
             return {}
         except OSError as exc:
             raise RegistryError(f"cannot read docker config {self.config_path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise RegistryError(f"docker config {self.config_path} is not UTF-8 text") from None
         try:
             data = json.loads(text)
         except ValueError:
@@ -175,7 +177,7 @@ class DockerConfigCredential:
         if isinstance(encoded, str) and encoded:
             try:
                 decoded = base64.b64decode(encoded, validate=False).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+            except (binascii.Error, ValueError):  # ValueError: non-ASCII text (UnicodeDecodeError is one)
                 raise RegistryError(
                     f"docker config {self.config_path}: the 'auth' entry for {host} is not base64 of user:password"
                 ) from None

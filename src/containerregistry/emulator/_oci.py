@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import json
 import re
+import shutil
 import sqlite3
 import uuid
 from typing import Any, Protocol
@@ -240,6 +242,7 @@ class OciApi:
         temp = self.storage.upload_path(f"post-{uuid.uuid4()}")
         hasher = Hasher(algorithm)
         try:
+            self._check_space(request)
             size = await receive_body(request, temp, 0, hasher)
             if request.content_length is not None and size != request.content_length:
                 raise OciError(400, "SIZE_INVALID", "the body ended before Content-Length bytes")
@@ -312,6 +315,7 @@ class OciApi:
                     headers=self._session_headers(name, upload_id, offset),
                 )
         try:
+            self._check_space(request)
             stored = await receive_body(request, self.storage.upload_path(upload_id), offset, hasher)
         except OSError as exc:
             if exc.errno in DISK_FULL_ERRNOS:
@@ -330,6 +334,19 @@ class OciApi:
         self.storage.set_upload_offset(upload_id, offset)
         return offset
 
+    def _check_space(self, request: web.Request) -> None:
+        """Refuse a body that cannot fit before reading a byte of it."""
+        length = request.content_length
+        if length is None:
+            return
+        try:
+            free = shutil.disk_usage(self.storage.uploads_dir).free
+        except OSError:
+            return
+        if length > free:
+            # Handled like a write that hit a full disk: 507, and the session is dropped.
+            raise OSError(errno.ENOSPC, f"{length} bytes announced, {free} bytes free")
+
     def _keep_prefix(self, upload_id: str, hasher: Hasher) -> None:
         # The bytes that reached the disk are a valid prefix; record them so the client can resume.
         # The hash state is dropped: after a failed write it may be ahead of the file, so the next
@@ -340,6 +357,8 @@ class OciApi:
     async def upload_patch(self, request: web.Request, name: str, upload_id: str) -> web.Response:
         await self.auth.authorize(request, "repository", name, ("pull", "push"))
         self._session(name, upload_id)
+        # A session opened before the repository was locked must not finish into it.
+        check_write(self.storage.get_repository(name))
         async with self._upload_lock(upload_id):
             row = self._session(name, upload_id)
             offset = await self._append(request, name, upload_id, row["offset"])
@@ -348,6 +367,8 @@ class OciApi:
     async def upload_put(self, request: web.Request, name: str, upload_id: str) -> web.Response:
         await self.auth.authorize(request, "repository", name, ("pull", "push"))
         self._session(name, upload_id)
+        # A session opened before the repository was locked must not finish into it.
+        check_write(self.storage.get_repository(name))
         digest = request.query.get("digest")
         if digest is None:
             raise OciError(
