@@ -658,21 +658,7 @@ def test_download_resumes_with_range(
 
 @pytest.mark.parametrize(
     "flavour",
-    [
-        pytest.param(
-            "sync",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: Urllib3Transport accepts a response whose head was cut before its blank line "
-                    "(http.client parses what arrived, urllib3 only logs HeaderParsingError) as a complete "
-                    "response with an empty close-delimited body; the blob download then fails with "
-                    "DigestValidationError instead of retrying (transport/_urllib3.py)"
-                ),
-            ),
-        ),
-        "async",
-    ],
+    ["sync", "async"],
 )
 @pytest.mark.parametrize("offset", [20, 40])
 def test_download_survives_a_cut_inside_the_response_head(
@@ -728,20 +714,7 @@ def _location_offset(port: int, repository: str) -> int:
 
 @pytest.mark.parametrize(
     "flavour",
-    [
-        pytest.param(
-            "sync",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: Urllib3Transport takes a response head cut inside the Location header for a "
-                    "complete 202; the client then PATCHes the truncated URL and the upload fails with "
-                    "404 (transport/_urllib3.py)"
-                ),
-            ),
-        ),
-        "async",
-    ],
+    ["sync", "async"],
 )
 def test_upload_survives_a_cut_inside_the_location_header(
     registry_emulator: Any, flavour: str, seed: int

@@ -310,6 +310,10 @@ class Urllib3Transport(httpx.BaseTransport):
             response.release_conn()
             raise tracker.error
 
+        if _head_was_cut(request.method, response):
+            response.release_conn()
+            raise httpx.RemoteProtocolError("connection closed inside the response headers", request=request)
+
         version = response.version
         http_version = b"HTTP/1.0" if version == 10 else b"HTTP/0.9" if version == 9 else b"HTTP/1.1"
         raw_headers = [
@@ -332,3 +336,24 @@ class Urllib3Transport(httpx.BaseTransport):
             for manager in self._proxy_managers.values():
                 manager.clear()
             self._proxy_managers.clear()
+
+
+def _head_was_cut(method: str, response: urllib3.BaseHTTPResponse) -> bool:
+    """True when the response head is incomplete: the connection closed before the blank line.
+
+    `http.client` keeps whatever header lines arrived before EOF and urllib3 only logs the parsing
+    defects, so a cut head would otherwise pass for a complete response with an empty body (a
+    truncated `Location`, a blob "download" of zero bytes). Two signs: header defects, or an HTTP/1.1
+    response that has a body but neither a length nor chunked framing nor `Connection: close`, which
+    no registry sends and which is what a head cut at a line break looks like.
+    """
+    original = getattr(response, "_original_response", None)
+    message = getattr(original, "msg", None)
+    if getattr(message, "defects", None):
+        return True
+    if response.version != 11 or method == "HEAD" or response.status in (204, 304) or response.status < 200:
+        return False
+    headers = response.headers
+    if "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower():
+        return False
+    return "close" not in headers.get("connection", "").lower()
