@@ -34,7 +34,7 @@ from ..protocol.acr import (
 from ..protocol.http import add_query, parse_link_next
 from ..protocol.reference import validate_digest, validate_repository, validate_tag
 from ._paging import ItemPaged
-from ._pipeline import Pipeline
+from ._pipeline import Pipeline, read_capped
 
 __all__ = ["RegistryArtifact"]
 
@@ -112,7 +112,7 @@ class _AcrSession:
             expect=expect,
             stream=True,
         )
-        raw = _read_capped(response, action)
+        raw = read_capped(response, _MAX_METADATA_SIZE, action)
         if not raw.strip():
             return None, response
         try:
@@ -175,29 +175,6 @@ class _AcrSession:
         if acr and not any(key == "api-version" for key, _ in parse_qsl(urlsplit(next_url).query)):
             next_url = add_query(next_url, {"api-version": self.api_version})
         return next_url
-
-
-def _read_capped(response: httpx.Response, action: str) -> bytes:
-    try:
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > _MAX_METADATA_SIZE:
-            raise ServiceRequestError(
-                f"{action} failed: the response is {length} bytes; the limit is {_MAX_METADATA_SIZE} bytes"
-            )
-        buffer = bytearray()
-        for chunk in response.iter_bytes():
-            buffer += chunk
-            if len(buffer) > _MAX_METADATA_SIZE:
-                raise ServiceRequestError(
-                    f"{action} failed: the response exceeds the limit of {_MAX_METADATA_SIZE} bytes"
-                )
-        return bytes(buffer)
-    except httpx.TransportError as exc:
-        raise ServiceRequestError(
-            f"{action} failed: connection lost while reading the response: {exc}"
-        ) from exc
-    finally:
-        response.close()
 
 
 def _with_scope(

@@ -20,7 +20,7 @@ from ..exceptions import ServiceRequestError
 from ..protocol.http import error_from_response, redact_url
 from ..transport import RetryPolicy, RetryTransport, create_transport
 
-__all__ = ["Pipeline"]
+__all__ = ["Pipeline", "read_capped"]
 
 _LOGGER = logging.getLogger("containerregistry")
 #: Error bodies are read up to this size; a hostile server cannot make us buffer more.
@@ -138,6 +138,32 @@ class Pipeline:
     def close(self) -> None:
         if self._owns_client:
             self.client.close()
+
+
+def read_capped(
+    response: httpx.Response, limit: int, action: str, error: type[Exception] = ServiceRequestError
+) -> bytes:
+    """Read a streamed body of at most `limit` (decoded) bytes, then close the response.
+
+    A larger body raises `error` without being read whole: first from `Content-Length`, else as soon
+    as the bytes read pass the limit (which also bounds a compressed body's expansion).
+    """
+    try:
+        length = response.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise error(f"{action} failed: the response is {length} bytes; the limit is {limit} bytes")
+        buffer = bytearray()
+        for chunk in response.iter_bytes():
+            buffer += chunk
+            if len(buffer) > limit:
+                raise error(f"{action} failed: the response exceeds the limit of {limit} bytes")
+        return bytes(buffer)
+    except httpx.TransportError as exc:
+        raise ServiceRequestError(
+            f"{action} failed: connection lost while reading the response: {exc}"
+        ) from exc
+    finally:
+        response.close()
 
 
 def _read_limited(response: httpx.Response, limit: int) -> bytes:

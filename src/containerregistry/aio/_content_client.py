@@ -39,7 +39,7 @@ from ..protocol.results import (
 )
 from ..transport import RetryPolicy
 from ._paging import AsyncItemPaged
-from ._pipeline import AsyncPipeline
+from ._pipeline import AsyncPipeline, read_capped
 from ._shim import PipelinedHasher
 
 __all__ = ["BlobStream", "ContainerRegistryContentClient"]
@@ -522,7 +522,7 @@ class ContainerRegistryContentClient:
             headers={"Accept": media_types.MANIFEST_ACCEPT},
             stream=True,
         )
-        content = await _read_capped(response, self._max_manifest_size, action, ManifestTooLargeError)
+        content = await read_capped(response, self._max_manifest_size, action, ManifestTooLargeError)
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         header_digest = response.headers.get("Docker-Content-Digest")
         if by_digest:
@@ -639,7 +639,7 @@ class ContainerRegistryContentClient:
         response = await self._pipeline.send(
             "GET", url, scope=scope_for(self._repository, "pull"), action=action, stream=True
         )
-        response._content = await _read_capped(response, _MAX_LISTING_SIZE, action, ServiceRequestError)
+        response._content = await read_capped(response, _MAX_LISTING_SIZE, action, ServiceRequestError)
         return response
 
     def _next_link(self, response: httpx.Response, url: str) -> str | None:
@@ -847,26 +847,6 @@ def _content_range(response: httpx.Response) -> tuple[int, int, int | None]:
         return parse_content_range(response.headers.get("Content-Range", ""))
     except ValueError as exc:
         raise ServiceRequestError(f"malformed Content-Range from the registry: {exc}") from exc
-
-
-async def _read_capped(response: httpx.Response, limit: int, action: str, error: type[Exception]) -> bytes:
-    """Read a streamed body of at most `limit` bytes; refuse larger ones without reading them whole."""
-    try:
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise error(f"{action} failed: the response is {length} bytes; the limit is {limit} bytes")
-        buffer = bytearray()
-        async for chunk in response.aiter_raw():
-            buffer += chunk
-            if len(buffer) > limit:
-                raise error(f"{action} failed: the response exceeds the limit of {limit} bytes")
-        return bytes(buffer)
-    except httpx.TransportError as exc:
-        raise ServiceRequestError(
-            f"{action} failed: connection lost while reading the response: {exc}"
-        ) from exc
-    finally:
-        await response.aclose()
 
 
 def _json_object(response: httpx.Response, action: str) -> dict[str, Any]:
