@@ -170,6 +170,8 @@ class ContainerRegistryContentClient:
                     await self._send_chunks(state, source, chunk_size, progress, action)
                 else:
                     await self._send_stream(state, source, progress, action)
+                digest = state.hasher.digest
+                await self._commit_upload(state.location, digest, action)
                 break
             except (ServiceRequestError, HttpResponseError, httpx.StreamError) as exc:
                 failures += 1
@@ -177,16 +179,19 @@ class ContainerRegistryContentClient:
                     raise
                 _LOGGER.info("%s interrupted at %d bytes (%s); resuming", action, state.hasher.size, exc)
                 await asyncio.sleep(self._pipeline.retry.delay(failures, None))
-                sent = state.hasher.size + len(state.pending)
-                state.location, offset = await self._resume_point(state.location, sent, action)
+                if _session_lost(exc):
+                    # The registry forgot or refused the session (Distribution does so when a cut left
+                    # its stored size ahead of the session state): start a new one from the beginning.
+                    state.location, offset = await self._start_upload(action), 0
+                else:
+                    sent = state.hasher.size + len(state.pending)
+                    state.location, offset = await self._resume_point(state.location, sent, action)
                 if source.seekable:
                     state.hasher, state.pending = source.rehash(offset), b""
                 elif state.hasher.size <= offset <= state.hasher.size + len(state.pending):
                     state.resume_at = offset  # within the chunk we still hold in memory
                 else:
                     raise
-        digest = state.hasher.digest
-        await self._commit_upload(state.location, digest, action)
         return UploadRegistryBlobResult(digest=digest, size=state.hasher.size)
 
     async def _start_upload(self, action: str) -> str:
@@ -807,8 +812,15 @@ class BlobStream:
 # -- helpers (pure) ------------------------------------------------------------------------------
 
 
+_SESSION_LOST_CODES = frozenset({"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN"})
+
+
+def _session_lost(exc: BaseException) -> bool:
+    return isinstance(exc, ResourceNotFoundError) and bool(_SESSION_LOST_CODES.intersection(exc.codes))
+
+
 def _resumable(exc: BaseException) -> bool:
-    if isinstance(exc, (ServiceRequestError, httpx.StreamError)):
+    if isinstance(exc, (ServiceRequestError, httpx.StreamError)) or _session_lost(exc):
         return True
     if isinstance(exc, ClientAuthenticationError):
         return True  # an access token expired mid-upload; the next request fetches a fresh one
