@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 #: Large chunks are hashed on a worker thread while the next one is received (hashlib releases the
 #: GIL), so verifying a download costs little more than receiving it when a core is free.
-_BACKGROUND_MIN = 256 * 1024
+_BATCH = 4 << 20  # bigger batches measured slightly faster but within noise, and cost RSS (2 batches held)
 _HASH_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="containerregistry-hash")
 
 
@@ -49,24 +49,39 @@ def run_bounded(funcs: Sequence[Callable[[], T]], limit: int) -> list[T]:
 
 
 class PipelinedHasher:
-    """Feeds a `Hasher` one chunk behind the caller: chunk N is hashed while N+1 is being received."""
+    """Feeds a `Hasher` one batch behind the caller: batch N is hashed while N+1 is being received.
+
+    Chunks go to a worker thread in batches of at least `_BATCH` bytes (hashlib releases the GIL
+    while it hashes, so receiving and hashing overlap on two cores); small blobs hash inline.
+    """
 
     def __init__(self, hasher: Hasher) -> None:
         self.hasher = hasher
         self._pending: Future[None] | None = None
+        self._batch: list[bytes] = []
+        self._batched = 0
 
     def update(self, chunk: bytes) -> None:
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched < _BATCH:
+            return
+        batch, self._batch, self._batched = self._batch, [], 0
         if self._pending is not None:
             pending, self._pending = self._pending, None
             pending.result()
-        if len(chunk) < _BACKGROUND_MIN:
-            self.hasher.update(chunk)
-        else:
-            self._pending = _HASH_POOL.submit(self.hasher.update, chunk)
+        self._pending = _HASH_POOL.submit(_hash_all, self.hasher, batch)
 
     def flush(self) -> Hasher:
-        """Wait for the chunk in flight; the hasher then covers every byte given."""
+        """Wait for the batch in flight and hash the rest; the hasher then covers every byte given."""
         if self._pending is not None:
             pending, self._pending = self._pending, None
             pending.result()
+        batch, self._batch, self._batched = self._batch, [], 0
+        _hash_all(self.hasher, batch)
         return self.hasher
+
+
+def _hash_all(hasher: Hasher, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        hasher.update(chunk)
