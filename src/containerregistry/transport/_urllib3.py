@@ -82,12 +82,47 @@ class _WriteTimeoutMixin:
         super().send(data)  # type: ignore[misc]
 
 
+class _LineTracker:
+    """Wraps a response's file during `begin()` to see whether the header block really ended."""
+
+    def __init__(self, fp: Any) -> None:
+        self._fp = fp
+        self.last_line: bytes | None = None
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self._fp.readline(limit)
+        self.last_line = line
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fp, name)
+
+
+class _CheckedHTTPResponse(http.client.HTTPResponse):
+    """An `http.client` response that refuses a head cut short by the connection closing.
+
+    `http.client` stops reading headers at EOF as if the blank line had come, and keeps what arrived:
+    a `Location` cut in the middle would pass for a whole one. Here EOF inside the head is an error.
+    """
+
+    def begin(self) -> None:
+        fp = self.fp
+        tracker = _LineTracker(fp)
+        self.fp = tracker  # type: ignore[assignment]
+        try:
+            super().begin()
+        finally:
+            self.fp = fp
+        if tracker.last_line == b"":
+            raise http.client.RemoteDisconnected("connection closed inside the response headers")
+
+
 class _HTTPConnection(_WriteTimeoutMixin, urllib3.connection.HTTPConnection):
-    pass
+    response_class = _CheckedHTTPResponse
 
 
 class _HTTPSConnection(_WriteTimeoutMixin, urllib3.connection.HTTPSConnection):
-    pass
+    response_class = _CheckedHTTPResponse
 
 
 class _HTTPConnectionPool(urllib3.HTTPConnectionPool):
@@ -339,21 +374,10 @@ class Urllib3Transport(httpx.BaseTransport):
 
 
 def _head_was_cut(method: str, response: urllib3.BaseHTTPResponse) -> bool:
-    """True when the response head is incomplete: the connection closed before the blank line.
+    """True when `http.client` recorded defects while parsing the head (a line cut mid-way).
 
-    `http.client` keeps whatever header lines arrived before EOF and urllib3 only logs the parsing
-    defects, so a cut head would otherwise pass for a complete response with an empty body (a
-    truncated `Location`, a blob "download" of zero bytes). Two signs: header defects, or an HTTP/1.1
-    response that has a body but neither a length nor chunked framing nor `Connection: close`, which
-    no registry sends and which is what a head cut at a line break looks like.
+    A head cut at EOF is caught earlier, by `_CheckedHTTPResponse`.
     """
     original = getattr(response, "_original_response", None)
     message = getattr(original, "msg", None)
-    if getattr(message, "defects", None):
-        return True
-    if response.version != 11 or method == "HEAD" or response.status in (204, 304) or response.status < 200:
-        return False
-    headers = response.headers
-    if "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower():
-        return False
-    return "close" not in headers.get("connection", "").lower()
+    return bool(getattr(message, "defects", None))
