@@ -65,3 +65,37 @@ async def test_async_transport_refuses_a_cut_head(cutting_server: str) -> None:
     async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
         with pytest.raises(httpx.TransportError):
             await client.post(f"{cutting_server}/v2/app/blobs/uploads/")
+
+
+def test_a_garbage_status_line_is_a_transport_error_not_a_closed_file() -> None:
+    """http.client closes the connection itself on a bad status line; the next use must not see a
+    closed file (ValueError) but a clean transport error."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(10)
+
+    def serve() -> None:
+        for _ in range(2):
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"garbage that is no status line\r\n\r\n")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with httpx.Client(transport=Urllib3Transport()) as client:
+            for _ in range(2):
+                with pytest.raises(httpx.TransportError):
+                    client.get(f"http://127.0.0.1:{listener.getsockname()[1]}/v2/")
+    finally:
+        thread.join(5)
+        listener.close()

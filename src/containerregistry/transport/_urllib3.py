@@ -112,7 +112,10 @@ class _CheckedHTTPResponse(http.client.HTTPResponse):
         try:
             super().begin()
         finally:
-            self.fp = fp
+            # begin() may have closed the connection itself (a bad status line sets fp to None):
+            # keep that, never put back a closed file.
+            if self.fp is tracker:
+                self.fp = fp
         if tracker.last_line == b"":
             raise http.client.RemoteDisconnected("connection closed inside the response headers")
 
