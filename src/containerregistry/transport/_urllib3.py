@@ -114,7 +114,8 @@ class _CheckedHTTPResponse(http.client.HTTPResponse):
         finally:
             # begin() may have closed the connection itself (a bad status line sets fp to None):
             # keep that, never put back a closed file.
-            if self.fp is tracker:
+            current: Any = self.fp
+            if current is tracker:
                 self.fp = fp
         if tracker.last_line == b"":
             raise http.client.RemoteDisconnected("connection closed inside the response headers")
