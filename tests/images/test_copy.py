@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from containerregistry._sync import ContainerRegistryContentClient
-from containerregistry.exceptions import HttpResponseError, InvalidReferenceError, ResourceNotFoundError
+from containerregistry.exceptions import (
+    DigestValidationError,
+    HttpResponseError,
+    InvalidReferenceError,
+    ResourceNotFoundError,
+)
 from containerregistry.images import TransferProgress
 from tests.images.support import OCI_INDEX as OCI_INDEX_TYPE
 from tests.images.support import REF_NAME, BuiltImage, Ops, build_layout, layout_index
@@ -301,3 +306,23 @@ def test_include_referrers(
     )
     entries = layout_index(tmp_path / "out")["manifests"]
     assert sorted(e["digest"] for e in entries) == sorted([referrer_digest, image.index_digest])
+
+
+def test_corrupted_source_blob_stops_a_registry_to_registry_copy(
+    tmp_path: Path, registry_emulator: Any, distribution: Any, ops: Ops, repo: str
+) -> None:
+    """Distribution serves whatever is on its disk: a flipped byte there must not reach the target."""
+    image = build_layout(tmp_path / "src")
+    ops.push(f"oci:{tmp_path / 'src'}:1.0", f"{distribution.host}/{repo}:1.0")
+    layer = max(image.blobs, key=lambda digest: len(image.blobs[digest]))
+    hexpart = layer.split(":")[1]
+    data_file = Path(distribution.root) / "docker/registry/v2/blobs/sha256" / hexpart[:2] / hexpart / "data"
+    corrupted = bytearray(data_file.read_bytes())
+    corrupted[len(corrupted) // 2] ^= 0xFF
+    data_file.write_bytes(bytes(corrupted))
+    with pytest.raises(DigestValidationError):
+        ops.copy(f"{distribution.host}/{repo}:1.0", f"{registry_emulator.login_server}/{repo}:1.0")
+    with ContainerRegistryContentClient(registry_emulator.endpoint, repo) as client:
+        with pytest.raises(ResourceNotFoundError):
+            client.get_manifest("1.0")
+        assert not client.blob_exists(layer)

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.reliability
 
 USER, PASSWORD = "alice", "pw-S3cr3t-alice-7f1c"
 WRONG = "pw-Wr0ng-guess-99ab"
-ENTRA_SECRET = "entra-signing-secret-4b1d"
+ENTRA_SECRET = "entra-signing-secret-4b1d-long-enough-for-hs256"
 BLOB = b"redirected blob bytes"
 
 

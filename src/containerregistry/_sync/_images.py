@@ -50,7 +50,7 @@ from ..images._models import (
 )
 from ..protocol import media_types
 from ..protocol.acr import ArtifactManifestOrder, ArtifactManifestProperties
-from ..protocol.digest import compute_digest, new_hasher
+from ..protocol.digest import compute_digest
 from ..protocol.models import (
     ManifestFormatError,
     OciDescriptor,
@@ -399,8 +399,9 @@ class _Copier:
     ) -> None:
         # Stage the blob (the upload needs a replayable body to resume): small ones in memory, large
         # ones in an anonymous temporary file, verified against the digest before the upload starts.
+        # The stream verifies the digest when it ends (DigestValidationError), so no second hash here.
         staged: bytes | BinaryIO
-        hasher = new_hasher(blob.digest)
+        received = 0
         with tempfile.TemporaryFile() as spool:
             buffer = bytearray()
             in_memory = blob.size <= _MEMORY_STAGE_LIMIT
@@ -408,19 +409,18 @@ class _Copier:
                 blob.digest, progress=self.tracker.callback(blob, half=0)
             ) as stream:
                 for chunk in stream.iter_bytes():
-                    hasher.update(chunk)
-                    if hasher.size > blob.size:
+                    received += len(chunk)
+                    if received > blob.size:
                         break
                     if in_memory:
                         buffer += chunk
                     else:
                         spool.write(chunk)
-            if hasher.size != blob.size:
+            if received != blob.size:
                 raise DigestValidationError(
                     f"blob {blob.digest} of {source.location} is not {blob.size} bytes as its descriptor says",
                     expected=blob.digest,
                 )
-            hasher.verify(blob.digest, what=f"blob {blob.digest} of {source.location}")
             if in_memory:
                 staged = bytes(buffer)
             else:
