@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Callable
-from typing import Any, BinaryIO, Union
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,7 +14,6 @@ from .exceptions import InvalidReferenceError
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_MANIFEST_SIZE",
-    "BlobSource",
     "ProgressCallback",
     "is_loopback_host",
     "login_server_of",
@@ -30,13 +28,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=15.0)
 
 #: `progress(bytes_done, bytes_total_or_None)`, called as a transfer advances.
 ProgressCallback = Callable[[int, int | None], Any]
-BlobSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO, Any]
 
 
 def is_loopback_host(host: str) -> bool:
     """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

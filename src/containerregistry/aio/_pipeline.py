@@ -6,7 +6,6 @@ Clients call `send()` with the scope a request needs; errors come back as the ex
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +19,6 @@ from ..transport import AsyncRetryTransport, RetryPolicy, create_async_transport
 
 __all__ = ["AsyncPipeline", "read_capped"]
 
-_LOGGER = logging.getLogger("containerregistry")
 #: Error bodies are read up to this size; a hostile server cannot make us buffer more.
 _MAX_ERROR_BODY = 64 * 1024
 

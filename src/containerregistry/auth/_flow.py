@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
-import ipaddress
 import json
 import logging
 import threading
@@ -30,6 +29,7 @@ from typing import Any
 import httpx
 import jwt
 
+from .._common import is_loopback_host
 from ..exceptions import ClientAuthenticationError, ErrorDetail, InsecureTransportError
 from ..protocol.challenge import Challenge, merge_scopes, parse_www_authenticate, scopes_cover
 from ._credentials import (
@@ -107,15 +107,6 @@ class _EntraTokenNeeded:
 
 _Step = httpx.Request | _EntraTokenNeeded
 _Flow = Generator[_Step, Any, Any]
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _jwt_claims(token: str) -> dict[str, Any]:
@@ -229,7 +220,7 @@ class RegistryAuth(httpx.Auth):
         return state
 
     def _require_secure(self, url: httpx.URL, credential: object | None, state: _RegistryState) -> None:
-        if credential is None or self._insecure or url.scheme != "http" or _is_loopback(url.host):
+        if credential is None or self._insecure or url.scheme != "http" or is_loopback_host(url.host):
             return
         raise InsecureTransportError(
             f"refusing to send credentials for registry {state.host} over plain http to {url.host}; "
