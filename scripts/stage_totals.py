@@ -1,0 +1,40 @@
+"""Add up the JUnit reports of `./dev test`'s stages into one closing line.
+
+Usage: python scripts/stage_totals.py .reports/*.xml
+
+Prints one line per report and, last, `tests: N passed, N failed, N skipped` (errors count as failed).
+"""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+
+def counts(path: Path) -> tuple[int, int, int]:
+    root = ET.parse(path).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    total = failed = skipped = 0
+    for suite in suites:
+        total += int(suite.get("tests", 0))
+        failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped += int(suite.get("skipped", 0))
+    return total - failed - skipped, failed, skipped
+
+
+def main(argv: list[str]) -> int:
+    passed = failed = skipped = 0
+    for name in argv:
+        path = Path(name)
+        if not path.is_file():
+            continue
+        p, f, s = counts(path)
+        print(f"  {path.stem:<12} {p} passed, {f} failed, {s} skipped", file=sys.stderr)
+        passed, failed, skipped = passed + p, failed + f, skipped + s
+    print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
