@@ -102,8 +102,7 @@ class Sandbox:
         )
         containers_conf = root / "containers.conf"
         containers_conf.write_text(
-            '[engine]\nevents_logger = "none"\ncgroup_manager = "cgroupfs"\n'
-            f'tmp_dir = "{self.tmp}"\n'
+            f'[engine]\nevents_logger = "none"\ncgroup_manager = "cgroupfs"\ntmp_dir = "{self.tmp}"\n'
         )
         self.env = {
             key: value

@@ -15,14 +15,20 @@ from .conftest import ADMIN, MODES, READER, Sandbox, xfail_known
 from .helpers import blob_of, client, manifest_of, push_image, read_layout, tags_of, write_layout
 
 
-def _flags(sandbox: Sandbox, registry: Any, side: str = "", creds: tuple[str, str] | None = ADMIN) -> list[str]:
+def _flags(
+    sandbox: Sandbox, registry: Any, side: str = "", creds: tuple[str, str] | None = ADMIN
+) -> list[str]:
     """skopeo flags to reach `registry` (side: "src-", "dest-" or "" for inspect/list-tags/delete)."""
     flags: list[str] = []
     if registry.ca_cert:
         flags += [f"--{side}cert-dir", sandbox.cert_dir(registry)]
     else:
         flags += [f"--{side}tls-verify=false"]
-    if creds is not None and getattr(registry.auth, "config", None) is not None and registry.auth.config.users:
+    if (
+        creds is not None
+        and getattr(registry.auth, "config", None) is not None
+        and registry.auth.config.users
+    ):
         flags += [f"--{side}creds", f"{creds[0]}:{creds[1]}"]
     return flags
 
@@ -42,24 +48,33 @@ def test_copy_layout_to_emulator_and_back_preserves_digests(
     name, registry = mode
     digest = write_layout(tmp_path / "in", "v1", f"skopeo-layout-{name}")
     sandbox.skopeo(
-        "copy", "--preserve-digests", *_flags(sandbox, registry, "dest-"),
-        f"oci:{tmp_path / 'in'}:v1", _ref(registry, "sk/layout", "v1"),
+        "copy",
+        "--preserve-digests",
+        *_flags(sandbox, registry, "dest-"),
+        f"oci:{tmp_path / 'in'}:v1",
+        _ref(registry, "sk/layout", "v1"),
     ).ok()
     got, manifest = manifest_of(registry, "sk/layout", "v1")
     assert got == digest
     for descriptor in [manifest["config"], *manifest["layers"]]:
         name_ = descriptor["digest"].removeprefix("sha256:")
-        assert blob_of(registry, "sk/layout", descriptor["digest"]) == (
-            tmp_path / "in" / "blobs" / "sha256" / name_
-        ).read_bytes()
+        assert (
+            blob_of(registry, "sk/layout", descriptor["digest"])
+            == (tmp_path / "in" / "blobs" / "sha256" / name_).read_bytes()
+        )
 
     sandbox.skopeo(
-        "copy", "--preserve-digests", *_flags(sandbox, registry, "src-"),
-        _ref(registry, "sk/layout", "v1"), f"oci:{tmp_path / 'out'}:back",
+        "copy",
+        "--preserve-digests",
+        *_flags(sandbox, registry, "src-"),
+        _ref(registry, "sk/layout", "v1"),
+        f"oci:{tmp_path / 'out'}:back",
     ).ok()
     assert read_layout(tmp_path / "out") == {"back": digest}
     out_manifest = (tmp_path / "out" / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
-    assert out_manifest == (tmp_path / "in" / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
+    assert (
+        out_manifest == (tmp_path / "in" / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
+    )
 
 
 def test_inspect_and_list_tags(sandbox: Sandbox, mode: tuple[str, Any]) -> None:
@@ -78,7 +93,10 @@ def test_inspect_and_list_tags(sandbox: Sandbox, mode: tuple[str, Any]) -> None:
     listed = sandbox.skopeo(
         "list-tags", *_flags(sandbox, registry), f"docker://{registry.login_server}/sk/inspect"
     ).ok()
-    assert json.loads(listed.stdout) == {"Repository": f"{registry.login_server}/sk/inspect", "Tags": ["v1", "v2"]}
+    assert json.loads(listed.stdout) == {
+        "Repository": f"{registry.login_server}/sk/inspect",
+        "Tags": ["v1", "v2"],
+    }
 
 
 def test_delete(sandbox: Sandbox, mode: tuple[str, Any]) -> None:
@@ -98,16 +116,24 @@ def test_copy_between_emulator_and_distribution_preserves_digests(
     digest = push_image(registry, "sk/todist", "v1", f"skopeo-dist-{name}")
     dist = f"docker://{distribution.host}/from-emulator-{name}/app:v1"
     sandbox.skopeo(
-        "copy", "--preserve-digests", *_flags(sandbox, registry, "src-"), "--dest-tls-verify=false",
-        _ref(registry, "sk/todist", "v1"), dist,
+        "copy",
+        "--preserve-digests",
+        *_flags(sandbox, registry, "src-"),
+        "--dest-tls-verify=false",
+        _ref(registry, "sk/todist", "v1"),
+        dist,
     ).ok()
     shown = json.loads(sandbox.skopeo("inspect", "--tls-verify=false", dist).ok().stdout)
     assert shown["Digest"] == digest
 
     # And back, into another repository of the emulator.
     sandbox.skopeo(
-        "copy", "--preserve-digests", "--src-tls-verify=false", *_flags(sandbox, registry, "dest-"),
-        dist, _ref(registry, "sk/fromdist", "back"),
+        "copy",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        *_flags(sandbox, registry, "dest-"),
+        dist,
+        _ref(registry, "sk/fromdist", "back"),
     ).ok()
     assert manifest_of(registry, "sk/fromdist", "back")[0] == digest
 
@@ -116,12 +142,14 @@ def test_copy_between_repositories_of_the_emulator(sandbox: Sandbox, mode: tuple
     """Within one registry skopeo may mount the blobs it already knows there (its blob-info cache)."""
     name, registry = mode
     digest = push_image(registry, "sk/mount-src", "v1", f"skopeo-mount-{name}")
+    sandbox.skopeo("inspect", *_flags(sandbox, registry), _ref(registry, "sk/mount-src", "v1")).ok()
     sandbox.skopeo(
-        "inspect", *_flags(sandbox, registry), _ref(registry, "sk/mount-src", "v1")
-    ).ok()
-    sandbox.skopeo(
-        "copy", "--preserve-digests", *_flags(sandbox, registry, "src-"), *_flags(sandbox, registry, "dest-"),
-        _ref(registry, "sk/mount-src", "v1"), _ref(registry, "sk/mount-dst", "v1"),
+        "copy",
+        "--preserve-digests",
+        *_flags(sandbox, registry, "src-"),
+        *_flags(sandbox, registry, "dest-"),
+        _ref(registry, "sk/mount-src", "v1"),
+        _ref(registry, "sk/mount-dst", "v1"),
     ).ok()
     got, manifest = manifest_of(registry, "sk/mount-dst", "v1")
     assert got == digest
@@ -131,11 +159,20 @@ def test_copy_between_repositories_of_the_emulator(sandbox: Sandbox, mode: tuple
 
 def test_sync_both_ways(sandbox: Sandbox, mode: tuple[str, Any], distribution: Any, tmp_path: Path) -> None:
     name, registry = mode
-    digests = {tag: push_image(registry, f"sync-{name}/app", tag, f"skopeo-sync-{name}-{tag}") for tag in ("a", "b")}
+    digests = {
+        tag: push_image(registry, f"sync-{name}/app", tag, f"skopeo-sync-{name}-{tag}") for tag in ("a", "b")
+    }
     sandbox.skopeo(
-        "sync", "--src", "docker", "--dest", "docker", "--preserve-digests",
-        *_flags(sandbox, registry, "src-"), "--dest-tls-verify=false",
-        f"{registry.login_server}/sync-{name}/app", f"{distribution.host}/mirror-{name}",
+        "sync",
+        "--src",
+        "docker",
+        "--dest",
+        "docker",
+        "--preserve-digests",
+        *_flags(sandbox, registry, "src-"),
+        "--dest-tls-verify=false",
+        f"{registry.login_server}/sync-{name}/app",
+        f"{distribution.host}/mirror-{name}",
     ).ok()
     listed = sandbox.skopeo(
         "list-tags", "--tls-verify=false", f"docker://{distribution.host}/mirror-{name}/app"
@@ -144,9 +181,16 @@ def test_sync_both_ways(sandbox: Sandbox, mode: tuple[str, Any], distribution: A
 
     # Distribution -> emulator: the whole repository arrives under the destination prefix.
     sandbox.skopeo(
-        "sync", "--src", "docker", "--dest", "docker", "--preserve-digests",
-        "--src-tls-verify=false", *_flags(sandbox, registry, "dest-"),
-        f"{distribution.host}/mirror-{name}/app", f"{registry.login_server}/back-{name}",
+        "sync",
+        "--src",
+        "docker",
+        "--dest",
+        "docker",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        *_flags(sandbox, registry, "dest-"),
+        f"{distribution.host}/mirror-{name}/app",
+        f"{registry.login_server}/back-{name}",
     ).ok()
     assert tags_of(registry, f"back-{name}/app") == ["a", "b"]
     for tag, digest in digests.items():
@@ -163,7 +207,11 @@ def test_auth_without_credentials_is_refused(sandbox: Sandbox, auth_registry: An
     ).failed()
     assert "authentication required" in refused.stderr or "unauthorized" in refused.stderr.lower()
     wrong = sandbox.skopeo(
-        "inspect", "--tls-verify=false", "--creds", f"{ADMIN[0]}:wrong", _ref(auth_registry, "sk/private", "v1")
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        f"{ADMIN[0]}:wrong",
+        _ref(auth_registry, "sk/private", "v1"),
     ).failed()
     assert "unauthorized" in wrong.stderr.lower() or "invalid username/password" in wrong.stderr
 
@@ -178,8 +226,10 @@ def test_auth_pull_only_user_can_read_but_not_push(
     assert json.loads(shown.stdout)["Digest"] == digest
     write_layout(tmp_path / "in", "v1", "skopeo-readonly-push")
     refused = sandbox.skopeo(
-        "copy", *_flags(sandbox, auth_registry, "dest-", creds=READER),
-        f"oci:{tmp_path / 'in'}:v1", _ref(auth_registry, "sk/readonly-push", "v1"),
+        "copy",
+        *_flags(sandbox, auth_registry, "dest-", creds=READER),
+        f"oci:{tmp_path / 'in'}:v1",
+        _ref(auth_registry, "sk/readonly-push", "v1"),
     ).failed()
     assert "unauthorized" in refused.stderr.lower() or "denied" in refused.stderr.lower()
     assert tags_of(auth_registry, "sk/readonly") == ["v1"]
@@ -198,7 +248,11 @@ def test_tls_needs_the_ca(sandbox: Sandbox, tls_registry: Any) -> None:
     assert "x509" in untrusted.stderr or "certificate" in untrusted.stderr
     # --tls-verify=false talks https (without verifying); it works too.
     sandbox.skopeo(
-        "inspect", "--tls-verify=false", "--creds", f"{ADMIN[0]}:{ADMIN[1]}", _ref(tls_registry, "sk/tls", "v1")
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        f"{ADMIN[0]}:{ADMIN[1]}",
+        _ref(tls_registry, "sk/tls", "v1"),
     ).ok()
 
 
@@ -213,13 +267,21 @@ def test_anonymous_pull(sandbox: Sandbox, anon_registry: Any, tmp_path: Path) ->
     listed = sandbox.skopeo("list-tags", *certs, f"docker://{anon_registry.login_server}/sk/public").ok()
     assert json.loads(listed.stdout)["Tags"] == ["v1"]
     sandbox.skopeo(
-        "copy", "--preserve-digests", "--src-cert-dir", certs[1],
-        _ref(anon_registry, "sk/public", "v1"), f"oci:{tmp_path / 'out'}:v1",
+        "copy",
+        "--preserve-digests",
+        "--src-cert-dir",
+        certs[1],
+        _ref(anon_registry, "sk/public", "v1"),
+        f"oci:{tmp_path / 'out'}:v1",
     ).ok()
     assert read_layout(tmp_path / "out") == {"v1": digest}
     write_layout(tmp_path / "in", "v1", "skopeo-anon-push")
     refused = sandbox.skopeo(
-        "copy", "--dest-cert-dir", certs[1], f"oci:{tmp_path / 'in'}:v1", _ref(anon_registry, "sk/anon-push", "v1")
+        "copy",
+        "--dest-cert-dir",
+        certs[1],
+        f"oci:{tmp_path / 'in'}:v1",
+        _ref(anon_registry, "sk/anon-push", "v1"),
     ).failed()
     assert "unauthorized" in refused.stderr.lower() or "authentication required" in refused.stderr
     deleted = sandbox.skopeo("delete", *certs, _ref(anon_registry, "sk/public", "v1")).failed()
@@ -231,7 +293,14 @@ def test_anonymous_pull(sandbox: Sandbox, anon_registry: Any, tmp_path: Path) ->
 def test_plain_http_to_the_tls_port_says_use_https(sandbox: Sandbox, tls_registry: Any) -> None:
     """curl speaking plain http to the TLS port gets an HTTP 400 that says to use https."""
     shown = sandbox.run(
-        "curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "10",
+        "curl",
+        "-sS",
+        "-o",
+        "-",
+        "-w",
+        "\n%{http_code}",
+        "--max-time",
+        "10",
         f"http://{tls_registry.login_server}/v2/",
     )
     assert shown.returncode == 0, shown.describe()
