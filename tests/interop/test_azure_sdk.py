@@ -294,6 +294,8 @@ def test_anonymous_writes_are_refused(anon_registry: Any, public_image: str) -> 
         with pytest.raises(ClientAuthenticationError):
             sdk.upload_blob("azure/public", io.BytesIO(config))
         with pytest.raises(ClientAuthenticationError):
+            sdk.set_manifest("azure/public", manifest, tag="v2")
+        with pytest.raises(ClientAuthenticationError):
             sdk.delete_tag("azure/public", "v1")
         with pytest.raises(ClientAuthenticationError):
             sdk.update_manifest_properties("azure/public", public_image, can_read=False)
