@@ -40,7 +40,8 @@ MODES = ("open", "auth", "tls")
 
 # Runs "$@" in a private mount namespace whose /var/lib is an overlay writing into the sandbox.
 _ISOLATE = (
-    'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$1,workdir=$2" /var/lib || exit 125; '
+    'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$1,workdir=$2" /var/lib '
+    '|| { echo "sandbox: cannot mount an overlay on /var/lib" >&2; exit 125; }; '
     'shift 2; exec "$@"'
 )
 
@@ -147,7 +148,7 @@ class Sandbox:
             )
         except subprocess.TimeoutExpired as exc:
             pytest.fail(f"{' '.join(args)} did not finish within {timeout:.0f} s: {exc.stderr!r}")
-        if proc.returncode == 125 and "overlay" in proc.stderr and "mount" in proc.stderr:
+        if proc.returncode == 125 and "sandbox: cannot mount an overlay" in proc.stderr:
             pytest.fail(f"cannot isolate /var/lib for the tools (needs root): {proc.stderr}", pytrace=False)
         return Result(args, proc.returncode, proc.stdout, proc.stderr)
 

@@ -224,7 +224,7 @@ def test_every_operation_sync_open_tls(open_tls_registry: Any) -> None:
 def test_plain_http_is_refused_by_the_sdk(open_registry: Any) -> None:
     """The SDK sends bearer tokens (even anonymous ones) only over https: its user sees this on http."""
     with (
-        AzureClient(open_registry.endpoint, None, audience=AUDIENCE) as sdk,
+        AzureClient(open_registry.endpoint, None, audience=AUDIENCE, retry_total=0) as sdk,
         pytest.raises(ServiceRequestError) as refused,
     ):
         sdk.get_repository_properties("azure/open")

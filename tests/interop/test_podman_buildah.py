@@ -216,3 +216,15 @@ def test_anonymous_search(sandbox: Sandbox, anon_registry: Any) -> None:
         "search", "--tls-verify=false", "--format", "{{.Name}}", f"{anon_registry.login_server}/"
     ).ok()
     assert f"{anon_registry.login_server}/searched/public" in found.stdout.split()
+
+
+def test_tools_wrote_into_the_sandbox(sandbox: Sandbox, built: dict[str, str], open_registry: Any) -> None:
+    """The images live in the sandbox's vfs storage, and the blob-info cache that containers/image writes
+    to /var/lib/containers/cache landed in the sandbox's overlay, not on the machine."""
+    sandbox.podman(
+        "push", "--tls-verify=false", "localhost/tiny:amd64", f"{open_registry.login_server}/pod/x:1"
+    ).ok()
+    assert (sandbox.storage / "vfs-images" / "images.json").exists()
+    listed = sandbox.podman("images", "--format", "{{.Repository}}:{{.Tag}}").ok()
+    assert {"localhost/tiny:amd64", "localhost/tiny:arm64"} <= set(listed.stdout.split())
+    assert (sandbox.root / "overlay-upper" / "containers" / "cache" / "blob-info-cache-v1.boltdb").exists()
