@@ -228,3 +228,49 @@ def test_tools_wrote_into_the_sandbox(sandbox: Sandbox, built: dict[str, str], o
     listed = sandbox.podman("images", "--format", "{{.Repository}}:{{.Tag}}").ok()
     assert {"localhost/tiny:amd64", "localhost/tiny:arm64"} <= set(listed.stdout.split())
     assert (sandbox.root / "overlay-upper" / "containers" / "cache" / "blob-info-cache-v1.boltdb").exists()
+
+
+def test_docker_v2s2_push_and_manifest_list(
+    sandbox: Sandbox, built: dict[str, str], mode: tuple[str, Any]
+) -> None:
+    """`--format v2s2`: a Docker schema 2 image and a Docker manifest list, pulled back by digest."""
+    name, registry = mode
+    server = registry.login_server
+    sandbox.podman(
+        "push",
+        "--format",
+        "v2s2",
+        *_tls(sandbox, registry),
+        *_creds(registry),
+        "localhost/tiny:amd64",
+        f"{server}/pod/docker:v1",
+    ).ok()
+    digest, manifest = manifest_of(registry, "pod/docker", "v1")
+    assert manifest["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    assert manifest["config"]["mediaType"] == "application/vnd.docker.container.image.v1+json"
+
+    local = f"localhost/dockerlist-{name}:v1"
+    sandbox.podman("manifest", "create", local).ok()
+    for arch in ARCHES:
+        sandbox.podman("manifest", "add", local, f"containers-storage:localhost/tiny:{arch}").ok()
+    sandbox.podman(
+        "manifest",
+        "push",
+        "--all",
+        "--format",
+        "v2s2",
+        *_tls(sandbox, registry),
+        *_creds(registry),
+        local,
+        f"docker://{server}/pod/docker:list",
+    ).ok()
+    _, index = manifest_of(registry, "pod/docker", "list")
+    assert index["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json"
+    assert {m["platform"]["architecture"] for m in index["manifests"]} == set(ARCHES)
+    amd64 = next(m["digest"] for m in index["manifests"] if m["platform"]["architecture"] == "amd64")
+    assert amd64 == digest  # the same bytes as the single-image push
+
+    pulled = sandbox.podman(
+        "pull", *_tls(sandbox, registry), *_creds(registry), f"{server}/pod/docker@{digest}"
+    ).ok()
+    assert pulled.stdout.strip().splitlines()[-1] == built["amd64"]
