@@ -195,6 +195,14 @@ class Sandbox:
         return str(directory)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every cell of this stage is bounded: 120 s each (python clients without their own timeout too)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(120))
+
+
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     box = Sandbox(tmp_path_factory.mktemp("sandbox"))
