@@ -265,6 +265,9 @@ def test_proxy_from_environment(h: Harness, edge: EdgeServer, monkeypatch: pytes
     monkeypatch.setenv("no_proxy", "direct.invalid")
     r = h.fetch("GET", "http://registry.invalid/v2/x", transport=h.transport())
     assert r.content == b"proxied http://registry.invalid/v2/x"
+    # One Host header (a second one makes strict proxies, aiohttp's parser among them, answer 400).
+    hosts = [value for key, value in edge.requests[-1].headers if key.lower() == "host"]
+    assert hosts == ["registry.invalid"], edge.requests[-1].headers
     # NO_PROXY and trust_env=False both mean a direct connection, which cannot resolve .invalid.
     with pytest.raises(httpx.ConnectError):
         h.fetch("GET", "http://direct.invalid/v2/", transport=h.transport())
