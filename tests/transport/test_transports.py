@@ -112,6 +112,12 @@ def test_redirect_is_returned_not_followed(h: Harness, edge: EdgeServer) -> None
     assert edge.hits["/multi"] == before
 
 
+def test_redirect_followed_by_httpx(h: Harness, edge: EdgeServer) -> None:
+    """httpx builds the redirected request around the original's body stream, unread: still sendable."""
+    r = h.fetch("GET", f"{edge.url}/redirect", follow_redirects=True)
+    assert r.status_code == 200 and r.content == b"hello"
+
+
 def test_content_encoding_left_to_httpx(h: Harness, edge: EdgeServer) -> None:
     raw = h.fetch("GET", f"{edge.url}/gzip", raw=True)
     assert raw.raw_body[:2] == b"\x1f\x8b"  # type: ignore[attr-defined]
