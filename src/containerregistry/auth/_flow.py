@@ -30,12 +30,7 @@ import httpx
 import jwt
 
 from .._common import is_loopback_host
-from ..exceptions import (
-    ClientAuthenticationError,
-    ErrorDetail,
-    InsecureTransportError,
-    UntrustedTokenServerError,
-)
+from ..exceptions import ClientAuthenticationError, ErrorDetail, InsecureTransportError
 from ..protocol.challenge import Challenge, merge_scopes, parse_www_authenticate, scopes_cover
 from ._credentials import (
     BasicCredential,
@@ -45,10 +40,10 @@ from ._credentials import (
 )
 from ._hosts import (
     REGISTRY_EXTENSION,
+    check_entra_realm,
+    check_token_host,
     normalize_trusted_hosts,
     origin_key,
-    registrable_domain,
-    token_host_allowed,
 )
 
 __all__ = ["DEFAULT_AUDIENCE", "SCOPE_EXTENSION", "AuthStats", "RegistryAuth"]
@@ -261,35 +256,10 @@ class RegistryAuth(httpx.Auth):
         return registry is not None and origin_key(request.url) != origin_key(str(registry))
 
     def _check_token_host(self, state: _RegistryState, realm_url: httpx.URL, what: str) -> None:
-        """Refuse to send `what` (a password, a refresh token) to a token server the rule does not allow."""
-        if token_host_allowed(httpx.URL(state.key), realm_url, self._trusted):
-            return
-        token_host = realm_url.netloc.decode("ascii")
-        raise UntrustedTokenServerError(
-            f"registry {state.host} named a token server on {token_host} "
-            f"({_without_query(str(realm_url))}), which is neither the registry's host nor in its domain "
-            f"{registrable_domain(httpx.URL(state.key).host)}: {what} was not sent. If you trust that "
-            f"token server, pass trusted_token_hosts=[{realm_url.host!r}] "
-            f"(creg: --trust-token-host {realm_url.host})",
-            registry=state.host,
-            token_host=token_host,
-            url=_without_query(str(realm_url)),
-        )
+        check_token_host(state.key, state.host, realm_url, self._trusted, what)
 
     def _check_entra_realm(self, state: _RegistryState, realm_url: httpx.URL) -> None:
-        """An Entra ID token (and the ACR refresh token it yields) stays with the registry's own origin."""
-        if origin_key(realm_url) == origin_key(state.key):
-            return
-        token_host = realm_url.netloc.decode("ascii")
-        raise UntrustedTokenServerError(
-            f"registry {state.host} named a token server on {token_host} "
-            f"({_without_query(str(realm_url))}): an Entra ID token is exchanged only at the registry "
-            f"itself ({state.key}/oauth2/exchange), so nothing was sent (trusted_token_hosts does not "
-            "apply to Entra ID credentials)",
-            registry=state.host,
-            token_host=token_host,
-            url=_without_query(str(realm_url)),
-        )
+        check_entra_realm(state.key, state.host, realm_url)
 
     def _secrets(self, credential: object | None, state: _RegistryState, *extra: str) -> list[str]:
         found = [s for s in extra if s]

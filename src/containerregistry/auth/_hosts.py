@@ -24,8 +24,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..exceptions import UntrustedTokenServerError
+
 __all__ = [
     "REGISTRY_EXTENSION",
+    "check_entra_realm",
+    "check_token_host",
     "normalize_trusted_hosts",
     "origin_key",
     "registrable_domain",
@@ -132,3 +136,54 @@ def token_host_allowed(registry: httpx.URL, realm: httpx.URL, trusted: frozenset
     if "." not in registry_host or "." not in realm_host:
         return False
     return registrable_domain(registry_host) == registrable_domain(realm_host)
+
+
+def _without_query(url: httpx.URL) -> str:
+    return str(url.copy_with(query=None, fragment=None))
+
+
+def check_token_host(
+    registry_origin: str, registry: str, realm: httpx.URL, trusted: frozenset[str], what: str
+) -> None:
+    """Raise `UntrustedTokenServerError` unless `what` (a password, a refresh token) may go to `realm`.
+
+    Args:
+        registry_origin: ``scheme://host[:port]`` of the registry.
+        registry: the registry as named in messages (``host[:port]``).
+        realm: the token server URL the registry's challenge named.
+        trusted: `normalize_trusted_hosts` of the user's opt-in.
+        what: the secret, for the message ("the password").
+    """
+    registry_url = httpx.URL(registry_origin)
+    if token_host_allowed(registry_url, realm, trusted):
+        return
+    token_host = realm.netloc.decode("ascii")
+    domain = registrable_domain(registry_url.host)
+    where = (
+        f"neither the registry's host nor in its domain {domain}"
+        if domain != _host(registry_url.host)
+        else "not the registry's host"
+    )
+    raise UntrustedTokenServerError(
+        f"registry {registry} named a token server on {token_host} ({_without_query(realm)}), which is "
+        f"{where}: {what} was not sent. If you trust that token server, pass "
+        f"trusted_token_hosts=[{realm.host!r}] (creg: --trust-token-host {realm.host})",
+        registry=registry,
+        token_host=token_host,
+        url=_without_query(realm),
+    )
+
+
+def check_entra_realm(registry_origin: str, registry: str, realm: httpx.URL) -> None:
+    """Raise `UntrustedTokenServerError` unless `realm` is on the registry's own origin (Entra ID)."""
+    if origin_key(realm) == origin_key(registry_origin):
+        return
+    token_host = realm.netloc.decode("ascii")
+    raise UntrustedTokenServerError(
+        f"registry {registry} named a token server on {token_host} ({_without_query(realm)}): an Entra "
+        f"ID token is exchanged only at the registry itself ({registry_origin}/oauth2/exchange), so nothing "
+        "was sent (trusted_token_hosts does not apply to Entra ID credentials)",
+        registry=registry,
+        token_host=token_host,
+        url=_without_query(realm),
+    )
