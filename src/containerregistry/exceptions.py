@@ -37,6 +37,7 @@ __all__ = [
     "ResourceNotFoundError",
     "ServiceRequestError",
     "TooManyRequestsError",
+    "UntrustedTokenServerError",
 ]
 
 
@@ -88,6 +89,20 @@ class HttpResponseError(RegistryError):
 
 class ClientAuthenticationError(HttpResponseError):
     """401: the credential was missing, wrong or expired, or lacks the scope named in the message."""
+
+
+class UntrustedTokenServerError(ClientAuthenticationError):
+    """The registry's challenge named a token server the credential may not be sent to.
+
+    A password, identity or refresh token goes only to a token server on the registry's own host or
+    registrable domain, or one listed in ``trusted_token_hosts``; an Entra ID token is exchanged only
+    at the registry's own origin. Nothing was sent. Attributes: ``registry`` and ``token_host``.
+    """
+
+    def __init__(self, message: str, *, registry: str, token_host: str, url: str = "") -> None:
+        super().__init__(message, status_code=401, url=url)
+        self.registry = registry
+        self.token_host = token_host
 
 
 class PermissionDeniedError(HttpResponseError):

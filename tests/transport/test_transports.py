@@ -112,6 +112,12 @@ def test_redirect_is_returned_not_followed(h: Harness, edge: EdgeServer) -> None
     assert edge.hits["/multi"] == before
 
 
+def test_redirect_followed_by_httpx(h: Harness, edge: EdgeServer) -> None:
+    """httpx builds the redirected request around the original's body stream, unread: still sendable."""
+    r = h.fetch("GET", f"{edge.url}/redirect", follow_redirects=True)
+    assert r.status_code == 200 and r.content == b"hello"
+
+
 def test_content_encoding_left_to_httpx(h: Harness, edge: EdgeServer) -> None:
     raw = h.fetch("GET", f"{edge.url}/gzip", raw=True)
     assert raw.raw_body[:2] == b"\x1f\x8b"  # type: ignore[attr-defined]
@@ -265,6 +271,9 @@ def test_proxy_from_environment(h: Harness, edge: EdgeServer, monkeypatch: pytes
     monkeypatch.setenv("no_proxy", "direct.invalid")
     r = h.fetch("GET", "http://registry.invalid/v2/x", transport=h.transport())
     assert r.content == b"proxied http://registry.invalid/v2/x"
+    # One Host header (a second one makes strict proxies, aiohttp's parser among them, answer 400).
+    hosts = [value for key, value in edge.requests[-1].headers if key.lower() == "host"]
+    assert hosts == ["registry.invalid"], edge.requests[-1].headers
     # NO_PROXY and trust_env=False both mean a direct connection, which cannot resolve .invalid.
     with pytest.raises(httpx.ConnectError):
         h.fetch("GET", "http://direct.invalid/v2/", transport=h.transport())

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -43,6 +44,9 @@ class ContainerRegistryClient:
         retry: the retry policy for idempotent requests.
         verify: TLS verification: True, False, or a CA bundle path.
         insecure: allow sending credentials over plain http to a host that is not loopback.
+        trusted_token_hosts: token servers outside the registry's host and registrable domain that may
+            receive a password, identity or refresh token, e.g. `("auth.example.com",)`; `host` means any
+            port, `host:port` one. Never applies to Entra ID tokens, which go only to the registry.
 
     Repositories and artifacts from `get_repository` / `get_artifact` share this client's connection
     pool and token cache. Use the client as a context manager, or call `close()`.
@@ -64,6 +68,7 @@ class ContainerRegistryClient:
         retry: RetryPolicy | None = None,
         verify: bool | str = True,
         insecure: bool = False,
+        trusted_token_hosts: Iterable[str] | None = None,
     ) -> None:
         pipeline = Pipeline(
             endpoint,
@@ -75,6 +80,7 @@ class ContainerRegistryClient:
             verify=verify,
             insecure=insecure,
             audience=None if audience is None else str(audience),
+            trusted_token_hosts=trusted_token_hosts,
         )
         self._session = _AcrSession(pipeline, api_version or DEFAULT_API_VERSION)
 

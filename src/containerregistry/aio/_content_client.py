@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -68,6 +68,9 @@ class ContainerRegistryContentClient:
         retry: retry policy for idempotent requests.
         verify: TLS verification: True, False or a CA bundle path.
         insecure: allow sending credentials over plain http to a non-loopback host.
+        trusted_token_hosts: token servers outside the registry's host and registrable domain that may
+            receive a password, identity or refresh token, e.g. `("auth.example.com",)`; `host` means any
+            port, `host:port` one. Never applies to Entra ID tokens, which go only to the registry.
         audience: Entra ID audience for ACR (see `ContainerRegistryAudience`).
         chunk_size: upload in chunks of this many bytes (for registries that cap a request's size);
             None sends each blob in one request.
@@ -94,6 +97,7 @@ class ContainerRegistryContentClient:
         chunk_size: int | None = None,
         max_manifest_size: int = MAX_MANIFEST_SIZE,
         upload_attempts: int = 5,
+        trusted_token_hosts: Iterable[str] | None = None,
     ) -> None:
         validate_repository(repository)
         if chunk_size is not None and chunk_size <= 0:
@@ -109,6 +113,7 @@ class ContainerRegistryContentClient:
             verify=verify,
             insecure=insecure,
             audience=audience,
+            trusted_token_hosts=trusted_token_hosts,
         )
         self._chunk_size = chunk_size
         self._max_manifest_size = max_manifest_size

@@ -21,7 +21,7 @@ import json
 import logging
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO
@@ -474,6 +474,7 @@ class _ClientOptions:
     retry: RetryPolicy | None
     verify: bool | str
     insecure: bool
+    trusted_token_hosts: Iterable[str] | None = None
 
     def client(self, location: RegistryLocation, credential: Any) -> ContainerRegistryContentClient:
         return ContainerRegistryContentClient(
@@ -485,6 +486,7 @@ class _ClientOptions:
             retry=self.retry,
             verify=self.verify,
             insecure=self.insecure,
+            trusted_token_hosts=self.trusted_token_hosts,
         )
 
 
@@ -595,6 +597,7 @@ async def copy_image(
     retry: RetryPolicy | None = None,
     verify: bool | str = True,
     insecure: bool = False,
+    trusted_token_hosts: Iterable[str] | None = None,
 ) -> CopyImageResult:
     """Copy an image, OCI index or Docker manifest list (recursively) from `source` to `target`.
 
@@ -624,8 +627,8 @@ async def copy_image(
         progress: called with a `TransferProgress` as blobs advance. The async API calls it on the event
             loop; the sync API may call it from worker threads, concurrently (the overall counters are
             updated under a lock, but the callback itself must be thread-safe).
-        transport, timeout, retry, verify, insecure: options of the registry clients
-            (see `ContainerRegistryContentClient`).
+        transport, timeout, retry, verify, insecure, trusted_token_hosts: options of the registry
+            clients (see `ContainerRegistryContentClient`).
 
     Returns:
         A `CopyImageResult`.
@@ -648,7 +651,7 @@ async def copy_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure),
+        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
         require="",
     )
 
@@ -669,6 +672,7 @@ async def push_image(
     retry: RetryPolicy | None = None,
     verify: bool | str = True,
     insecure: bool = False,
+    trusted_token_hosts: Iterable[str] | None = None,
 ) -> CopyImageResult:
     """Push an image to a registry: `copy_image` whose target must be a registry reference.
 
@@ -688,7 +692,7 @@ async def push_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure),
+        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
         require="push",
     )
 
@@ -709,6 +713,7 @@ async def pull_image(
     retry: RetryPolicy | None = None,
     verify: bool | str = True,
     insecure: bool = False,
+    trusted_token_hosts: Iterable[str] | None = None,
 ) -> CopyImageResult:
     """Pull an image from a registry: `copy_image` whose source must be a registry reference.
 
@@ -728,7 +733,7 @@ async def pull_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure),
+        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
         require="pull",
     )
 
@@ -769,6 +774,7 @@ async def prune(
     retry: RetryPolicy | None = None,
     verify: bool | str = True,
     insecure: bool = False,
+    trusted_token_hosts: Iterable[str] | None = None,
 ) -> PruneResult:
     """Delete a repository's manifests beyond the newest `keep` (by last update), skipping locked ones.
 
@@ -787,7 +793,8 @@ async def prune(
         tag_pattern: a glob (`v1.*`, `*-rc*`): only manifests with a matching tag are candidates;
             the others (untagged ones included) are kept.
         older_than: only delete manifests last updated longer ago than this.
-        transport, timeout, retry, verify, insecure: client options (see `ContainerRegistryClient`).
+        transport, timeout, retry, verify, insecure, trusted_token_hosts: client options (see
+            `ContainerRegistryClient`).
 
     Returns:
         A `PruneResult`: `deleted` (newest first; with `dry_run`, what would be deleted), `kept` and
@@ -809,6 +816,7 @@ async def prune(
         retry=retry,
         verify=verify,
         insecure=insecure,
+        trusted_token_hosts=trusted_token_hosts,
     ) as client:
         listing = client.get_repository(repository).list_manifest_properties(
             order_by=ArtifactManifestOrder.LAST_UPDATED_ON_DESCENDING

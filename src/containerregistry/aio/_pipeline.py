@@ -1,18 +1,22 @@
 """The request pipeline every async client shares: httpx client + fast transport + retry + registry auth.
 
 Clients call `send()` with the scope a request needs; errors come back as the exceptions of
-`containerregistry.exceptions`, with transport failures converted at this boundary.
+`containerregistry.exceptions`, with transport failures converted at this boundary. Redirects are
+followed here, not by httpx: each hop is a new request that carries the registry's origin
+(`REGISTRY_EXTENSION`), so the auth flow gives a hop to another origin no credential and answers none
+of its challenges, and the flow's own token requests (secrets in their bodies) are never redirected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
 
 from .._common import normalize_endpoint, to_timeout
 from ..auth import RegistryAuth
+from ..auth._hosts import REGISTRY_EXTENSION
 from ..exceptions import ServiceRequestError
 from ..protocol.http import error_from_response, redact_url
 from ..transport import AsyncRetryTransport, RetryPolicy, create_async_transport
@@ -21,6 +25,9 @@ __all__ = ["AsyncPipeline", "read_capped"]
 
 #: Error bodies are read up to this size; a hostile server cannot make us buffer more.
 _MAX_ERROR_BODY = 64 * 1024
+#: Redirects followed per request (httpx's default is 20; registries use one, to a storage host).
+_MAX_REDIRECTS = 10
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class AsyncPipeline:
@@ -36,6 +43,8 @@ class AsyncPipeline:
         verify: TLS verification: True, False, or a CA bundle path.
         insecure: allow credentials over plain http to non-loopback hosts.
         audience: the Entra ID audience for ACR token exchange.
+        trusted_token_hosts: token servers outside the registry's host and domain that may receive
+            a password or refresh token (see `RegistryAuth`).
     """
 
     def __init__(
@@ -50,10 +59,11 @@ class AsyncPipeline:
         verify: bool | str = True,
         insecure: bool = False,
         audience: str | None = None,
+        trusted_token_hosts: Iterable[str] | None = None,
     ) -> None:
         self.endpoint = normalize_endpoint(endpoint)
         self.retry = retry or RetryPolicy()
-        auth_kwargs: dict[str, Any] = {"insecure": insecure}
+        auth_kwargs: dict[str, Any] = {"insecure": insecure, "trusted_token_hosts": trusted_token_hosts}
         if audience is not None:
             auth_kwargs["audience"] = audience
         self.auth = RegistryAuth(credential, **auth_kwargs)
@@ -93,18 +103,30 @@ class AsyncPipeline:
         With `stream=True` the caller must close the response. Other statuses raise the mapped
         `HttpResponseError`; failures without a response raise `ServiceRequestError`.
         """
-        extensions: dict[str, Any] = {"containerregistry.scope": scope}
+        extensions: dict[str, Any] = {"containerregistry.scope": scope, REGISTRY_EXTENSION: self.endpoint}
         if not retry:
             extensions["containerregistry.retry"] = False
         request = self.client.build_request(
             method, url, headers=headers, content=content, params=params, extensions=extensions
         )
-        try:
-            response = await self.client.send(request, auth=self.auth, stream=True)
-        except httpx.TransportError as exc:
-            raise ServiceRequestError(
-                f"{action} failed: no usable response from {redact_url(url)} ({method}): {_describe(exc)}"
-            ) from exc
+        for hop in range(_MAX_REDIRECTS + 1):
+            try:
+                response = await self.client.send(
+                    request, auth=self.auth, stream=True, follow_redirects=False
+                )
+            except httpx.TransportError as exc:
+                raise ServiceRequestError(
+                    f"{action} failed: no usable response from {redact_url(str(request.url))} ({request.method}): "
+                    f"{_describe(exc)}"
+                ) from exc
+            if response.status_code in expect or not _is_redirect(response):
+                break
+            await response.aclose()
+            if hop == _MAX_REDIRECTS:
+                raise ServiceRequestError(
+                    f"{action} failed: more than {_MAX_REDIRECTS} redirects from {redact_url(url)}"
+                )
+            request = _redirect_request(request, response, action)
         if response.status_code in expect:
             if not stream:
                 try:
@@ -181,6 +203,44 @@ async def _read_limited(response: httpx.Response, limit: int) -> bytes:
     finally:
         await response.aclose()
     return bytes(buffer)
+
+
+def _is_redirect(response: httpx.Response) -> bool:
+    return response.status_code in _REDIRECT_STATUSES and "Location" in response.headers
+
+
+def _redirect_request(request: httpx.Request, response: httpx.Response, action: str) -> httpx.Request:
+    """The next hop of a redirect, as a new request (the auth flow decides what credential it gets).
+
+    303, and 301/302 after a POST, become a body-less GET (as browsers and httpx do); 307/308 repeat the
+    method and body, which needs a body held in memory. The Authorization the flow put on the previous
+    hop is dropped: the flow attaches one again only if the next hop is the registry's origin.
+    """
+    try:
+        url = response.url.join(response.headers["Location"]).copy_with(fragment=None)
+    except httpx.InvalidURL as exc:
+        raise ServiceRequestError(f"{action} failed: the registry sent an unusable redirect") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ServiceRequestError(f"{action} failed: the registry redirected to a non-http(s) URL")
+    method = request.method
+    status = response.status_code
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method = "GET"
+    headers = httpx.Headers(request.headers)
+    for name in ("Authorization", "Host", "Cookie"):
+        headers.pop(name, None)
+    content: bytes | None = None
+    if method == request.method and method not in ("GET", "HEAD"):
+        if not isinstance(request.stream, httpx.ByteStream):
+            raise ServiceRequestError(
+                f"{action} failed: the registry redirected a streamed upload ({status} to "
+                f"{redact_url(str(url))}), which cannot be sent again"
+            )
+        content = request.read()
+    else:
+        for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+            headers.pop(name, None)
+    return httpx.Request(method, url, headers=headers, content=content, extensions=request.extensions)
 
 
 def _describe(exc: BaseException) -> str:

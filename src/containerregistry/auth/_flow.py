@@ -38,6 +38,13 @@ from ._credentials import (
     RefreshTokenCredential,
     RegistryTokenCredential,
 )
+from ._hosts import (
+    REGISTRY_EXTENSION,
+    check_entra_realm,
+    check_token_host,
+    normalize_trusted_hosts,
+    origin_key,
+)
 
 __all__ = ["DEFAULT_AUDIENCE", "SCOPE_EXTENSION", "AuthStats", "RegistryAuth"]
 
@@ -144,6 +151,16 @@ class RegistryAuth(httpx.Auth):
     ``prefer_post=True`` the OAuth2 password grant (``POST``) is tried first instead, falling back to
     ``GET`` on 404/405; it returns a refresh token, which is then used for later scopes.
 
+    Credentials stay with the registry (see `containerregistry.auth._hosts`): a password, identity or
+    refresh token goes to a token server only on the registry's host or registrable domain (or one in
+    `trusted_token_hosts`), else `UntrustedTokenServerError` is raised before anything is sent; an Entra
+    ID token is exchanged only at the registry's own origin. A 401 from another origin (after httpx
+    followed a redirect) is returned as is, and a request carrying
+    ``extensions["containerregistry.registry"]`` (the registry's origin, set by the library's clients)
+    to another origin (an upload ``Location`` elsewhere) gets no credential at all. Token requests carry
+    secrets in their bodies: send with ``follow_redirects=False`` (httpx's default; the library's
+    clients follow redirects themselves) so a token endpoint's 307 is not followed.
+
     Requests whose body is a one-shot stream cannot be sent twice, so they cannot be retried after a
     401. For them the flow learns the registry's challenge first (a ``GET /v2/`` "ping" when none is
     known yet) and fetches a token before sending. Content clients should still send a cheap request
@@ -156,6 +173,9 @@ class RegistryAuth(httpx.Auth):
         audience: the Entra ID audience; the token is requested for ``<audience>/.default``.
         insecure: allow sending credentials over plain http to hosts that are not loopback.
         prefer_post: try the OAuth2 password grant before ``GET`` for a `BasicCredential`.
+        trusted_token_hosts: token servers outside the registry's host and registrable domain that may
+            receive a password, identity or refresh token: ``"auth.example.com"`` (any port) or
+            ``"auth.example.com:8443"``. Does not apply to Entra ID credentials.
 
     Attributes:
         stats: `AuthStats` counters.
@@ -171,8 +191,10 @@ class RegistryAuth(httpx.Auth):
         audience: str = DEFAULT_AUDIENCE,
         insecure: bool = False,
         prefer_post: bool = False,
+        trusted_token_hosts: Iterable[str] | None = None,
     ) -> None:
         self._credential = credential
+        self._trusted = normalize_trusted_hosts(trusted_token_hosts)
         self._audience = audience.rstrip("/")
         self._insecure = insecure
         self._prefer_post = prefer_post
@@ -227,6 +249,18 @@ class RegistryAuth(httpx.Auth):
             "use https, or pass insecure=True if this network is trusted"
         )
 
+    @staticmethod
+    def _foreign(request: httpx.Request) -> bool:
+        """A request to another origin than the registry's (a URL the server supplied)."""
+        registry = request.extensions.get(REGISTRY_EXTENSION)
+        return registry is not None and origin_key(request.url) != origin_key(str(registry))
+
+    def _check_token_host(self, state: _RegistryState, realm_url: httpx.URL, what: str) -> None:
+        check_token_host(state.key, state.host, realm_url, self._trusted, what)
+
+    def _check_entra_realm(self, state: _RegistryState, realm_url: httpx.URL) -> None:
+        check_entra_realm(state.key, state.host, realm_url)
+
     def _secrets(self, credential: object | None, state: _RegistryState, *extra: str) -> list[str]:
         found = [s for s in extra if s]
         if isinstance(credential, BasicCredential):
@@ -242,6 +276,12 @@ class RegistryAuth(httpx.Auth):
     # --------------------------------------------------------------------------- the flow
 
     def _flow(self, request: httpx.Request) -> _Flow:
+        if self._foreign(request):
+            # A URL the server supplied on another origin (an upload Location, a redirect target): no
+            # credential goes there, asked for or not, and its challenges are not answered.
+            request.headers.pop("Authorization", None)
+            yield request
+            return
         state = self._state_for(request.url)
         credential = self._credential_for(state)
         hinted = tuple(request.extensions.get(SCOPE_EXTENSION) or ())
@@ -274,6 +314,10 @@ class RegistryAuth(httpx.Auth):
             if "Authorization" not in request.headers:
                 state.open_access = True
             return
+        if _redirected_away(request, response):
+            # httpx followed a redirect to another origin (a storage host): its challenge is not the
+            # registry's, and answering it would hand that host the registry's credentials.
+            return
         challenges = parse_www_authenticate(response.headers.get_list("www-authenticate"))
         self.stats.challenges += 1
         challenge = next((c for c in challenges if c.scheme == "bearer"), None) or next(
@@ -303,7 +347,7 @@ class RegistryAuth(httpx.Auth):
             self._require_secure(request.url, credential, state)
             request.headers["Authorization"] = _basic_header(credential)
             retry = yield request
-            if retry.status_code == 401:
+            if retry.status_code == 401 and not _redirected_away(request, retry):
                 raise self._rejected(state, request, retry, credential, "the user name or password")
             return
 
@@ -326,7 +370,7 @@ class RegistryAuth(httpx.Auth):
         self._require_secure(request.url, credential, state)
         request.headers["Authorization"] = f"Bearer {token.value}"
         retry = yield request
-        if retry.status_code == 401:
+        if retry.status_code == 401 and not _redirected_away(request, retry):
             raise self._rejected(
                 state, request, retry, credential, f"the token for scope {' '.join(scopes) or '(none)'}"
             )
@@ -390,7 +434,7 @@ class RegistryAuth(httpx.Auth):
         self.stats.pings += 1
         ping = httpx.Request("GET", f"{state.key}/v2/", extensions={_INTERNAL: True})
         response = yield ping
-        if response.status_code == 401:
+        if response.status_code == 401 and not _redirected_away(ping, response):
             challenges = parse_www_authenticate(response.headers.get_list("www-authenticate"))
             state.challenge = next((c for c in challenges if c.scheme == "bearer"), None) or next(
                 (c for c in challenges if c.scheme == "basic"), None
@@ -417,6 +461,7 @@ class RegistryAuth(httpx.Auth):
                     f"(realm .../oauth2/token), but the registry named {_without_query(realm)}",
                     status_code=401,
                 )
+            self._check_entra_realm(state, realm_url)
             body = yield from self._acr_access_token(state, credential, realm_url, service, scopes)
         elif isinstance(credential, RefreshTokenCredential) or state.refresh_token:
             refresh = (
@@ -424,11 +469,13 @@ class RegistryAuth(httpx.Auth):
                 if isinstance(credential, RefreshTokenCredential)
                 else state.refresh_token or ""
             )
+            self._check_token_host(state, realm_url, "the refresh token")
             self._require_secure(realm_url, credential or "refresh", state)
             body = yield from self._post_refresh_grant(
                 state, credential, realm, service, scopes, refresh, acr_realm
             )
         elif isinstance(credential, BasicCredential):
+            self._check_token_host(state, realm_url, "the password")
             self._require_secure(realm_url, credential, state)
             body = {}
             if self._prefer_post:
@@ -611,7 +658,7 @@ class RegistryAuth(httpx.Auth):
     # ------------------------------------------------------------------------ ACR / Entra ID
 
     def _acr_refresh_token(
-        self, state: _RegistryState, credential: object | None, realm_url: httpx.URL, service: str
+        self, state: _RegistryState, credential: object | None, service: str
     ) -> Generator[_Step, Any, str]:
         now = time.monotonic()
         if (
@@ -623,7 +670,8 @@ class RegistryAuth(httpx.Auth):
         scope = f"{self._audience}/.default"
         self.stats.entra_tokens += 1
         entra_token: str = yield _EntraTokenNeeded((scope,))
-        exchange_url = str(realm_url.copy_with(path="/oauth2/exchange", query=None, fragment=None))
+        # Always the registry's own origin (as the Azure SDK does), whatever a realm says.
+        exchange_url = f"{state.key}/oauth2/exchange"
         self._require_secure(httpx.URL(exchange_url), credential, state)
         tenant = _jwt_claims(entra_token).get("tid")
         form = {
@@ -675,7 +723,7 @@ class RegistryAuth(httpx.Auth):
         self._require_secure(realm_url, credential, state)
         for attempt in range(2):
             had_cached = bool(state.refresh_token and state.refresh_from_exchange)
-            refresh = yield from self._acr_refresh_token(state, credential, realm_url, service)
+            refresh = yield from self._acr_refresh_token(state, credential, service)
             form = {"grant_type": "refresh_token", "service": service, "refresh_token": refresh}
             response = yield from self._token_post(state, realm, form, scopes, True)
             if response.status_code == 401 and had_cached and attempt == 0:
@@ -720,8 +768,9 @@ class RegistryAuth(httpx.Auth):
             return None
         realm_url = httpx.URL(challenge.realm)
         if self._is_entra(credential):
-            return (yield from self._acr_refresh_token(state, credential, realm_url, challenge.service or ""))
+            return (yield from self._acr_refresh_token(state, credential, challenge.service or ""))
         if isinstance(credential, BasicCredential):
+            self._check_token_host(state, realm_url, "the password")
             self._require_secure(realm_url, credential, state)
             form = {
                 "grant_type": "password",
@@ -765,7 +814,7 @@ class RegistryAuth(httpx.Auth):
                 if isinstance(step, _EntraTokenNeeded):
                     value = self._entra_token_sync(step)
                 else:
-                    value = client.send(step, auth=None)
+                    value = client.send(step, auth=None, follow_redirects=False)
                     value.read()
         except StopIteration as stop:
             result: str | None = stop.value
@@ -781,7 +830,7 @@ class RegistryAuth(httpx.Auth):
                 if isinstance(step, _EntraTokenNeeded):
                     value = await self._entra_token_async(step)
                 else:
-                    value = await client.send(step, auth=None)
+                    value = await client.send(step, auth=None, follow_redirects=False)
                     await value.aread()
         except StopIteration as stop:
             result: str | None = stop.value
@@ -814,6 +863,8 @@ class RegistryAuth(httpx.Auth):
         Concurrent cold requests are let through one at a time, so a burst of N first calls costs one
         exchange and one token request instead of N; once the cache is warm they run in parallel.
         """
+        if self._foreign(request):
+            return False
         state = self._state_for(request.url)
         if state.open_access or isinstance(self._credential, RegistryTokenCredential):
             return False
@@ -890,6 +941,11 @@ class RegistryAuth(httpx.Auth):
         finally:
             if lock is not None:
                 lock.release()
+
+
+def _redirected_away(request: httpx.Request, response: httpx.Response) -> bool:
+    """True when `response` came from another origin than `request` (httpx followed a redirect)."""
+    return origin_key(response.request.url) != origin_key(request.url)
 
 
 def _basic_header(credential: BasicCredential) -> str:

@@ -144,6 +144,8 @@ class AppContext:
         anonymous: send no credentials at all.
         ca_cert: a CA bundle to verify TLS with.
         verbose: 0, 1 (INFO) or 2+ (DEBUG).
+        trusted_token_hosts: `--trust-token-host`: token servers outside a registry's host and domain
+            that may receive its credentials.
     """
 
     registry: str = DEFAULT_REGISTRY
@@ -154,6 +156,7 @@ class AppContext:
     anonymous: bool = False
     ca_cert: str | None = None
     verbose: int = 0
+    trusted_token_hosts: tuple[str, ...] = ()
 
     @property
     def endpoint(self) -> str:
@@ -185,7 +188,11 @@ class AppContext:
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments every client of this command is built with."""
-        return {"verify": self.verify, "insecure": self.insecure}
+        return {
+            "verify": self.verify,
+            "insecure": self.insecure,
+            "trusted_token_hosts": self.trusted_token_hosts,
+        }
 
     def endpoint_for(self, registry: str | None) -> str:
         """The endpoint of `registry` (`host[:port]`): `--registry`'s own when it names that host."""
@@ -439,6 +446,14 @@ def fail(message: str) -> NoReturn:
     help="CA bundle to verify the registry's TLS certificate with",
 )
 @click.option(
+    "--trust-token-host",
+    "trust_token_hosts",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="a token server outside the registry's host and domain that may receive its password or "
+    "refresh token (repeatable; never an Entra ID token)",
+)
+@click.option(
     "--verbose", "-v", count=True, help="log to stderr: -v INFO, -vv DEBUG (secrets are never logged)"
 )
 @click.version_option(package_name="containerregistry", prog_name="creg")
@@ -452,6 +467,7 @@ def cli(
     password_stdin: bool,
     anonymous: bool,
     ca_cert: str | None,
+    trust_token_hosts: tuple[str, ...],
     verbose: int,
 ) -> None:
     """creg: container registries (ACR and any OCI registry) from the terminal.
@@ -494,6 +510,7 @@ def cli(
         anonymous=anonymous,
         ca_cert=ca_cert,
         verbose=verbose,
+        trusted_token_hosts=tuple(trust_token_hosts),
     )
     if insecure:
         # The user asked for it: one INFO line with -v instead of a multi-line warning per request.

@@ -85,7 +85,7 @@ def _endpoint(app: AppContext, registry: str) -> str:
 
 def _verify_basic(app: AppContext, endpoint: str, credential: BasicCredential) -> None:
     """Log in the way docker does: `GET /v2/`, answering its challenge with the credentials."""
-    auth = RegistryAuth(credential, insecure=app.insecure)
+    auth = RegistryAuth(credential, insecure=app.insecure, trusted_token_hosts=app.trusted_token_hosts)
     try:
         with httpx.Client(auth=auth, verify=app.verify, timeout=30.0) as http:
             response = http.get(f"{endpoint}/v2/")

@@ -240,7 +240,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         data: Any
         stream = request.stream
         if isinstance(stream, httpx.ByteStream):
-            data = request.content or None
+            # read(), not .content: httpx builds a redirected request around the original's stream
+            # without reading it, and .content of such a request raises RequestNotRead.
+            data = request.read() or None
         else:
             tracker = _BodyTracker(stream)  # type: ignore[arg-type]
             data = tracker.__aiter__()

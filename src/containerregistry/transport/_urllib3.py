@@ -306,8 +306,10 @@ class Urllib3Transport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request` and return the response with its body still on the wire."""
         headers = urllib3.HTTPHeaderDict()
-        for key, value in request.headers.multi_items():
-            headers.add(key, value)
+        # Raw (as-given) names: a ProxyManager sets "Host" itself and merges ours over it by exact name,
+        # so a lower-cased "host" would go out as a second Host header.
+        for key, value in request.headers.raw:
+            headers.add(key.decode("latin-1"), value.decode("latin-1"))
 
         body: bytes | Iterable[bytes] | None
         tracker: _BodyTracker | None = None
