@@ -50,9 +50,13 @@ class _AcrSession:
     def __init__(self, pipeline: Pipeline, api_version: str) -> None:
         self.pipeline = pipeline
         self.api_version = api_version
-        self.endpoint = pipeline.endpoint
         self.login_server = login_server_of(pipeline.endpoint)
         self._origin = urlsplit(pipeline.endpoint).netloc
+
+    @property
+    def endpoint(self) -> str:
+        """`scheme://host[:port]`: the pipeline's, which a scheme probe may have changed."""
+        return self.pipeline.endpoint
 
     def url(self, *segments: str, **params: str | None) -> str:
         """`<endpoint>/acr/v1/<segments>?api-version=...&<params>` (segments percent-encoded, '/' kept)."""

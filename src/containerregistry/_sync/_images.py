@@ -474,8 +474,9 @@ class _ClientOptions:
     insecure: bool
 
     def client(self, location: RegistryLocation, credential: Any) -> ContainerRegistryContentClient:
+        # Scheme-less stays scheme-less: the client then probes https, and http for loopback/insecure.
         return ContainerRegistryContentClient(
-            location.endpoint,
+            f"{location.scheme}://{location.registry}" if location.scheme else location.registry,
             location.repository,
             credential,
             transport=self.transport,

@@ -5,13 +5,17 @@ Hand-written (scripts/unasync.py skips it): generated code calls these names and
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from ..protocol.digest import Hasher
 
-__all__ = ["PipelinedHasher", "run_bounded"]
+__all__ = ["Lock", "PipelinedHasher", "run_bounded"]
+
+#: A mutual-exclusion lock: `threading.Lock` here, `asyncio.Lock` in the async twin (`with` / `async with`).
+Lock = threading.Lock
 
 T = TypeVar("T")
 

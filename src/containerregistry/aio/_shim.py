@@ -11,7 +11,10 @@ from typing import TypeVar
 
 from ..protocol.digest import Hasher
 
-__all__ = ["PipelinedHasher", "run_bounded"]
+__all__ = ["Lock", "PipelinedHasher", "run_bounded"]
+
+#: A mutual-exclusion lock: `asyncio.Lock` here, `threading.Lock` in the sync twin (`async with` / `with`).
+Lock = asyncio.Lock
 
 T = TypeVar("T")
 

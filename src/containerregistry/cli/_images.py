@@ -39,6 +39,7 @@ def image_location(app: AppContext, text: str) -> ImageLocation:
         isinstance(location, RegistryLocation)
         and location.scheme is None
         and location.registry == app.login_server
+        and "://" in app.endpoint
     ):
         location = RegistryLocation(location.reference, scheme=urlsplit(app.endpoint).scheme)
     return location

@@ -55,7 +55,8 @@ class RegistryLocation:
     Attributes:
         reference: the parsed reference.
         scheme: `http` or `https` when the text named one (`http://127.0.0.1:5000/app:1`), else None:
-            https, or http for loopback hosts.
+            https, falling back to http for a loopback host (or any host with `insecure=True`) when https
+            gets no answer.
     """
 
     reference: Reference
@@ -80,7 +81,8 @@ class RegistryLocation:
 
     @property
     def endpoint(self) -> str:
-        """`https://host[:port]` (http for loopback hosts or when the text said `http://`)."""
+        """`https://host[:port]` (http when the text said `http://`; for a scheme-less loopback host, http
+        here, while the clients probe https first, then http)."""
         if self.scheme:
             return normalize_endpoint(f"{self.scheme}://{self.registry}")
         return normalize_endpoint(self.registry)
