@@ -38,6 +38,7 @@ from .exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
     TooManyRequestsError,
+    UnsupportedOperationError,
 )
 from .protocol.models import (
     ManifestFormatError,
@@ -106,6 +107,7 @@ __all__ = [
     "ServiceRequestError",
     "SetManifestResult",
     "TooManyRequestsError",
+    "UnsupportedOperationError",
     "UploadRegistryBlobResult",
     "parse_reference",
 ]

@@ -303,6 +303,9 @@ class CopyImageResult:
         blobs_mounted: blobs mounted from the source repository (same registry).
         bytes_copied: bytes of the blobs transferred.
         platform_filtered: True when a new index with only the requested platforms was written.
+        converted_from: when Docker v2 manifests were rewritten with OCI media types for a layout
+            target (`convert_to_oci`), the top manifest's digest before (`digest` is the new one);
+            else None.
     """
 
     digest: str
@@ -317,6 +320,7 @@ class CopyImageResult:
     blobs_mounted: int
     bytes_copied: int
     platform_filtered: bool = False
+    converted_from: str | None = None
 
 
 @dataclass(frozen=True)
