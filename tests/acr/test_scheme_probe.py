@@ -36,18 +36,24 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     event_loop.close()
 
 
-def _client(flavour: str, endpoint: str, log: RequestLog, loop: asyncio.AbstractEventLoop, verify: Any) -> Any:
+def _client(
+    flavour: str, endpoint: str, log: RequestLog, loop: asyncio.AbstractEventLoop, verify: Any
+) -> Any:
     credential = BasicCredential(ADMIN.username, ADMIN.password)
     if flavour == "sync":
         transport = CountingTransport(Urllib3Transport(verify=verify), log)
         return ContainerRegistryClient(endpoint, credential, transport=transport, verify=verify)
     async_transport = AsyncCountingTransport(AiohttpTransport(verify=verify), log)
-    return Adapted(aio.ContainerRegistryClient(endpoint, credential, transport=async_transport, verify=verify), loop)
+    return Adapted(
+        aio.ContainerRegistryClient(endpoint, credential, transport=async_transport, verify=verify), loop
+    )
 
 
 def _probes(log: RequestLog) -> list[str]:
     """The anonymous `GET /v2/` requests, as URLs."""
-    return [str(r.url) for r in log.requests if r.method == "GET" and r.url.path == "/v2/" and not r.authorized]
+    return [
+        str(r.url) for r in log.requests if r.method == "GET" and r.url.path == "/v2/" and not r.authorized
+    ]
 
 
 def test_tls_registry_on_loopback_without_scheme(
@@ -104,7 +110,9 @@ def test_explicit_scheme_is_never_probed_nor_changed(
 def test_content_client_without_scheme_over_tls(acr: RunningEmulator) -> None:
     host = f"127.0.0.1:{acr.port}"
     credential = BasicCredential(ADMIN.username, ADMIN.password)
-    with ContainerRegistryContentClient(host, "probe/content", credential, verify=str(acr.ca_cert)) as content:
+    with ContainerRegistryContentClient(
+        host, "probe/content", credential, verify=str(acr.ca_cert)
+    ) as content:
         digest = content.upload_blob(b"over tls, no scheme").digest
         assert content.download_blob_content(digest).content == b"over tls, no scheme"
         assert content.endpoint == f"https://{host}"

@@ -41,7 +41,9 @@ def _host(registry: Any) -> str:
     return f"127.0.0.1:{registry.port}"
 
 
-def test_pulled_docker_image_is_readable_by_skopeo(ops: Ops, repo: str, registry: Any, tmp_path: Path) -> None:
+def test_pulled_docker_image_is_readable_by_skopeo(
+    ops: Ops, repo: str, registry: Any, tmp_path: Path
+) -> None:
     original = push_docker_v2_image(registry.endpoint, repo, "v1")
     layout = tmp_path / "layout"
     result = ops.pull(f"http://{_host(registry)}/{repo}:v1", f"oci:{layout}:v1")
@@ -55,7 +57,9 @@ def test_pulled_docker_image_is_readable_by_skopeo(ops: Ops, repo: str, registry
     manifest = json.loads(_blob(layout, result.digest))
     assert manifest["mediaType"] == OCI_MANIFEST
     assert manifest["config"]["mediaType"] == "application/vnd.oci.image.config.v1+json"
-    assert [layer["mediaType"] for layer in manifest["layers"]] == ["application/vnd.oci.image.layer.v1.tar+gzip"]
+    assert [layer["mediaType"] for layer in manifest["layers"]] == [
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    ]
     # Blobs keep their bytes (and so their digests).
     for descriptor in (manifest["config"], *manifest["layers"]):
         assert compute_digest(_blob(layout, descriptor["digest"])) == descriptor["digest"]
@@ -65,7 +69,9 @@ def test_pulled_docker_image_is_readable_by_skopeo(ops: Ops, repo: str, registry
     assert layout_index(tmp_path / "other")["manifests"][0]["digest"] == result.digest  # nothing to convert
 
 
-def test_preserve_digests_keeps_the_docker_manifest(ops: Ops, repo: str, registry: Any, tmp_path: Path) -> None:
+def test_preserve_digests_keeps_the_docker_manifest(
+    ops: Ops, repo: str, registry: Any, tmp_path: Path
+) -> None:
     original = push_docker_v2_image(registry.endpoint, repo, "v1")
     layout = tmp_path / "kept"
     result = ops.pull(f"http://{_host(registry)}/{repo}:v1", f"oci:{layout}:v1", convert_to_oci=False)

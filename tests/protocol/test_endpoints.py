@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from containerregistry import ContainerRegistryClient, ContainerRegistryContentClient, parse_reference
-from containerregistry._common import endpoint_candidates, login_server_of, normalize_endpoint, registry_endpoint
+from containerregistry._common import (
+    endpoint_candidates,
+    login_server_of,
+    normalize_endpoint,
+    registry_endpoint,
+)
 from containerregistry.images import RegistryLocation, parse_image_location
 from containerregistry.protocol.reference import is_docker_hub
 
