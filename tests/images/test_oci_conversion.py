@@ -8,7 +8,9 @@ CNCF Distribution and from the emulator.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +109,37 @@ def test_pulled_docker_manifest_list_becomes_an_oci_index(
     assert amd.platform_filtered and amd.media_type == OCI_INDEX
     inspected = _skopeo("inspect", "--override-arch", "amd64", f"oci:{tmp_path / 'amd'}:amd")
     assert inspected.returncode == 0, inspected.stderr
+
+
+@pytest.mark.skipif(
+    not (shutil.which("podman") and shutil.which("buildah")), reason="podman/buildah not installed"
+)
+def test_podman_and_buildah_read_the_pulled_layout(distribution: Any, tmp_path: Path) -> None:
+    repo = "img/podman-docker-v2"
+    push_docker_v2_image(distribution.endpoint, repo, "v1")
+    layout = tmp_path / "layout"  # podman names the image after the path: keep it lowercase
+    result = Ops("sync").pull(f"http://{distribution.host}/{repo}:v1", f"oci:{layout}:v1")
+    runroot = Path(tempfile.mkdtemp(prefix="creg-run-"))  # podman wants a runroot under 50 characters
+    storage = ["--root", str(tmp_path / "root"), "--runroot", str(runroot), "--storage-driver", "vfs"]
+    try:
+        pulled = subprocess.run(
+            ["podman", *storage, "pull", "-q", f"oci:{layout}:v1"],
+            capture_output=True,
+            timeout=180,
+            check=False,
+        )
+        assert pulled.returncode == 0, pulled.stderr
+        images = subprocess.run(
+            ["podman", *storage, "images", "--format", "{{.Digest}}"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.digest.encode() in images.stdout, images.stdout
+        built = subprocess.run(
+            ["buildah", *storage, "from", f"oci:{layout}:v1"], capture_output=True, timeout=180, check=False
+        )
+        assert built.returncode == 0, built.stderr
+        subprocess.run(["buildah", *storage, "rm", "--all"], capture_output=True, timeout=60, check=False)
+    finally:
+        shutil.rmtree(runroot, ignore_errors=True)
