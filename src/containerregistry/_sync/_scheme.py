@@ -43,7 +43,8 @@ def _answers(client: httpx.Client, endpoint: str) -> None:
     request = client.build_request(
         "GET", f"{endpoint}/v2/", timeout=_PROBE_TIMEOUT, extensions={"containerregistry.retry": False}
     )
-    response = client.send(request, follow_redirects=False, stream=True)
+    # auth=None: no credentials even when a caller-supplied http_client has its own auth.
+    response = client.send(request, auth=None, follow_redirects=False, stream=True)
     response.close()
 
 

@@ -41,7 +41,8 @@ async def _answers(client: httpx.AsyncClient, endpoint: str) -> None:
     request = client.build_request(
         "GET", f"{endpoint}/v2/", timeout=_PROBE_TIMEOUT, extensions={"containerregistry.retry": False}
     )
-    response = await client.send(request, follow_redirects=False, stream=True)
+    # auth=None: no credentials even when a caller-supplied http_client has its own auth.
+    response = await client.send(request, auth=None, follow_redirects=False, stream=True)
     await response.aclose()
 
 
