@@ -1,7 +1,8 @@
 """A registry named without a scheme: https first, plain http only for loopback (and `insecure=True`).
 
-One anonymous `GET /v2/` per client decides, before its first request; it never carries credentials.
-Sync and async clients, against the emulator over TLS (token auth) and over plain http.
+Once per client, before its first request: on loopback a bare TLS handshake, then (not TLS) one
+anonymous `GET /v2/` over http; it never carries credentials. Sync and async clients, against the
+emulator over TLS (token auth) and over plain http.
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ def test_tls_registry_on_loopback_without_scheme(
         assert client.endpoint == f"https://{host}"
     finally:
         client.close()
-    assert _probes(log) == [f"https://{host}/v2/"]  # one probe, first, anonymous
-    assert str(log.requests[0].url) == f"https://{host}/v2/"
-    assert all(r.url.scheme == "https" for r in log.requests)
+    # The handshake told TLS (outside the transport): every request went over https, none over http.
+    assert log.requests and all(r.url.scheme == "https" for r in log.requests)
+    assert not [p for p in _probes(log) if p.startswith("http:")]
 
 
 def test_plain_registry_on_loopback_without_scheme(
@@ -88,11 +89,11 @@ def test_plain_registry_on_loopback_without_scheme(
         assert client.endpoint == f"http://{host}"
     finally:
         client.close()
-    # https was tried once (nothing answered it: the port speaks plain http), then http once.
-    assert _probes(log) == [f"https://{host}/v2/", f"http://{host}/v2/"]
-    assert not any(r.authorized for r in log.requests if r.url.scheme == "https")
-    assert all(r.url.scheme == "http" for r in log.requests[2:])
-    assert any(r.authorized for r in log.requests[2:])  # the credentials went to the host named, over http
+    # The handshake found no TLS; one anonymous GET /v2/ over http confirmed http, once for the client.
+    assert _probes(log)[:1] == [f"http://{host}/v2/"] and str(log.requests[0].url) == f"http://{host}/v2/"
+    assert not log.requests[0].authorized
+    assert not any(r.url.scheme == "https" for r in log.requests)
+    assert any(r.authorized for r in log.requests[1:])  # the credentials went to the host named, over http
 
 
 def test_explicit_scheme_is_never_probed_nor_changed(

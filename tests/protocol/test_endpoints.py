@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
+from typing import Any
+
+import httpx
 import pytest
 
 from containerregistry import ContainerRegistryClient, ContainerRegistryContentClient, parse_reference
@@ -11,6 +15,7 @@ from containerregistry._common import (
     normalize_endpoint,
     registry_endpoint,
 )
+from containerregistry._sync._scheme import probe_endpoint
 from containerregistry.images import RegistryLocation, parse_image_location
 from containerregistry.protocol.reference import is_docker_hub
 
@@ -81,3 +86,55 @@ def test_scheme_candidates_follow_docker() -> None:
     assert login_server_of("127.0.0.1:5443") == login_server_of("https://127.0.0.1:5443") == "127.0.0.1:5443"
     # A client of a bare loopback host starts from https (the probe may move it to http).
     assert ContainerRegistryClient("127.0.0.1:5443").endpoint == "https://127.0.0.1:5443"
+
+
+def _probe(handler: Any, first: str, fallback: str | None) -> tuple[str, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return handler(request)  # type: ignore[no-any-return]
+
+    with httpx.Client(transport=httpx.MockTransport(record)) as client:
+        return probe_endpoint(client, first, fallback), seen
+
+
+def test_probe_of_an_insecure_remote_host() -> None:
+    """A non-loopback host (`--insecure`): GET /v2/ over https, then over http; never an Authorization."""
+
+    def plain_only(request: httpx.Request) -> httpx.Response:
+        if request.url.scheme == "https":
+            raise httpx.ConnectError("[SSL: WRONG_VERSION_NUMBER] wrong version number", request=request)
+        return httpx.Response(401)
+
+    chosen, seen = _probe(plain_only, *endpoint_candidates("registry.example:5000", insecure=True))
+    assert chosen == "http://registry.example:5000"
+    assert [str(r.url) for r in seen] == [
+        "https://registry.example:5000/v2/",
+        "http://registry.example:5000/v2/",
+    ]
+    assert not any("Authorization" in r.headers for r in seen)
+
+    chosen, seen = _probe(
+        lambda r: httpx.Response(200), "https://registry.example", "http://registry.example"
+    )
+    assert chosen == "https://registry.example" and len(seen) == 1
+
+    def untrusted(request: httpx.Request) -> httpx.Response:
+        if request.url.scheme == "https":
+            cause = ssl.SSLCertVerificationError(1, "certificate verify failed: self-signed certificate")
+            raise httpx.ConnectError(str(cause), request=request) from cause
+        return httpx.Response(200)
+
+    chosen, seen = _probe(untrusted, "https://registry.example", "http://registry.example")
+    assert chosen == "https://registry.example" and len(seen) == 1  # no downgrade past a certificate error
+
+    def nothing(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    assert (
+        _probe(nothing, "https://registry.example", "http://registry.example")[0]
+        == "https://registry.example"
+    )
+    # Without a fallback nothing is probed at all.
+    assert _probe(nothing, "https://registry.example", None) == ("https://registry.example", [])

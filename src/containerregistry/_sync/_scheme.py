@@ -5,7 +5,8 @@
 Docker's rule: a registry is reached over https; only a loopback registry or one marked insecure may
 fall back to plain http. `probe_endpoint` decides with one anonymous `GET /v2/` (no credentials are
 ever attached to it, over either scheme); the pipeline calls it once, before its first request, and
-keeps the answer.
+keeps the answer. On loopback a bare TLS handshake (no certificate check, so no CA store to load)
+tells TLS from plain http first: a plain-http emulator costs one extra connection, not a TLS setup.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import ssl
 from urllib.parse import urlsplit
 
 import httpx
+
+from .._common import is_loopback_host
+from ._shim import speaks_tls
 
 __all__ = ["probe_endpoint"]
 
@@ -55,19 +59,31 @@ def probe_endpoint(client: httpx.Client, first: str, fallback: str | None) -> st
     fallback (the request then reports the certificate error). When neither answers, `first` is kept,
     so the failure the caller sees is the https one.
     """
-    host = urlsplit(first).netloc
+    parts = urlsplit(first)
+    host = parts.netloc
     if fallback is None:
         return first
-    try:
-        _answers(client, first)
-    except httpx.TransportError as exc:
-        if _certificate_rejected(exc):
-            _LOGGER.info("%s: speaks TLS but its certificate is not trusted; staying on https", host)
+    https_error: BaseException | str
+    if is_loopback_host(parts.hostname or ""):
+        tls = speaks_tls(parts.hostname or "", parts.port or 443, _PROBE_TIMEOUT.connect or 10.0)
+        if tls is None:
+            _LOGGER.info("%s: nothing answered; using https", host)
             return first
-        https_error = exc
+        if tls:
+            _LOGGER.info("%s: using https (no scheme was given; it speaks TLS)", host)
+            return first
+        https_error = "it does not speak TLS"
     else:
-        _LOGGER.info("%s: using https (no scheme was given; https answered)", host)
-        return first
+        try:
+            _answers(client, first)
+        except httpx.TransportError as exc:
+            if _certificate_rejected(exc):
+                _LOGGER.info("%s: speaks TLS but its certificate is not trusted; staying on https", host)
+                return first
+            https_error = exc
+        else:
+            _LOGGER.info("%s: using https (no scheme was given; https answered)", host)
+            return first
     try:
         _answers(client, fallback)
     except httpx.TransportError:
@@ -76,6 +92,6 @@ def probe_endpoint(client: httpx.Client, first: str, fallback: str | None) -> st
     _LOGGER.info(
         "%s: using plain http (no scheme was given and https failed: %s)",
         host,
-        str(https_error) or type(https_error).__name__,
+        str(https_error) or type(https_error).__name__,  # a str or an exception
     )
     return fallback
