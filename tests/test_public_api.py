@@ -48,3 +48,14 @@ def test_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "[]"
+
+
+def test_unsupported_operation_error_is_exported() -> None:
+    """Raised when a registry has no API for an operation (a delete on Distribution): never a success."""
+    from containerregistry.exceptions import RegistryError, UnsupportedOperationError
+
+    assert containerregistry.UnsupportedOperationError is UnsupportedOperationError
+    assert "UnsupportedOperationError" in containerregistry.exceptions.__all__
+    assert issubclass(UnsupportedOperationError, RegistryError)
+    # Not an HTTP error subclass: `except ResourceNotFoundError` must not swallow it.
+    assert not issubclass(UnsupportedOperationError, containerregistry.HttpResponseError)

@@ -38,6 +38,7 @@ from .exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
     TooManyRequestsError,
+    UnsupportedOperationError,
     UntrustedTokenServerError,
 )
 from .protocol.models import (
@@ -108,6 +109,7 @@ __all__ = [
     "SetManifestResult",
     "TooManyRequestsError",
     "UntrustedTokenServerError",
+    "UnsupportedOperationError",
     "UploadRegistryBlobResult",
     "parse_reference",
 ]

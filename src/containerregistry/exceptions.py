@@ -13,7 +13,8 @@ Hierarchy::
     ├── DigestValidationError           (also a ValueError) content does not match its digest
     ├── InvalidReferenceError           (also a ValueError) a malformed name, tag or digest
     ├── ManifestTooLargeError           a manifest above the 4 MiB limit
-    └── InsecureTransportError          credentials would be sent over plain http
+    ├── InsecureTransportError          credentials would be sent over plain http
+    └── UnsupportedOperationError       the registry has no API for this (e.g. ACR's on Distribution)
 
 Messages say what was asked, of which registry, and why it failed. They never contain secrets.
 """
@@ -38,6 +39,7 @@ __all__ = [
     "ServiceRequestError",
     "TooManyRequestsError",
     "UntrustedTokenServerError",
+    "UnsupportedOperationError",
 ]
 
 
@@ -144,3 +146,12 @@ class ManifestTooLargeError(RegistryError):
 
 class InsecureTransportError(RegistryError):
     """Credentials would be sent over plain http to a non-loopback host; pass `insecure=True` to allow it."""
+
+
+class UnsupportedOperationError(RegistryError):
+    """The registry has no API for the operation (nothing was changed); the message says what it can do.
+
+    For example, deleting a tag or a repository on a registry without the ACR API: CNCF Distribution
+    answers `404 page not found` for `/acr/v1/...` and cannot delete a tag alone, only the manifest
+    (with all its tags).
+    """

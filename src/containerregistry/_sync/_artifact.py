@@ -18,10 +18,13 @@ import httpx
 from .._common import login_server_of, scope_for
 from ..exceptions import (
     ClientAuthenticationError,
+    HttpResponseError,
     PermissionDeniedError,
     ResourceNotFoundError,
     ServiceRequestError,
+    UnsupportedOperationError,
 )
+from ..protocol import media_types
 from ..protocol.acr import (
     ArtifactManifestProperties,
     ArtifactTagOrder,
@@ -42,6 +45,32 @@ T = TypeVar("T")
 
 #: Metadata responses above this size are refused rather than buffered (a page of 1,000 manifests is ~1 MiB).
 _MAX_METADATA_SIZE = 16 * 1024 * 1024
+#: OCI/ACR error codes of a 404 that names a missing item. A 404 of an `/acr/v1` route without an error
+#: body (Distribution's `404 page not found`) means the route itself is missing: no ACR API there.
+_MISSING_CODES = frozenset({"NAME_UNKNOWN", "MANIFEST_UNKNOWN", "TAG_UNKNOWN", "BLOB_UNKNOWN"})
+
+
+def _names_missing_item(exc: HttpResponseError) -> bool:
+    """True when a 404 says which item is missing (not that the registry lacks the route)."""
+    return exc.status_code == 404 and any(code in _MISSING_CODES for code in exc.codes)
+
+
+def _lacks_route(exc: HttpResponseError) -> bool:
+    """True for a 404 without any OCI error entry: the registry has no such API."""
+    return exc.status_code == 404 and not exc.errors
+
+
+def _absent(action: str, what: str, cause: HttpResponseError | None, missing_ok: bool) -> None:
+    """A delete of something absent: done when `missing_ok`, else `ResourceNotFoundError` naming it."""
+    if missing_ok:
+        return
+    raise ResourceNotFoundError(
+        f"{action} failed: no such {what}",
+        status_code=404,
+        errors=cause.errors if cause is not None else None,
+        method=cause.method if cause is not None else "",
+        url=cause.url if cause is not None else "",
+    )
 
 
 class _AcrSession:
@@ -50,9 +79,13 @@ class _AcrSession:
     def __init__(self, pipeline: Pipeline, api_version: str) -> None:
         self.pipeline = pipeline
         self.api_version = api_version
-        self.endpoint = pipeline.endpoint
         self.login_server = login_server_of(pipeline.endpoint)
         self._origin = urlsplit(pipeline.endpoint).netloc
+
+    @property
+    def endpoint(self) -> str:
+        """`scheme://host[:port]`: the pipeline's, which a scheme probe may have changed."""
+        return self.pipeline.endpoint
 
     def url(self, *segments: str, **params: str | None) -> str:
         """`<endpoint>/acr/v1/<segments>?api-version=...&<params>` (segments percent-encoded, '/' kept)."""
@@ -251,13 +284,54 @@ class RegistryArtifact:
         return f"{self._session.login_server}/{self._repository}{_ref_suffix(reference or self._reference)}"
 
     def _resolve_digest(self) -> str:
-        """The manifest digest: the reference itself, or the tag's digest (fetched once, then cached)."""
+        """The manifest digest: the reference itself, or the tag's digest (fetched once, then cached).
+
+        On a registry without the ACR API the tag is resolved with the OCI `HEAD .../manifests/<tag>`.
+        """
         if self._digest is None:
-            tag = self.get_tag_properties(self._reference)
-            if not tag.digest:
+            try:
+                tag = self.get_tag_properties(self._reference)
+                digest = tag.digest
+            except ResourceNotFoundError as exc:
+                if not _lacks_route(exc):
+                    raise
+                found = self._oci_tag_digest(self._reference)
+                if found is None:
+                    raise ResourceNotFoundError(
+                        f"resolve {self._what()} failed: no such tag",
+                        status_code=404,
+                        method="HEAD",
+                        url=self._oci_manifest_url(self._reference),
+                    ) from None
+                digest = found
+            if not digest:
                 raise ServiceRequestError(f"resolve {self._what()} failed: the registry sent no digest")
-            self._digest = tag.digest
+            self._digest = digest
         return self._digest
+
+    def _oci_manifest_url(self, reference: str) -> str:
+        return f"{self._session.endpoint}/v2/{self._repository}/manifests/{reference}"
+
+    def _oci_tag_digest(self, tag: str) -> str | None:
+        """The digest a tag names, by OCI `HEAD /v2/<name>/manifests/<tag>`; None when there is no such tag."""
+        action = f"resolve {self._what(tag)}"
+        try:
+            response = self._session.send(
+                "HEAD",
+                self._oci_manifest_url(tag),
+                scope=scope_for(self._repository, "pull"),
+                action=action,
+                headers={"Accept": media_types.MANIFEST_ACCEPT},
+            )
+        except ResourceNotFoundError:
+            return None  # an OCI route: its 404 is the tag's (a HEAD has no error body to say more)
+        digest = response.headers.get("Docker-Content-Digest", "")
+        try:
+            return validate_digest(digest)
+        except ValueError:
+            raise ServiceRequestError(
+                f"{action} failed: the registry sent no valid Docker-Content-Digest for the tag"
+            ) from None
 
     # -- manifest ---------------------------------------------------------------------------------
 
@@ -312,27 +386,39 @@ class RegistryArtifact:
         )
         return _parsed(parse_manifest_response, body, action)
 
-    def delete(self) -> None:
+    def delete(self, *, missing_ok: bool = True) -> None:
         """Delete the manifest (by digest, with every tag pointing at it); succeeds when it is already gone.
+
+        Works on any OCI registry (`DELETE /v2/<name>/manifests/<digest>`); a tag is resolved through
+        the ACR API, or the OCI manifest endpoint on a registry without it.
+
+        Args:
+            missing_ok: True (the Azure SDK's convention): a manifest (or tag) that does not exist is
+                no error. False: raise `ResourceNotFoundError` for it.
 
         Raises:
             OperationNotAllowedError: the manifest, a tag of it or the repository is locked
-                (`can_delete` or `can_write` is False).
+                (`can_delete` or `can_write` is False), or the registry has deletes disabled.
+            ResourceNotFoundError: with `missing_ok=False`, nothing to delete.
         """
+        action = f"delete {self._what()}"
         try:
             digest = self._resolve_digest()
-        except ResourceNotFoundError:
-            return  # the tag (or the repository) is gone, so is what it named
+        except ResourceNotFoundError as exc:
+            if _names_missing_item(exc) or _lacks_route(exc):  # the tag (or repository) is gone
+                return _absent(action, "tag" if self._digest is None else "manifest", exc, missing_ok)
+            raise
         try:
             self._session.send(
                 "DELETE",
-                f"{self._session.endpoint}/v2/{self._repository}/manifests/{digest}",
+                self._oci_manifest_url(digest),
                 scope=scope_for(self._repository, "delete"),
                 action=f"delete {self._what(digest)}",
                 expect=(202, 200, 204),
             )
-        except ResourceNotFoundError:
-            pass
+        except ResourceNotFoundError as exc:
+            # The OCI manifest route exists on every registry: its 404 is the manifest's.
+            _absent(f"delete {self._what(digest)}", "manifest", exc, missing_ok)
 
     # -- tags -------------------------------------------------------------------------------------
 
@@ -416,23 +502,70 @@ class RegistryArtifact:
         )
         return _parsed(parse_tag_response, body, action)
 
-    def delete_tag(self, tag: str) -> None:
+    def delete_tag(self, tag: str, *, missing_ok: bool = True) -> None:
         """Delete a tag (the manifest stays); succeeds when the tag is already gone.
+
+        Uses the ACR API; on a registry without it, the OCI `DELETE /v2/<name>/manifests/<tag>` (OCI
+        Distribution 1.1, where the registry supports it).
+
+        Args:
+            missing_ok: True (the Azure SDK's convention): a tag that does not exist is no error.
+                False: raise `ResourceNotFoundError` for it.
 
         Raises:
             OperationNotAllowedError: the tag or the repository is locked.
+            ResourceNotFoundError: with `missing_ok=False`, no such tag.
+            UnsupportedOperationError: the registry cannot delete a tag alone (CNCF Distribution 2.x):
+                nothing was deleted; the message names the manifest to delete instead (with all its tags).
         """
         validate_tag(tag)
+        action = f"delete tag {self._what(tag)}"
         try:
             self._session.request_json(
                 "DELETE",
                 self._session.url(self._repository, "_tags", tag),
                 scope=scope_for(self._repository, "delete"),
-                action=f"delete tag {self._what(tag)}",
+                action=action,
                 expect=(202, 200, 204),
             )
-        except ResourceNotFoundError:
-            pass
+            return
+        except ResourceNotFoundError as exc:
+            if _names_missing_item(exc):
+                return _absent(action, "tag", exc, missing_ok)
+            if not _lacks_route(exc):
+                raise
+        self._delete_tag_oci(tag, action, missing_ok)
+
+    def _delete_tag_oci(self, tag: str, action: str, missing_ok: bool) -> None:
+        """`delete_tag` on a registry without the ACR API: OCI's delete by tag, where there is one."""
+        try:
+            self._session.send(
+                "DELETE",
+                self._oci_manifest_url(tag),
+                scope=scope_for(self._repository, "delete"),
+                action=action,
+                expect=(202, 200, 204),
+            )
+            return
+        except ResourceNotFoundError as exc:
+            if exc.errors and not _names_missing_item(exc):
+                raise
+            return _absent(action, "tag", exc, missing_ok)
+        except HttpResponseError as exc:
+            # Distribution 2.x: 400 DIGEST_INVALID (a tag is not a digest); others 405 UNSUPPORTED.
+            if exc.status_code not in (400, 405):
+                raise
+            refusal = exc
+        digest = self._oci_tag_digest(tag)
+        if digest is None:
+            return _absent(action, "tag", None, missing_ok)
+        answer = " ".join([str(refusal.status_code), *refusal.codes])
+        raise UnsupportedOperationError(
+            f"{action} failed: this registry cannot delete a tag alone (it has no ACR tag API and "
+            f"answered {answer} to DELETE /v2/{self._repository}/manifests/{tag}); nothing was deleted. "
+            f"It can delete the manifest the tag names, which removes all its tags "
+            f"(creg manifest rm {self._repository}@{digest})"
+        )
 
 
 def _ref_suffix(reference: str) -> str:

@@ -33,6 +33,7 @@ import httpx
 from .._common import MAX_MANIFEST_SIZE
 from .._layout import REF_NAME, ImageLayoutError, OciLayout
 from ..exceptions import DigestValidationError, InvalidReferenceError, OperationNotAllowedError
+from ..images._convert import to_oci_manifest
 from ..images._models import (
     CopyImageResult,
     ImageLocation,
@@ -432,6 +433,43 @@ class _Copier:
 
     # -- manifests ----------------------------------------------------------------------------
 
+    def convert_to_oci(self, top: _Manifest) -> _Manifest:
+        """Rewrite Docker v2 manifests (and indexes of them) with OCI media types, children first.
+
+        Blobs keep their bytes; converted manifests get new digests. Referrers are kept as they are
+        (their `subject` names the original, signed digest). Returns the top manifest as written.
+        """
+        converted: dict[str, OciDescriptor] = {}
+        manifests: dict[str, _Manifest] = {}
+        order: list[str] = []
+        for digest in self.order:
+            manifest = self.manifests[digest]
+            where = f"manifest {digest} of {self.source.location}"
+            new = (
+                None
+                if manifest.is_referrer
+                else to_oci_manifest(manifest.content, manifest.descriptor.media_type, converted, where)
+            )
+            if new is not None:
+                content, media_type = new
+                old = manifest.descriptor
+                descriptor = OciDescriptor(
+                    media_type=media_type,
+                    digest=compute_digest(content),
+                    size=len(content),
+                    artifact_type=old.artifact_type,
+                    platform=old.platform,
+                )
+                converted[digest] = descriptor
+                was_top = manifest is top
+                manifest = _Manifest(descriptor, content, manifest.blobs, manifest.children, False)
+                if was_top:
+                    top = manifest
+            manifests[manifest.descriptor.digest] = manifest
+            order.append(manifest.descriptor.digest)
+        self.manifests, self.order = manifests, order
+        return top
+
     def write_manifests(self, top: _Manifest, tag: str | None) -> None:
         target = self.target
         if isinstance(target, _RegistryStore):
@@ -475,8 +513,9 @@ class _ClientOptions:
     trusted_token_hosts: Iterable[str] | None = None
 
     def client(self, location: RegistryLocation, credential: Any) -> ContainerRegistryContentClient:
+        # Scheme-less stays scheme-less: the client then probes https, and http for loopback/insecure.
         return ContainerRegistryContentClient(
-            location.endpoint,
+            f"{location.scheme}://{location.registry}" if location.scheme else location.registry,
             location.repository,
             credential,
             transport=self.transport,
@@ -509,6 +548,7 @@ def _copy(
     progress: ProgressHandler | None,
     options: _ClientOptions,
     require: str,
+    convert_to_oci: bool = True,
 ) -> CopyImageResult:
     src = as_location(source)
     dst = as_location(target)
@@ -557,6 +597,9 @@ def _copy(
                 )
         else:
             tag = dst.tag or source_tag
+        source_digest = top.descriptor.digest
+        if convert_to_oci and isinstance(dst, LayoutLocation):
+            top = copier.convert_to_oci(top)  # before any blob moves: an unconvertible image fails first
         copier.transfer_blobs()
         copier.write_manifests(top, tag)
         return CopyImageResult(
@@ -572,6 +615,7 @@ def _copy(
             blobs_mounted=copier.mounted,
             bytes_copied=copier.bytes_copied,
             platform_filtered=filtered,
+            converted_from=source_digest if top.descriptor.digest != source_digest else None,
         )
     finally:
         for store in (source_store, target_store):
@@ -596,13 +640,15 @@ def copy_image(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    convert_to_oci: bool = True,
 ) -> CopyImageResult:
     """Copy an image, OCI index or Docker manifest list (recursively) from `source` to `target`.
 
     Each side is a registry reference (`host[:port]/repo[:tag|@digest]`) or an OCI layout
     (`oci:DIR[:tag]`); see `parse_image_location`. Blobs move concurrently, each once; blobs the target
     has are skipped (HEAD); between repositories of one registry they are mounted, not copied. Manifest
-    bytes are copied exactly, so digests are preserved. Manifests are written only after all blobs
+    bytes are copied exactly, so digests are preserved (except Docker v2 manifests written to a layout,
+    see `convert_to_oci`). Manifests are written only after all blobs
     arrived: if any blob fails, the target gets no manifest at all.
 
     The target tag is the target's, else the source's (`latest` for a registry reference without tag
@@ -627,6 +673,12 @@ def copy_image(
             updated under a lock, but the callback itself must be thread-safe).
         transport, timeout, retry, verify, insecure, trusted_token_hosts: options of the registry
             clients (see `ContainerRegistryContentClient`).
+        convert_to_oci: for an OCI layout target, rewrite Docker v2 manifests and manifest lists with
+            OCI media types, as skopeo does when it writes `oci:` (True, the default): skopeo, podman
+            and buildah only find OCI-typed images in a layout. Blob bytes are kept, but converted
+            manifests get new digests (`result.converted_from` is the original top digest). False
+            keeps every manifest byte for byte (skopeo's `--preserve-digests`). Registry targets
+            always get the exact bytes.
 
     Returns:
         A `CopyImageResult`.
@@ -651,6 +703,7 @@ def copy_image(
         progress=progress,
         options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
         require="",
+        convert_to_oci=convert_to_oci,
     )
 
 
@@ -712,11 +765,13 @@ def pull_image(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    convert_to_oci: bool = True,
 ) -> CopyImageResult:
     """Pull an image from a registry: `copy_image` whose source must be a registry reference.
 
-    Typically the destination is an OCI layout (`oci:DIR[:tag]`, created when missing). Arguments,
-    result and errors are those of `copy_image`.
+    Typically the destination is an OCI layout (`oci:DIR[:tag]`, created when missing), where Docker
+    v2 images are stored with OCI media types unless `convert_to_oci=False`. Arguments, result and
+    errors are those of `copy_image`.
 
     Raises:
         InvalidReferenceError: the source is not a registry reference (and see `copy_image`).
@@ -733,6 +788,7 @@ def pull_image(
         progress=progress,
         options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
         require="pull",
+        convert_to_oci=convert_to_oci,
     )
 
 

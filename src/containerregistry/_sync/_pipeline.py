@@ -16,12 +16,14 @@ from typing import Any
 
 import httpx
 
-from .._common import normalize_endpoint, to_timeout
+from .._common import endpoint_candidates, to_timeout
 from ..auth import RegistryAuth
 from ..auth._hosts import REGISTRY_EXTENSION
 from ..exceptions import ServiceRequestError
 from ..protocol.http import error_from_response, redact_url
 from ..transport import RetryPolicy, RetryTransport, create_transport
+from ._scheme import probe_endpoint
+from ._shim import Lock
 
 __all__ = ["Pipeline", "read_capped"]
 
@@ -36,7 +38,9 @@ class Pipeline:
     """Owns the httpx client of one registry endpoint.
 
     Args:
-        endpoint: `https://host[:port]` (a bare host gets https, or http for loopback hosts).
+        endpoint: `https://host[:port]`. A bare host gets https; a bare loopback host (or any bare host
+            with `insecure=True`) is probed once, before the first request: https if it answers, else
+            plain http (as docker does). `endpoint` is the probed one once a request was sent.
         credential: see `containerregistry.credentials`; None is anonymous.
         transport: an httpx transport to use instead of the default fast one (retries still wrap it).
         http_client: an `httpx.Client` to use as is (its own transport, proxies and timeouts).
@@ -63,7 +67,9 @@ class Pipeline:
         audience: str | None = None,
         trusted_token_hosts: Iterable[str] | None = None,
     ) -> None:
-        self.endpoint = normalize_endpoint(endpoint)
+        self.endpoint, self._fallback = endpoint_candidates(endpoint, insecure=insecure)
+        self._provisional = self.endpoint  # URLs built before the probe start with this
+        self._probe_lock = Lock()
         self.retry = retry or RetryPolicy()
         auth_kwargs: dict[str, Any] = {"insecure": insecure, "trusted_token_hosts": trusted_token_hosts}
         if audience is not None:
@@ -86,6 +92,15 @@ class Pipeline:
     def url(self, path: str) -> str:
         return self.endpoint + path
 
+    def resolve_endpoint(self) -> str:
+        """The endpoint to talk to, probing https then http once when the scheme was not given."""
+        if self._fallback is not None:
+            with self._probe_lock:
+                if self._fallback is not None:
+                    self.endpoint = probe_endpoint(self.client, self.endpoint, self._fallback)
+                    self._fallback = None
+        return self.endpoint
+
     def send(
         self,
         method: str,
@@ -105,6 +120,10 @@ class Pipeline:
         With `stream=True` the caller must close the response. Other statuses raise the mapped
         `HttpResponseError`; failures without a response raise `ServiceRequestError`.
         """
+        if self._fallback is not None:
+            self.resolve_endpoint()
+        if self.endpoint != self._provisional and url.startswith(self._provisional + "/"):
+            url = self.endpoint + url[len(self._provisional) :]
         extensions: dict[str, Any] = {"containerregistry.scope": scope, REGISTRY_EXTENSION: self.endpoint}
         if not retry:
             extensions["containerregistry.retry"] = False
@@ -150,7 +169,7 @@ class Pipeline:
 
     def get_refresh_token(self) -> str | None:
         """The registry refresh token the credential yields (ACR exchange), fetching it when needed."""
-        token: str | None = self.auth.get_refresh_token(self.client, self.endpoint)
+        token: str | None = self.auth.get_refresh_token(self.client, self.resolve_endpoint())
         return token
 
     def close(self) -> None:

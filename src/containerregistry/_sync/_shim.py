@@ -5,13 +5,19 @@ Hand-written (scripts/unasync.py skips it): generated code calls these names and
 
 from __future__ import annotations
 
+import socket
+import ssl
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from ..protocol.digest import Hasher
 
-__all__ = ["PipelinedHasher", "run_bounded"]
+__all__ = ["Lock", "PipelinedHasher", "run_bounded", "speaks_tls"]
+
+#: A mutual-exclusion lock: `threading.Lock` here, `asyncio.Lock` in the async twin (`with` / `async with`).
+Lock = threading.Lock
 
 T = TypeVar("T")
 
@@ -19,6 +25,27 @@ T = TypeVar("T")
 #: GIL), so verifying a download costs little more than receiving it when a core is free.
 _BATCH = 4 << 20  # bigger batches measured slightly faster but within noise, and cost RSS (2 batches held)
 _HASH_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="containerregistry-hash")
+
+
+def speaks_tls(host: str, port: int, timeout: float) -> bool | None:
+    """Whether `host:port` completes a TLS handshake: True, False (it answered, not with TLS), None (no
+    connection). Certificates are not checked (this only tells the scheme), so no CA store is loaded."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError:
+        return None
+    try:
+        with context.wrap_socket(sock, server_hostname=host):
+            return True
+    except (ssl.SSLError, TimeoutError, ConnectionResetError):
+        return False
+    except OSError:
+        return False
+    finally:
+        sock.close()
 
 
 def run_bounded(funcs: Sequence[Callable[[], T]], limit: int) -> list[T]:

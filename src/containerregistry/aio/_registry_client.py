@@ -143,17 +143,24 @@ class ContainerRegistryClient:
         """
         return RegistryArtifact(self._session, repository, tag_or_digest)
 
-    async def delete_repository(self, name: str) -> DeleteRepositoryResult:
+    async def delete_repository(self, name: str, *, missing_ok: bool = True) -> DeleteRepositoryResult:
         """Delete a repository with all its manifests and tags; succeeds when it is already gone.
+
+        Args:
+            missing_ok: True (the Azure SDK's convention): a repository that does not exist is no
+                error (an empty result). False: raise `ResourceNotFoundError` for it.
 
         Returns:
             What was deleted (empty when there was nothing).
 
         Raises:
             OperationNotAllowedError: the repository or something in it is locked.
+            ResourceNotFoundError: with `missing_ok=False`, no such repository.
+            UnsupportedOperationError: the registry has no repository delete API (no ACR API);
+                nothing was deleted.
         """
         validate_repository(name)
-        return await self.get_repository(name).delete()
+        return await self.get_repository(name).delete(missing_ok=missing_ok)
 
     async def get_acr_refresh_token(self) -> str | None:
         """The refresh token this client holds for the registry, obtaining one when needed.

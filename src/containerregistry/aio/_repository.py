@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._common import scope_for
-from ..exceptions import ResourceNotFoundError
+from ..exceptions import ResourceNotFoundError, UnsupportedOperationError
 from ..protocol.acr import (
     ArtifactManifestOrder,
     ArtifactManifestProperties,
@@ -17,7 +17,15 @@ from ..protocol.acr import (
 )
 from ..protocol.reference import validate_repository
 from ..protocol.results import DeleteRepositoryResult
-from ._artifact import RegistryArtifact, _AcrSession, _list_params, _parsed
+from ._artifact import (
+    RegistryArtifact,
+    _absent,
+    _AcrSession,
+    _lacks_route,
+    _list_params,
+    _names_missing_item,
+    _parsed,
+)
 from ._paging import AsyncItemPaged
 
 __all__ = ["ContainerRepository"]
@@ -153,14 +161,21 @@ class ContainerRepository:
         """
         return RegistryArtifact(self._session, self._name, tag_or_digest)
 
-    async def delete(self) -> DeleteRepositoryResult:
+    async def delete(self, *, missing_ok: bool = True) -> DeleteRepositoryResult:
         """Delete the repository with all its manifests and tags; succeeds when it is already gone.
+
+        Args:
+            missing_ok: True (the Azure SDK's convention): a repository that does not exist is no
+                error (an empty result). False: raise `ResourceNotFoundError` for it.
 
         Returns:
             What was deleted (empty when there was nothing).
 
         Raises:
             OperationNotAllowedError: the repository or something in it is locked.
+            ResourceNotFoundError: with `missing_ok=False`, no such repository.
+            UnsupportedOperationError: the registry has no repository delete API (it lacks the ACR
+                API, e.g. CNCF Distribution); nothing was deleted.
         """
         action = f"delete repository {self.fully_qualified_name}"
         try:
@@ -171,7 +186,35 @@ class ContainerRepository:
                 action=action,
                 expect=(202, 200, 204),
             )
-        except ResourceNotFoundError:
-            return DeleteRepositoryResult()
+        except ResourceNotFoundError as exc:
+            if _names_missing_item(exc):
+                _absent(action, "repository", exc, missing_ok)
+                return DeleteRepositoryResult()
+            if not _lacks_route(exc):
+                raise
+            if not await self._oci_exists():
+                _absent(action, "repository", None, missing_ok)
+                return DeleteRepositoryResult()
+            raise UnsupportedOperationError(
+                f"{action} failed: this registry has no API to delete a repository (it lacks the ACR "
+                "API); nothing was deleted. Delete its manifests by digest instead (creg manifest rm "
+                f"{self._name}@DIGEST; creg tag ls --plain {self._name} lists the tags), which removes "
+                "their tags; the registry's garbage collection then frees the blobs"
+            ) from None
         manifests, tags = _parsed(parse_delete_repository, body, action)
         return DeleteRepositoryResult(deleted_manifests=manifests, deleted_tags=tags)
+
+    async def _oci_exists(self) -> bool:
+        """Whether the repository exists, by the OCI `GET /v2/<name>/tags/list` (404 NAME_UNKNOWN: no)."""
+        try:
+            response = await self._session.send(
+                "GET",
+                f"{self._session.endpoint}/v2/{self._name}/tags/list?n=1",
+                scope=scope_for(self._name, "pull"),
+                action=f"look up repository {self.fully_qualified_name}",
+                stream=True,
+            )
+        except ResourceNotFoundError:
+            return False
+        await response.aclose()
+        return True

@@ -6,14 +6,38 @@ Hand-written (scripts/unasync.py skips it): generated code calls these names and
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from ..protocol.digest import Hasher
 
-__all__ = ["PipelinedHasher", "run_bounded"]
+__all__ = ["Lock", "PipelinedHasher", "run_bounded", "speaks_tls"]
+
+#: A mutual-exclusion lock: `asyncio.Lock` here, `threading.Lock` in the sync twin (`async with` / `with`).
+Lock = asyncio.Lock
 
 T = TypeVar("T")
+
+
+async def speaks_tls(host: str, port: int, timeout: float) -> bool | None:
+    """Whether `host:port` completes a TLS handshake: True, False (it answered, not with TLS), None (no
+    connection). Certificates are not checked (this only tells the scheme), so no CA store is loaded."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port, ssl=context), timeout)
+    except (ssl.SSLError, asyncio.TimeoutError, ConnectionResetError, asyncio.IncompleteReadError):
+        return False
+    except OSError:
+        return None
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except (OSError, ssl.SSLError):
+        pass
+    return True
 
 
 async def run_bounded(funcs: Sequence[Callable[[], Awaitable[T]]], limit: int) -> list[T]:

@@ -27,7 +27,7 @@ import urllib3
 from rich.console import Console
 from rich.table import Table
 
-from .._common import is_loopback_host, login_server_of, normalize_endpoint
+from .._common import is_loopback_host, login_server_of, normalize_endpoint, registry_endpoint
 from ..auth import BasicCredential, DockerConfigCredential
 from ..exceptions import HttpResponseError, RegistryError
 from ..protocol.reference import Reference, parse_reference
@@ -109,7 +109,8 @@ class ResolvedRef:
     """A reference given on the command line, resolved against `--registry`.
 
     Attributes:
-        endpoint: `scheme://host[:port]` of the registry to talk to.
+        endpoint: `scheme://host[:port]` of the registry to talk to, or `host[:port]` when no scheme
+            was given (the client then tries https, and http for loopback and `--insecure` registries).
         repository, tag, digest: the parts of the reference.
     """
 
@@ -160,8 +161,8 @@ class AppContext:
 
     @property
     def endpoint(self) -> str:
-        """`--registry` as `scheme://host[:port]` (a bare host gets https, loopback http)."""
-        return normalize_endpoint(self.registry)
+        """`--registry` as `scheme://host[:port]`, or `host[:port]` when it names no scheme (probed)."""
+        return registry_endpoint(self.registry)
 
     @property
     def login_server(self) -> str:
@@ -198,7 +199,7 @@ class AppContext:
         """The endpoint of `registry` (`host[:port]`): `--registry`'s own when it names that host."""
         if not registry or registry == self.login_server:
             return self.endpoint
-        return normalize_endpoint(registry)
+        return registry_endpoint(registry)
 
     def reference(
         self,
@@ -217,7 +218,8 @@ class AppContext:
             click.BadParameter: the reference is malformed or lacks/has parts the command does not take.
         """
         try:
-            parsed: Reference = parse_reference(text)
+            # Relative to --registry: on Docker Hub `alpine` is `library/alpine`.
+            parsed: Reference = parse_reference(text, default_registry=self.login_server)
         except ValueError as exc:
             raise click.BadParameter(describe_error(exc)) from exc
         if parsed.tag and not allow_tag:

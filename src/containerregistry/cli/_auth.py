@@ -19,7 +19,7 @@ from typing import Any
 import click
 import httpx
 
-from .._common import login_server_of, normalize_endpoint
+from .._common import endpoint_candidates, login_server_of, normalize_endpoint
 from ..auth import BasicCredential, RegistryAuth
 from ..auth._credentials import normalize_registry_host
 from ._app import AppContext, fail, pass_app, report
@@ -85,10 +85,14 @@ def _endpoint(app: AppContext, registry: str) -> str:
 
 def _verify_basic(app: AppContext, endpoint: str, credential: BasicCredential) -> None:
     """Log in the way docker does: `GET /v2/`, answering its challenge with the credentials."""
+    from .._sync._scheme import probe_endpoint
+
     auth = RegistryAuth(credential, insecure=app.insecure, trusted_token_hosts=app.trusted_token_hosts)
     try:
-        with httpx.Client(auth=auth, verify=app.verify, timeout=30.0) as http:
-            response = http.get(f"{endpoint}/v2/")
+        with httpx.Client(verify=app.verify, timeout=30.0) as http:
+            # A bare host: https, or http for loopback/--insecure (the probe sends no credentials).
+            endpoint = probe_endpoint(http, *endpoint_candidates(endpoint, insecure=app.insecure))
+            response = http.get(f"{endpoint}/v2/", auth=auth)
     except httpx.HTTPError as exc:
         fail(f"cannot reach {login_server_of(endpoint)}: {exc}")
     if response.status_code == 401:

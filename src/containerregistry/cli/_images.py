@@ -39,6 +39,7 @@ def image_location(app: AppContext, text: str) -> ImageLocation:
         isinstance(location, RegistryLocation)
         and location.scheme is None
         and location.registry == app.login_server
+        and "://" in app.endpoint
     ):
         location = RegistryLocation(location.reference, scheme=urlsplit(app.endpoint).scheme)
     return location
@@ -77,9 +78,11 @@ def _run(
     platforms: tuple[str, ...],
     referrers: bool,
     concurrency: int,
+    preserve_digests: bool | None = None,
 ) -> None:
     src = image_location(app, source)
     dst = image_location(app, target)
+    extra = {} if preserve_digests is None else {"convert_to_oci": not preserve_digests}
     with TransferBar(verb) as bar:
         result = operation(
             src,
@@ -89,6 +92,7 @@ def _run(
             include_referrers=referrers,
             concurrency=concurrency,
             progress=bar.event,
+            **extra,
             **app.client_options(),
         )
     click.echo(
@@ -96,7 +100,22 @@ def _run(
         f"{result.blobs_skipped} skipped, {result.blobs_mounted} mounted, {result.bytes_copied} bytes)",
         err=True,
     )
+    if result.converted_from:
+        click.echo(
+            f"converted Docker v2 media types to OCI for the layout (as skopeo does): the manifest digest "
+            f"is now {result.digest} (it was {result.converted_from}); --preserve-digests keeps the original",
+            err=True,
+        )
     emit_record(app, result)
+
+
+def _preserve_digests_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--preserve-digests",
+        is_flag=True,
+        help="into an OCI layout, keep Docker v2 manifests byte for byte (their digests too); by default "
+        "they are converted to OCI media types, which skopeo, podman and buildah need to read the layout",
+    )(function)
 
 
 @click.command("push")
@@ -126,6 +145,7 @@ def push(
 @click.argument("reference")
 @click.argument("destination")
 @_transfer_options
+@_preserve_digests_option
 @pass_app
 def pull(
     app: AppContext,
@@ -134,21 +154,26 @@ def pull(
     platforms: tuple[str, ...],
     referrers: bool,
     concurrency: int,
+    preserve_digests: bool,
 ) -> None:
     """Pull the image REFERENCE into an OCI layout directory (oci:DIR[:tag]); digests are verified.
+
+    A Docker v2 image is stored with OCI media types (its manifest digest changes, as with skopeo),
+    unless --preserve-digests is given.
 
     \b
     Example:
       creg pull app:1.0 oci:./app:1.0
       skopeo inspect oci:./app:1.0      # any OCI tool reads the layout
     """
-    _run(app, pull_image, "pull", reference, destination, platforms, referrers, concurrency)
+    _run(app, pull_image, "pull", reference, destination, platforms, referrers, concurrency, preserve_digests)
 
 
 @click.command("copy")
 @click.argument("source")
 @click.argument("destination")
 @_transfer_options
+@_preserve_digests_option
 @pass_app
 def copy(
     app: AppContext,
@@ -157,8 +182,12 @@ def copy(
     platforms: tuple[str, ...],
     referrers: bool,
     concurrency: int,
+    preserve_digests: bool,
 ) -> None:
     """Copy an image between registries and/or OCI layouts (digests preserved; same-registry blobs are mounted).
+
+    Into an OCI layout, Docker v2 images get OCI media types (new manifest digests) unless
+    --preserve-digests is given.
 
     \b
     Example:
@@ -166,7 +195,7 @@ def copy(
       creg copy docker.io/library/alpine:3 myregistry.azurecr.io/alpine:3 --platform linux/amd64
       creg copy oci:./a:1 oci:./b:1
     """
-    _run(app, copy_image, "copy", source, destination, platforms, referrers, concurrency)
+    _run(app, copy_image, "copy", source, destination, platforms, referrers, concurrency, preserve_digests)
 
 
 @click.command("referrers")

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from ._app import AppContext, emit_record, emit_records, lock_options, lock_values, pass_app
+from ..exceptions import ResourceNotFoundError
+from ._app import AppContext, emit_record, emit_records, fail, lock_options, lock_values, pass_app
 
 __all__ = ["repo"]
 
@@ -77,7 +78,9 @@ def repo_update(app: AppContext, /, repository: str, **locks: Any) -> None:
 @click.argument("repository")
 @pass_app
 def repo_rm(app: AppContext, repository: str) -> None:
-    """Delete a repository with all its manifests and tags (succeeds when it is already gone).
+    """Delete a repository with all its manifests and tags. A repository that does not exist is an error.
+
+    Needs the ACR API: on other registries (CNCF Distribution) it fails and says what to do instead.
 
     \b
     Example:
@@ -85,4 +88,8 @@ def repo_rm(app: AppContext, repository: str) -> None:
     """
     ref = app.reference(repository, allow_tag=False, allow_digest=False)
     with app.registry_client(ref.endpoint) as client:
-        emit_record(app, client.delete_repository(ref.repository))
+        try:
+            result = client.delete_repository(ref.repository, missing_ok=False)
+        except ResourceNotFoundError:
+            fail(f"no repository {ref}: nothing deleted")
+    emit_record(app, result)

@@ -6,7 +6,18 @@ from typing import Any
 
 import click
 
-from ._app import AppContext, emit, emit_record, emit_records, lock_options, lock_values, pass_app, report
+from ..exceptions import ResourceNotFoundError
+from ._app import (
+    AppContext,
+    emit,
+    emit_record,
+    emit_records,
+    fail,
+    lock_options,
+    lock_values,
+    pass_app,
+    report,
+)
 
 __all__ = ["ORDER_CHOICES", "tag"]
 
@@ -116,7 +127,11 @@ def tag_update(app: AppContext, /, reference: str, **locks: Any) -> None:
 @click.argument("reference")
 @pass_app
 def tag_rm(app: AppContext, reference: str) -> None:
-    """Delete a tag (the manifest stays).
+    """Delete a tag (the manifest stays). A tag that does not exist is an error (exit status 1).
+
+    Uses the ACR API, or on other registries OCI's delete by tag. A registry that cannot delete a tag
+    alone (CNCF Distribution 2.x) is reported with the manifest to delete instead (`manifest rm`,
+    which removes all its tags).
 
     \b
     Example:
@@ -125,5 +140,8 @@ def tag_rm(app: AppContext, reference: str) -> None:
     ref = app.reference(reference, allow_digest=False, require="tag")
     assert ref.tag is not None
     with app.registry_client(ref.endpoint) as client:
-        client.get_artifact(ref.repository, ref.tag).delete_tag(ref.tag)
+        try:
+            client.get_artifact(ref.repository, ref.tag).delete_tag(ref.tag, missing_ok=False)
+        except ResourceNotFoundError:
+            fail(f"no tag {ref}: nothing deleted")
     report(app, {"deleted": str(ref)}, f"deleted tag {ref}")

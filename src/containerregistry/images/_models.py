@@ -55,7 +55,8 @@ class RegistryLocation:
     Attributes:
         reference: the parsed reference.
         scheme: `http` or `https` when the text named one (`http://127.0.0.1:5000/app:1`), else None:
-            https, or http for loopback hosts.
+            https, falling back to http for a loopback host (or any host with `insecure=True`) when https
+            gets no answer.
     """
 
     reference: Reference
@@ -80,7 +81,8 @@ class RegistryLocation:
 
     @property
     def endpoint(self) -> str:
-        """`https://host[:port]` (http for loopback hosts or when the text said `http://`)."""
+        """`https://host[:port]` (http when the text said `http://`; for a scheme-less loopback host, http
+        here, while the clients probe https first, then http)."""
         if self.scheme:
             return normalize_endpoint(f"{self.scheme}://{self.registry}")
         return normalize_endpoint(self.registry)
@@ -301,6 +303,9 @@ class CopyImageResult:
         blobs_mounted: blobs mounted from the source repository (same registry).
         bytes_copied: bytes of the blobs transferred.
         platform_filtered: True when a new index with only the requested platforms was written.
+        converted_from: when Docker v2 manifests were rewritten with OCI media types for a layout
+            target (`convert_to_oci`), the top manifest's digest before (`digest` is the new one);
+            else None.
     """
 
     digest: str
@@ -315,6 +320,7 @@ class CopyImageResult:
     blobs_mounted: int
     bytes_copied: int
     platform_filtered: bool = False
+    converted_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,11 @@ from ..exceptions import InvalidReferenceError
 
 __all__ = [
     "DIGEST_RE",
+    "DOCKER_HUB_HOSTS",
     "REPOSITORY_RE",
     "TAG_RE",
     "Reference",
+    "is_docker_hub",
     "parse_reference",
     "validate_digest",
     "validate_repository",
@@ -33,6 +35,15 @@ _HOST_RE = re.compile(
     r"|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?"
 )
 MAX_NAME_LENGTH = 255
+#: Docker Hub's names. Its registry API is served at `registry-1.docker.io` (see `_common.normalize_endpoint`),
+#: and a one-component repository there is an official image of `library/` (`alpine` = `library/alpine`),
+#: as docker, crane and skopeo read it.
+DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+
+
+def is_docker_hub(registry: str) -> bool:
+    """True when `registry` (`host[:port]`) names Docker Hub."""
+    return isinstance(registry, str) and registry.lower() in DOCKER_HUB_HOSTS
 
 
 def _show(value: str) -> str:
@@ -129,6 +140,9 @@ def parse_reference(text: str, *, default_registry: str = "") -> Reference:
         text: the reference. A scheme (`https://`) is not part of a reference and is refused.
         default_registry: registry to use when `text` has no host component.
 
+    On Docker Hub (`docker.io`, `index.docker.io`, or a `default_registry` naming it) a repository of
+    one component is an official image: `docker.io/alpine:3` is the repository `library/alpine`.
+
     Raises:
         InvalidReferenceError: naming the part that is invalid.
     """
@@ -165,4 +179,7 @@ def parse_reference(text: str, *, default_registry: str = "") -> Reference:
         raise InvalidReferenceError(
             f"invalid reference {_show(text)}: name is {len(full)} characters, the limit is {MAX_NAME_LENGTH}"
         )
-    return Reference(registry or default_registry, remainder, tag, digest)
+    registry = registry or default_registry
+    if is_docker_hub(registry) and "/" not in remainder:
+        remainder = f"library/{remainder}"
+    return Reference(registry, remainder, tag, digest)

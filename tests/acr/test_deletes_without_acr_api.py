@@ -1,0 +1,229 @@
+"""Deletes never claim what did not happen: "this registry has no such API" is not "no such item".
+
+Against CNCF Distribution (no ACR API, no delete by tag), against an OCI 1.1 registry without the ACR
+API that deletes by tag (the emulator behind a loopback proxy that hides `/acr/v1`), and against the
+emulator's ACR API. Sync and async clients alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from containerregistry import (
+    ContainerRegistryContentClient,
+    ResourceNotFoundError,
+    UnsupportedOperationError,
+    aio,
+)
+from containerregistry._sync import ContainerRegistryClient
+from containerregistry.emulator import RunningEmulator, run_emulator
+from containerregistry.protocol.results import DeleteRepositoryResult
+from tests.acr.adapter import Adapted
+
+from .conftest import Seeder
+
+
+def _push(endpoint: str, repository: str, *tags: str) -> str:
+    """Push one small image under `tags`; return its digest."""
+    with ContainerRegistryContentClient(endpoint, repository) as content:
+        config = json.dumps({"architecture": "amd64", "os": "linux", "nonce": uuid.uuid4().hex}).encode()
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": content.upload_blob(config).digest,
+                "size": len(config),
+            },
+            "layers": [],
+        }
+        digest = content.set_manifest(manifest, tag=tags[0]).digest
+        for tag in tags[1:]:
+            content.set_manifest(manifest, tag=tag)
+        return digest
+
+
+def _tags(endpoint: str, repository: str) -> list[str]:
+    with ContainerRegistryContentClient(endpoint, repository) as content:
+        return sorted(content.list_tags())
+
+
+def _manifest_exists(endpoint: str, repository: str, digest: str) -> bool:
+    with ContainerRegistryContentClient(endpoint, repository) as content:
+        try:
+            content.get_manifest(digest)
+        except ResourceNotFoundError:
+            return False
+        return True
+
+
+@pytest.fixture
+def open_client(flavour: str) -> Iterator[Callable[[str], Any]]:
+    """`open_client(endpoint)`: an anonymous `ContainerRegistryClient` of the flavour (async via `Adapted`)."""
+    loop = asyncio.new_event_loop()
+    made: list[Any] = []
+
+    def make(endpoint: str) -> Any:
+        client: Any
+        if flavour == "sync":
+            client = ContainerRegistryClient(endpoint)
+        else:
+            client = Adapted(aio.ContainerRegistryClient(endpoint), loop)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+    loop.close()
+
+
+def _repo() -> str:
+    return f"deletes/r{uuid.uuid4().hex[:10]}"
+
+
+# -- Distribution: no ACR API, no delete by tag ---------------------------------------------------
+
+
+def test_delete_tag_on_distribution_is_refused_and_names_the_manifest(
+    distribution: Any, open_client: Callable[[str], Any]
+) -> None:
+    repo = _repo()
+    digest = _push(distribution.endpoint, repo, "v1", "v1-alias")
+    client = open_client(distribution.endpoint)
+    with pytest.raises(UnsupportedOperationError) as caught:
+        client.get_artifact(repo, "v1").delete_tag("v1")
+    message = str(caught.value)
+    assert "cannot delete a tag alone" in message and "nothing was deleted" in message
+    assert f"creg manifest rm {repo}@{digest}" in message
+    assert _tags(distribution.endpoint, repo) == ["v1", "v1-alias"]  # really nothing deleted
+    # An absent tag: the Azure convention (success) by default, an error when asked.
+    client.get_artifact(repo, "absent").delete_tag("absent")
+    with pytest.raises(ResourceNotFoundError, match="no such tag"):
+        client.get_artifact(repo, "absent").delete_tag("absent", missing_ok=False)
+
+
+def test_delete_artifact_by_tag_on_distribution_really_deletes(
+    distribution: Any, open_client: Callable[[str], Any]
+) -> None:
+    repo = _repo()
+    digest = _push(distribution.endpoint, repo, "v1", "v1-alias")
+    client = open_client(distribution.endpoint)
+    client.get_artifact(repo, "v1").delete()  # the tag is resolved with the OCI API
+    assert not _manifest_exists(distribution.endpoint, repo, digest)
+    assert _tags(distribution.endpoint, repo) == []
+    client.get_artifact(repo, "v1").delete()  # absent now: succeeds
+    with pytest.raises(ResourceNotFoundError):
+        client.get_artifact(repo, "v1").delete(missing_ok=False)
+    with pytest.raises(ResourceNotFoundError):
+        client.get_artifact(repo, digest).delete(missing_ok=False)
+
+
+def test_delete_repository_on_distribution_is_refused(
+    distribution: Any, open_client: Callable[[str], Any]
+) -> None:
+    repo = _repo()
+    digest = _push(distribution.endpoint, repo, "v1")
+    client = open_client(distribution.endpoint)
+    with pytest.raises(UnsupportedOperationError) as caught:
+        client.delete_repository(repo)
+    assert "no API to delete a repository" in str(caught.value)
+    assert "creg manifest rm" in str(caught.value)
+    assert _manifest_exists(distribution.endpoint, repo, digest)
+    with pytest.raises(UnsupportedOperationError):
+        client.get_repository(repo).delete()
+    # A repository that does not exist: nothing to refuse.
+    assert client.delete_repository(_repo()) == DeleteRepositoryResult()
+    with pytest.raises(ResourceNotFoundError, match="no such repository"):
+        client.delete_repository(_repo(), missing_ok=False)
+
+
+# -- an OCI 1.1 registry without the ACR API that deletes by tag -----------------------------------
+
+
+class _HideAcr(http.server.BaseHTTPRequestHandler):
+    """Forwards every request to the upstream registry, except `/acr/v1/...`: Distribution's plain 404."""
+
+    upstream = ""
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.startswith("/acr/"):
+            reply = httpx.Response(
+                404, content=b"404 page not found\n", headers={"Content-Type": "text/plain"}
+            )
+        else:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            with httpx.Client(timeout=10.0) as client:
+                reply = client.request(self.command, self.upstream + self.path, headers=headers, content=body)
+        self.send_response(reply.status_code)
+        for name, value in reply.headers.items():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                self.send_header(name, value)
+        content = b"" if self.command == "HEAD" else reply.content
+        self.send_header("Content-Length", str(len(reply.content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def oci_only() -> Iterator[str]:
+    """The endpoint of an emulator whose ACR API is hidden: an OCI registry that deletes by tag."""
+    with run_emulator() as emulator:
+        handler = type("Handler", (_HideAcr,), {"upstream": emulator.endpoint})
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+
+def test_delete_tag_falls_back_to_oci_delete_by_tag(oci_only: str, open_client: Callable[[str], Any]) -> None:
+    repo = _repo()
+    digest = _push(oci_only, repo, "v1", "keep")
+    client = open_client(oci_only)
+    client.get_artifact(repo, "v1").delete_tag("v1")
+    assert _tags(oci_only, repo) == ["keep"]  # only the tag went
+    assert _manifest_exists(oci_only, repo, digest)
+    client.get_artifact(repo, "v1").delete_tag("v1")  # absent: succeeds
+    with pytest.raises(ResourceNotFoundError, match="no such tag"):
+        client.get_artifact(repo, "v1").delete_tag("v1", missing_ok=False)
+
+
+# -- the ACR API (the emulator over TLS): absent items --------------------------------------------
+
+
+def test_acr_absent_tag_and_repository(make_client: Any, seed: Seeder, acr: RunningEmulator) -> None:
+    repo = _repo()
+    seed.push(repo, "v1")
+    client = make_client()
+    client.get_artifact(repo, "v1").delete_tag("absent")
+    with pytest.raises(ResourceNotFoundError, match="no such tag"):
+        client.get_artifact(repo, "v1").delete_tag("absent", missing_ok=False)
+    with pytest.raises(ResourceNotFoundError, match="no such tag"):
+        client.get_artifact(repo, "absent").delete(missing_ok=False)
+    assert client.delete_repository(_repo()) == DeleteRepositoryResult()
+    with pytest.raises(ResourceNotFoundError, match="no such repository"):
+        client.delete_repository(_repo(), missing_ok=False)
+    client.get_artifact(repo, "v1").delete_tag("v1", missing_ok=False)
+    assert [t.name for t in client.get_repository(repo).list_tag_properties()] == []
