@@ -108,8 +108,8 @@ __all__ = [
     "ServiceRequestError",
     "SetManifestResult",
     "TooManyRequestsError",
-    "UntrustedTokenServerError",
     "UnsupportedOperationError",
+    "UntrustedTokenServerError",
     "UploadRegistryBlobResult",
     "parse_reference",
 ]

@@ -38,8 +38,8 @@ __all__ = [
     "ResourceNotFoundError",
     "ServiceRequestError",
     "TooManyRequestsError",
-    "UntrustedTokenServerError",
     "UnsupportedOperationError",
+    "UntrustedTokenServerError",
 ]
 
 
