@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
+from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE
 from .._layout import REF_NAME, ImageLayoutError, OciLayout
 from ..exceptions import DigestValidationError, InvalidReferenceError, OperationNotAllowedError
@@ -171,7 +172,7 @@ _Store = _RegistryStore | _LayoutStore
 def _media_type_of(content: bytes) -> str:
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return media_types.OCI_MANIFEST
     if isinstance(body, dict) and isinstance(body.get("mediaType"), str):
         return str(body["mediaType"])
@@ -194,7 +195,10 @@ def _references(
     if isinstance(parsed, OciImageManifest):
         return [parsed.config, *parsed.layers], []
     if media_type == media_types.ORAS_ARTIFACT_MANIFEST:
-        body = json.loads(content)
+        try:
+            body = loads_json(content, f"read {where}")
+        except ValueError as exc:
+            raise ManifestFormatError(f"{where}: invalid JSON") from exc
         blobs = body.get("blobs") if isinstance(body, dict) else None
         if isinstance(blobs, list):
             try:
@@ -267,7 +271,7 @@ class _Copier:
             # A single image: check its config's platform rather than copying the wrong one silently.
             config = await self._read_small_blob(parsed.config)
             try:
-                body = json.loads(config)
+                body = loads_json(config, f"read the config of {self.source.location}")
                 os_name, arch, variant = body.get("os"), body.get("architecture"), body.get("variant")
             except (ValueError, AttributeError):
                 return content, descriptor, False
