@@ -39,12 +39,14 @@ import containerregistry.aio.images
 import containerregistry.images
 from containerregistry.exceptions import (
     ClientAuthenticationError,
+    HttpResponseError,
     ManifestTooLargeError,
     RegistryError,
     RegistryProtocolError,
     ResourceNotFoundError,
     ServiceRequestError,
 )
+from containerregistry.transport import RetryPolicy
 from tests.reliability._emu_hostile import Recorder, serve
 
 pytestmark = pytest.mark.reliability
@@ -131,6 +133,7 @@ def _call(
 ) -> BaseException | None:
     """Run `op(client)` on a sync or async client; returns the exception it raised (None: none)."""
     options.setdefault("timeout", 10)
+    options.setdefault("retry", RetryPolicy(max_retries=2, backoff_factor=0.01))
     package = containerregistry if mode == "sync" else containerregistry.aio
 
     def make() -> Any:
@@ -205,6 +208,10 @@ def _bomb_error(request: web.Request, base: str) -> web.StreamResponse | None:
     return _bomb(404)
 
 
+def _bomb_503(request: web.Request, base: str) -> web.StreamResponse | None:
+    return _bomb(503)  # the retry transport drains it before retrying
+
+
 def _bomb_401(request: web.Request, base: str) -> web.StreamResponse | None:
     return _bomb(401, **{"WWW-Authenticate": 'Basic realm="evil"'})
 
@@ -216,6 +223,7 @@ BOMBS: dict[str, tuple[Route, str, Callable[[Any], Any], type[BaseException]]] =
     "acr-json": (_bomb_acr, "registry", lambda c: c.list_repository_names(), RegistryProtocolError),
     "upload-answer": (_bomb_upload, "content", lambda c: c.upload_blob(b"layer"), RegistryProtocolError),
     "error-body": (_bomb_error, "content", lambda c: c.get_manifest("latest"), ResourceNotFoundError),
+    "retried-503-body": (_bomb_503, "content", lambda c: c.get_manifest("latest"), HttpResponseError),
     "401-body": (_bomb_401, "content", lambda c: c.get_manifest("latest"), ClientAuthenticationError),
 }
 
@@ -473,3 +481,96 @@ def test_download_blob_to_streams_in_constant_memory(tmp_path: Path, mode: str) 
     assert error is None, repr(error)
     assert target.stat().st_size == _ENDLESS
     assert peak < 24 << 20
+
+
+# -- pull_image of a large index --------------------------------------------------------------------
+
+CHILDREN = 300
+CHILD_PAD = 1 << 20  # each child manifest is ~1 MB (one large annotation)
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+_PAD = b"p" * CHILD_PAD
+
+
+class _BigIndex:
+    """An index of `CHILDREN` image manifests of ~1 MB each, sharing one config and one layer.
+
+    Children are generated on request from their number, so the server holds only the digests.
+    """
+
+    def __init__(self) -> None:
+        self.config = b'{"architecture":"amd64","os":"linux"}'
+        self.layer = b"shared layer"
+        self.blobs = {_sha(self.config): self.config, _sha(self.layer): self.layer}
+        self.by_digest: dict[str, int] = {}
+        entries = []
+        for number in range(CHILDREN):
+            child = self.child(number)
+            digest = _sha(child)
+            self.by_digest[digest] = number
+            entries.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(child)})
+        self.index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
+
+    def child(self, number: int) -> bytes:
+        head = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": OCI_CONFIG, "digest": _sha(self.config), "size": len(self.config)},
+                "layers": [{"mediaType": OCI_LAYER, "digest": _sha(self.layer), "size": len(self.layer)}],
+                "annotations": {"number": str(number)},
+            }
+        ).encode()
+        return head[:-2] + b', "pad": "' + _PAD + b'"}}'
+
+    def route(self, request: web.Request, base: str) -> Any:
+        if request.path in ("/v2", "/v2/"):
+            return web.json_response({})
+        reference = request.path.rsplit("/", 1)[-1]
+        if "/manifests/" in request.path:
+            if reference in ("latest", _sha(self.index)):
+                body, kind = self.index, OCI_INDEX
+            elif reference in self.by_digest:
+                body, kind = self.child(self.by_digest[reference]), OCI_MANIFEST
+            else:
+                return None
+            headers = {"Content-Type": kind, "Docker-Content-Digest": _sha(body)}
+            if request.method == "HEAD":
+                return web.Response(headers={**headers, "Content-Length": str(len(body))})
+            return web.Response(body=body, headers=headers)
+        if "/blobs/" in request.path and reference in self.blobs:
+            return web.Response(
+                body=self.blobs[reference], headers={"Content-Type": "application/octet-stream"}
+            )
+        return None
+
+
+@pytest.fixture(scope="module")
+def big_index() -> _BigIndex:
+    return _BigIndex()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pull_image_of_a_large_index_keeps_a_memory_budget(
+    tmp_path: Path, mode: str, big_index: _BigIndex
+) -> None:
+    total = CHILDREN * CHILD_PAD
+    with serve(_server(big_index.route)) as endpoint:
+        source = f"{endpoint.removeprefix('http://')}/evil/app:latest"
+        target = f"oci:{tmp_path / 'layout'}:v1"
+
+        def pull() -> Any:
+            if mode == "sync":
+                return containerregistry.images.pull_image(source, target, timeout=30)
+            return asyncio.run(containerregistry.aio.images.pull_image(source, target, timeout=30))
+
+        result, peak, elapsed = _measured(pull)
+    blobs = list((tmp_path / "layout" / "blobs" / "sha256").iterdir())
+    print(
+        f"\n[reliability] pull_image of an index of {CHILDREN} manifests of {CHILD_PAD >> 20} MiB "
+        f"({total / 1e6:.0f} MB of manifests), {mode}: {elapsed:.1f}s, tracemalloc peak {peak / 1e6:.1f} MB"
+    )
+    assert result.blobs_copied == 2
+    assert len(blobs) == CHILDREN + 3  # the children, the index, the config and the layer
+    # Bounded by the spool budget (8 MiB) plus `concurrency` (4) manifests in flight, each parsed twice
+    # (a few MB apiece), plus this server's own buffers: not by the 315 MB of manifests.
+    assert peak < 96 << 20, f"peak {peak / 1e6:.0f} MB"
