@@ -57,6 +57,7 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\bStopAsyncIteration\b", "StopIteration"),
     (r"\baclose\b", "close"),
     (r"\baread\b", "read"),
+    (r"\baread_response\b", "read_response"),
     (r"\baiter_bytes\b", "iter_bytes"),
     (r"\baiter_raw\b", "iter_raw"),
     (r"\basyncio\.sleep\b", "time.sleep"),

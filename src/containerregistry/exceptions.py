@@ -10,6 +10,8 @@ Hierarchy::
     │   ├── OperationNotAllowedError    405 (a locked image, deletes disabled)
     │   └── TooManyRequestsError        429
     ├── ServiceRequestError             no usable answer: connect/read failures after retries
+    │   └── RegistryProtocolError       the registry answered something unusable (over a size cap,
+    │                                   undecodable, JSON nested too deeply)
     ├── DigestValidationError           (also a ValueError) content does not match its digest
     ├── InvalidReferenceError           (also a ValueError) a malformed name, tag or digest
     ├── ManifestTooLargeError           a manifest above the 4 MiB limit
@@ -35,6 +37,7 @@ __all__ = [
     "OperationNotAllowedError",
     "PermissionDeniedError",
     "RegistryError",
+    "RegistryProtocolError",
     "ResourceNotFoundError",
     "ServiceRequestError",
     "TooManyRequestsError",
@@ -125,6 +128,15 @@ class TooManyRequestsError(HttpResponseError):
 
 class ServiceRequestError(RegistryError):
     """No usable response: connection refused, reset or timed out after the retries allowed."""
+
+
+class RegistryProtocolError(ServiceRequestError):
+    """The registry (or its token server, or a credential helper) answered something unusable.
+
+    A body above its size cap (counted in decoded bytes, so a compressed bomb is stopped early), a
+    `Content-Encoding` that cannot be decoded, or JSON nested too deeply to parse. A subclass of
+    `ServiceRequestError`, so `except ServiceRequestError` still catches it.
+    """
 
 
 class DigestValidationError(RegistryError, ValueError):

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
+from .._bounded import loads_json
 from .._common import login_server_of, scope_for
 from ..exceptions import (
     ClientAuthenticationError,
@@ -149,7 +150,7 @@ class _AcrSession:
         if not raw.strip():
             return None, response
         try:
-            return json.loads(raw), response
+            return loads_json(raw, action), response
         except (ValueError, UnicodeDecodeError):
             raise ServiceRequestError(f"{action} failed: the registry sent invalid JSON") from None
 

@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
+from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE
 from .._layout import REF_NAME, ImageLayoutError, OciLayout
 from ..exceptions import DigestValidationError, InvalidReferenceError, OperationNotAllowedError
@@ -49,6 +50,7 @@ from ..images._models import (
     platform_matches,
     target_tag_for_registry,
 )
+from ..images._spool import ManifestSpool
 from ..protocol import media_types
 from ..protocol.acr import ArtifactManifestOrder, ArtifactManifestProperties
 from ..protocol.digest import compute_digest
@@ -83,13 +85,17 @@ ProgressHandler = Callable[[TransferProgress], Any]
 
 @dataclass
 class _Manifest:
-    """A manifest of the plan: its exact bytes and what it references."""
+    """A manifest of the plan: what it references; its exact bytes wait in the copy's spool."""
 
     descriptor: OciDescriptor
-    content: bytes
+    spool: ManifestSpool = field(repr=False)
     blobs: list[OciDescriptor] = field(default_factory=list)
     children: list[OciDescriptor] = field(default_factory=list)
     is_referrer: bool = False
+
+    @property
+    def content(self) -> bytes:
+        return self.spool.get(self.descriptor.digest)
 
 
 class _RegistryStore:
@@ -174,7 +180,7 @@ _Store = _RegistryStore | _LayoutStore
 def _media_type_of(content: bytes) -> str:
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return media_types.OCI_MANIFEST
     if isinstance(body, dict) and isinstance(body.get("mediaType"), str):
         return str(body["mediaType"])
@@ -197,7 +203,10 @@ def _references(
     if isinstance(parsed, OciImageManifest):
         return [parsed.config, *parsed.layers], []
     if media_type == media_types.ORAS_ARTIFACT_MANIFEST:
-        body = json.loads(content)
+        try:
+            body = loads_json(content, f"read {where}")
+        except ValueError as exc:
+            raise ManifestFormatError(f"{where}: invalid JSON") from exc
         blobs = body.get("blobs") if isinstance(body, dict) else None
         if isinstance(blobs, list):
             try:
@@ -231,6 +240,8 @@ class _Copier:
         self.concurrency = concurrency
         self.tracker = ProgressTracker(progress)
         self.manifests: dict[str, _Manifest] = {}
+        # Manifest bytes between plan and write, within a memory budget (the rest in a temporary file).
+        self.spool = ManifestSpool()
         self.order: list[str] = []  # push order: children first, referrers after their subject
         self.blobs: dict[str, OciDescriptor] = {}
         self.copied = self.skipped = self.mounted = self.bytes_copied = 0
@@ -270,7 +281,7 @@ class _Copier:
             # A single image: check its config's platform rather than copying the wrong one silently.
             config = self._read_small_blob(parsed.config)
             try:
-                body = json.loads(config)
+                body = loads_json(config, f"read the config of {self.source.location}")
                 os_name, arch, variant = body.get("os"), body.get("architecture"), body.get("variant")
             except (ValueError, AttributeError):
                 return content, descriptor, False
@@ -292,24 +303,44 @@ class _Copier:
         return (self.source.client.download_blob_content(blob.digest)).content
 
     def _add(self, descriptor: OciDescriptor, content: bytes, *, depth: int, is_referrer: bool) -> _Manifest:
+        if depth > _MAX_DEPTH or descriptor.digest in self.manifests:
+            return self._add_parsed(descriptor, [], [], depth=depth, is_referrer=is_referrer)
+        blobs, children = self._parse(descriptor, content)
+        return self._add_parsed(descriptor, blobs, children, depth=depth, is_referrer=is_referrer)
+
+    def _parse(
+        self, descriptor: OciDescriptor, content: bytes
+    ) -> tuple[list[OciDescriptor], list[OciDescriptor]]:
+        """What a manifest references; its bytes go to the spool (so only a few are in memory at once)."""
+        where = f"manifest {descriptor.digest} of {self.source.location}"
+        blobs, children = _references(content, descriptor.media_type, where)
+        self.spool.put(descriptor.digest, content)
+        return blobs, children
+
+    def _add_parsed(
+        self,
+        descriptor: OciDescriptor,
+        blobs: list[OciDescriptor],
+        children: list[OciDescriptor],
+        *,
+        depth: int,
+        is_referrer: bool,
+    ) -> _Manifest:
         if depth > _MAX_DEPTH:
             raise ManifestFormatError(
                 f"{self.source.location}: manifests nest deeper than {_MAX_DEPTH} levels"
             )
         if descriptor.digest in self.manifests:
             return self.manifests[descriptor.digest]
-        where = f"manifest {descriptor.digest} of {self.source.location}"
-        blobs, children = _references(content, descriptor.media_type, where)
-        manifest = _Manifest(descriptor, content, blobs, children, is_referrer)
+        manifest = _Manifest(descriptor, self.spool, blobs, children, is_referrer)
         self.manifests[descriptor.digest] = manifest
         for blob in blobs:
             self.blobs.setdefault(blob.digest, blob)
-        fetched = run_bounded(
-            [self._reader(child) for child in children if child.digest not in self.manifests],
-            self.concurrency,
-        )
-        for child, child_content in fetched:
-            self._add(child, child_content, depth=depth + 1, is_referrer=False)
+        wanted = list({c.digest: c for c in children if c.digest not in self.manifests}.values())
+        # Each reader parses its child and spools the bytes: what comes back is only descriptors.
+        fetched = run_bounded([self._reader(child) for child in wanted], self.concurrency)
+        for child, child_blobs, grandchildren in fetched:
+            self._add_parsed(child, child_blobs, grandchildren, depth=depth + 1, is_referrer=False)
         self.order.append(descriptor.digest)
         if self.include_referrers:
             for referrer in self.source.referrers(descriptor.digest):
@@ -319,8 +350,10 @@ class _Copier:
         return manifest
 
     def _reader(self, descriptor: OciDescriptor) -> Callable[[], Any]:
-        def read() -> tuple[OciDescriptor, bytes]:
-            return descriptor, self.source.read_manifest(descriptor)
+        def read() -> tuple[OciDescriptor, list[OciDescriptor], list[OciDescriptor]]:
+            content = self.source.read_manifest(descriptor)
+            blobs, children = self._parse(descriptor, content)
+            return descriptor, blobs, children
 
         return read
 
@@ -577,6 +610,7 @@ def _copy(
         if isinstance(source_store, _RegistryStore):
             source_store.client.close()
         raise
+    copier: _Copier | None = None
     try:
         copier = _Copier(
             source_store,
@@ -618,6 +652,8 @@ def _copy(
             converted_from=source_digest if top.descriptor.digest != source_digest else None,
         )
     finally:
+        if copier is not None:
+            copier.spool.close()
         for store in (source_store, target_store):
             if isinstance(store, _RegistryStore):
                 store.client.close()

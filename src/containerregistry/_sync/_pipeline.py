@@ -16,10 +16,11 @@ from typing import Any
 
 import httpx
 
+from .._bounded import read_response
 from .._common import endpoint_candidates, to_timeout
 from ..auth import RegistryAuth
 from ..auth._hosts import REGISTRY_EXTENSION
-from ..exceptions import ServiceRequestError
+from ..exceptions import RegistryProtocolError, ServiceRequestError
 from ..protocol.http import error_from_response, redact_url
 from ..transport import RetryPolicy, RetryTransport, create_transport
 from ._scheme import probe_endpoint
@@ -32,6 +33,11 @@ _MAX_ERROR_BODY = 64 * 1024
 #: Redirects followed per request (httpx's default is 20; registries use one, to a storage host).
 _MAX_REDIRECTS = 10
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: Bodies of successful answers the clients do not stream (upload steps, HEAD, DELETE): refused above this.
+_MAX_ANSWER_BODY = 1024 * 1024
+#: Sent with every request: the clients decode no compression they did not ask for (a blob's digest
+#: covers its bytes as stored, and a compressed JSON answer is a bomb waiting to happen).
+_HEADERS = {"Accept-Encoding": "identity"}
 
 
 class Pipeline:
@@ -128,7 +134,12 @@ class Pipeline:
         if not retry:
             extensions["containerregistry.retry"] = False
         request = self.client.build_request(
-            method, url, headers=headers, content=content, params=params, extensions=extensions
+            method,
+            url,
+            headers={**_HEADERS, **(headers or {})},
+            content=content,
+            params=params,
+            extensions=extensions,
         )
         for hop in range(_MAX_REDIRECTS + 1):
             try:
@@ -148,16 +159,12 @@ class Pipeline:
             request = _redirect_request(request, response, action)
         if response.status_code in expect:
             if not stream:
-                try:
-                    response.read()
-                except httpx.TransportError as exc:
-                    raise ServiceRequestError(
-                        f"{action} failed: connection lost while reading {redact_url(url)}: {_describe(exc)}"
-                    ) from exc
-                finally:
-                    response.close()
+                # Answers we do not stream (uploads, HEAD, DELETE, ...) are small or empty: a large one
+                # is refused rather than buffered. A HEAD has no body; its Content-Length is the size of
+                # what it describes, so it is not checked.
+                read_response(response, _MAX_ANSWER_BODY, action, truncate=method == "HEAD")
             return response
-        body = _read_limited(response, _MAX_ERROR_BODY)
+        body = read_response(response, _MAX_ERROR_BODY, action, truncate=True)
         raise error_from_response(
             response.status_code,
             response.headers,
@@ -178,50 +185,15 @@ class Pipeline:
 
 
 def read_capped(
-    response: httpx.Response, limit: int, action: str, error: type[Exception] = ServiceRequestError
+    response: httpx.Response, limit: int, action: str, error: type[Exception] = RegistryProtocolError
 ) -> bytes:
-    """Read a streamed body of at most `limit` (decoded) bytes, then close the response.
+    """Read a streamed body of at most `limit` decoded bytes, then close the response.
 
     A larger body raises `error` without being read whole: first from `Content-Length`, else as soon
-    as the bytes read pass the limit (which also bounds a compressed body's expansion).
+    as the decoded bytes pass the limit (a compressed body is inflated step by step, so a gzip bomb
+    costs about `limit` bytes of memory). A body that does not decode raises `RegistryProtocolError`.
     """
-    try:
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise error(f"{action} failed: the response is {length} bytes; the limit is {limit} bytes")
-        buffer = bytearray()
-        for chunk in response.iter_bytes():
-            buffer += chunk
-            if len(buffer) > limit:
-                raise error(f"{action} failed: the response exceeds the limit of {limit} bytes")
-        return bytes(buffer)
-    except httpx.TransportError as exc:
-        raise ServiceRequestError(
-            f"{action} failed: connection lost while reading the response: {exc}"
-        ) from exc
-    finally:
-        response.close()
-
-
-def _read_limited(response: httpx.Response, limit: int) -> bytes:
-    """Read at most `limit` bytes of a streamed response body, then close it."""
-    if response.is_stream_consumed:  # the auth flow already read it (a 401 it could not answer)
-        response.close()
-        try:
-            return response.content[:limit]
-        except httpx.ResponseNotRead:
-            return b""
-    buffer = bytearray()
-    try:
-        for chunk in response.iter_raw():
-            buffer += chunk[: limit - len(buffer)]
-            if len(buffer) >= limit:
-                break
-    except httpx.HTTPError:
-        pass
-    finally:
-        response.close()
-    return bytes(buffer)
+    return read_response(response, limit, action, error=error)
 
 
 def _is_redirect(response: httpx.Response) -> bool:

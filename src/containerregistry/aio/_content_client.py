@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from .._blob_source import CHUNK, BlobSource, open_source
+from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of, scope_for
 from ..exceptions import (
     ClientAuthenticationError,
@@ -22,13 +23,20 @@ from ..exceptions import (
     HttpResponseError,
     InvalidReferenceError,
     ManifestTooLargeError,
+    RegistryProtocolError,
     ResourceNotFoundError,
     ServiceRequestError,
 )
 from ..protocol import media_types
 from ..protocol.digest import Hasher, compute_digest, new_hasher, verify_digest
 from ..protocol.http import add_query, join_location, parse_link_next, parse_upload_range
-from ..protocol.models import OciDescriptor, OciImageIndex, OciImageManifest, parse_manifest
+from ..protocol.models import (
+    ManifestFormatError,
+    OciDescriptor,
+    OciImageIndex,
+    OciImageManifest,
+    parse_manifest,
+)
 from ..protocol.reference import validate_digest, validate_repository, validate_tag
 from ..protocol.results import (
     DownloadBlobToResult,
@@ -47,6 +55,8 @@ __all__ = ["BlobStream", "ContainerRegistryContentClient"]
 _LOGGER = logging.getLogger("containerregistry")
 #: JSON listings (tags, referrers) above this size are refused rather than buffered.
 _MAX_LISTING_SIZE = 16 * 1024 * 1024
+#: `download_blob_content` holds at most this much of a blob in memory unless told otherwise.
+DEFAULT_MAX_BLOB_CONTENT_SIZE = 128 * 1024 * 1024
 
 
 class ContainerRegistryContentClient:
@@ -364,12 +374,36 @@ class ContainerRegistryContentClient:
             progress=progress,
         )
 
-    async def download_blob_content(self, digest: str) -> DownloadRegistryBlobResult:
-        """Download a blob into memory and verify its digest."""
+    async def download_blob_content(
+        self, digest: str, *, max_size: int | None = DEFAULT_MAX_BLOB_CONTENT_SIZE
+    ) -> DownloadRegistryBlobResult:
+        """Download a blob into memory and verify its digest.
+
+        Args:
+            digest: the blob's digest.
+            max_size: the most bytes held in memory (default 128 MiB); None for no limit. A larger
+                blob is refused from its `Content-Length`, or as soon as more arrived, so a registry
+                cannot make this allocate without bound. Use `download_blob_to` or
+                `download_blob_streaming` (constant memory, no limit) for large blobs.
+
+        Raises:
+            RegistryProtocolError: the blob is larger than `max_size`.
+        """
+        action = f"download blob {digest} from {self.login_server}/{self._repository}"
         buffer = bytearray()
         async with self.download_blob_streaming(digest) as stream:
+            if max_size is not None and stream.size is not None and stream.size > max_size:
+                raise RegistryProtocolError(
+                    f"{action} failed: the blob is {stream.size} bytes, over max_size={max_size}; "
+                    "use download_blob_to or download_blob_streaming for large blobs"
+                )
             async for chunk in stream.iter_bytes():
                 buffer += chunk
+                if max_size is not None and len(buffer) > max_size:
+                    raise RegistryProtocolError(
+                        f"{action} failed: the blob exceeds max_size={max_size} bytes; "
+                        "use download_blob_to or download_blob_streaming for large blobs"
+                    )
         return DownloadRegistryBlobResult(digest=digest, content=bytes(buffer))
 
     async def download_blob_to(
@@ -509,7 +543,7 @@ class ContainerRegistryContentClient:
             expect=(201, 200, 202),
         )
         _check_digest_header(response, digest, action)
-        parsed = _parse_quietly(content, media_type)
+        parsed = _parse_quietly(content, media_type, action)
         if parsed is not None and parsed.subject is not None and "OCI-Subject" not in response.headers:
             await self._add_to_referrers_tag(parsed, content, media_type, digest)
         return SetManifestResult(digest=digest, tag=tag)
@@ -540,7 +574,7 @@ class ContainerRegistryContentClient:
         if header_digest:
             _check_digest_header(response, compute_digest(content, _algorithm_of(header_digest)), action)
         digest = tag_or_digest if by_digest else compute_digest(content)
-        parsed = _parse_quietly(content, media_type or None)
+        parsed = _parse_quietly(content, media_type or None, action)
         if not media_type and parsed is not None:
             media_type = parsed.media_type or ""
         return GetManifestResult(digest=digest, media_type=media_type, content=content, manifest=parsed)
@@ -649,7 +683,7 @@ class ContainerRegistryContentClient:
         response = await self._pipeline.send(
             "GET", url, scope=scope_for(self._repository, "pull"), action=action, stream=True
         )
-        response._content = await read_capped(response, _MAX_LISTING_SIZE, action, ServiceRequestError)
+        await read_capped(response, _MAX_LISTING_SIZE, action)
         return response
 
     def _next_link(self, response: httpx.Response, url: str) -> str | None:
@@ -868,7 +902,7 @@ def _content_range(response: httpx.Response) -> tuple[int, int, int | None]:
 
 def _json_object(response: httpx.Response, action: str) -> dict[str, Any]:
     try:
-        body = json.loads(response.content)
+        body = loads_json(response.content, action)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ServiceRequestError(f"{action} failed: the registry sent invalid JSON") from exc
     if not isinstance(body, dict):
@@ -903,8 +937,16 @@ def _default_type(body: dict[str, Any]) -> str:
     return media_types.OCI_INDEX if "manifests" in body else media_types.OCI_MANIFEST
 
 
-def _parse_quietly(content: bytes, media_type: str | None) -> OciImageManifest | OciImageIndex | None:
+def _parse_quietly(
+    content: bytes, media_type: str | None, action: str
+) -> OciImageManifest | OciImageIndex | None:
+    """The parsed manifest, or None when it is not one we model; JSON nested too deeply to parse is
+    refused (`RegistryProtocolError`) rather than passed on as opaque bytes."""
     try:
         return parse_manifest(content, media_type)
+    except ManifestFormatError as exc:
+        if isinstance(exc.__cause__, RecursionError):
+            raise RegistryProtocolError(f"{action} failed: the manifest is JSON nested too deeply") from None
+        return None
     except ValueError:
         return None

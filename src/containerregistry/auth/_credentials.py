@@ -18,12 +18,12 @@ import binascii
 import json
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import RegistryError
+from ..exceptions import RegistryError, RegistryProtocolError
+from ._helper import MAX_HELPER_OUTPUT, HelperOutputTooLarge, HelperTimeout, run_helper
 
 __all__ = [
     "DOCKER_HUB_SERVER_URL",
@@ -38,7 +38,8 @@ DOCKER_HUB_SERVER_URL = "https://index.docker.io/v1/"
 _DOCKER_HUB_HOSTS = frozenset(
     {"index.docker.io", "registry-1.docker.io", "docker.io", "registry.hub.docker.com"}
 )
-_HELPER_TIMEOUT = 30.0  # seconds; a helper may prompt a keychain, but must not hang a client forever
+#: Seconds a credential helper gets; it may prompt a keychain, but must not hang a client forever.
+DEFAULT_HELPER_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,23 @@ class DockerConfigCredential:
     with the server URL on stdin; ``Username == "<token>"`` means the secret is an identity token;
     "credentials not found" means anonymous.
 
+    A helper runs in its own process group with a deadline (`helper_timeout`); when it passes, the
+    whole group is killed (grandchildren too), and an answer longer than 1 MiB is refused. The async
+    clients run helpers in a worker thread, so a slow one does not stall the event loop.
+
     Args:
         config_path: the ``config.json`` to read; default ``$DOCKER_CONFIG/config.json`` or
             ``~/.docker/config.json``. A missing file means anonymous everywhere.
+        helper_timeout: seconds a credential helper may take (default 30).
     """
 
-    def __init__(self, config_path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        config_path: str | os.PathLike[str] | None = None,
+        *,
+        helper_timeout: float = DEFAULT_HELPER_TIMEOUT,
+    ) -> None:
+        self.helper_timeout = helper_timeout
         if config_path is None:
             base = os.environ.get("DOCKER_CONFIG")
             config_path = Path(base) / "config.json" if base else Path.home() / ".docker" / "config.json"
@@ -199,16 +211,14 @@ class DockerConfigCredential:
             raise RegistryError(f"credential helper {program} (configured for {host}) is not on PATH")
         server_url = DOCKER_HUB_SERVER_URL if host == "index.docker.io" else host
         try:
-            done = subprocess.run(
-                [path, "get"],
-                input=server_url.encode(),
-                capture_output=True,
-                timeout=_HELPER_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
+            done = run_helper([path, "get"], server_url.encode(), timeout=self.helper_timeout)
+        except HelperTimeout:
             raise RegistryError(
-                f"credential helper {program} did not answer for {host} within 30 s"
+                f"credential helper {program} did not answer for {host} within {self.helper_timeout:g} s"
+            ) from None
+        except HelperOutputTooLarge:
+            raise RegistryProtocolError(
+                f"credential helper {program} wrote more than {MAX_HELPER_OUTPUT} bytes for {host}"
             ) from None
         except OSError as exc:
             raise RegistryError(f"credential helper {program} could not run: {exc.strerror}") from None
@@ -222,7 +232,7 @@ class DockerConfigCredential:
             )
         try:
             answer = json.loads(done.stdout)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RegistryError(f"credential helper {program} gave an unreadable answer for {host}") from None
         username: object = answer.get("Username", "") if isinstance(answer, dict) else None
         secret: object = answer.get("Secret", "") if isinstance(answer, dict) else None

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import jwt
 
+from .._bounded import aread_response, loads_json, read_response
 from .._common import is_loopback_host
 from ..exceptions import ClientAuthenticationError, ErrorDetail, InsecureTransportError
 from ..protocol.challenge import Challenge, merge_scopes, parse_www_authenticate, scopes_cover
@@ -58,6 +59,9 @@ _DEFAULT_EXPIRES_IN = 60.0  # Docker token spec: assume 60 s when the server doe
 _ACR_REFRESH_MARGIN = 300.0  # exchange again 5 minutes before the ACR refresh token expires
 _ACR_REFRESH_DEFAULT = 3600.0  # when the refresh token is not a readable JWT (ACR's last about 3 h)
 _ACR_CLIENT_ID = "containerregistry-python"
+#: Token answers above this many decoded bytes are refused; error and 401 bodies are cut at the second.
+_MAX_TOKEN_BODY = 1024 * 1024
+_MAX_ERROR_BODY = 64 * 1024
 
 
 @dataclass
@@ -200,6 +204,7 @@ class RegistryAuth(httpx.Auth):
         self._prefer_post = prefer_post
         self._registries: dict[str, _RegistryState] = {}
         self._resolved: dict[str, object | None] = {}
+        self._resolving: dict[str, asyncio.Future[object | None]] = {}
         self.stats = AuthStats()
         self._thread_lock = threading.Lock()
         self._aio_lock: asyncio.Lock | None = None
@@ -618,7 +623,9 @@ class RegistryAuth(httpx.Auth):
                 url=_without_query(realm),
             )
         try:
-            body = response.json()
+            body = loads_json(
+                response.content, f"{what} at {_without_query(realm)} for registry {state.host}"
+            )
         except ValueError:
             body = None
         wanted = (key,) if key else ("token", "access_token")
@@ -783,7 +790,9 @@ class RegistryAuth(httpx.Auth):
             response = yield from self._token_post(state, challenge.realm, form, (), False)
             if response.status_code == 200:
                 try:
-                    refresh = response.json().get("refresh_token")
+                    refresh = loads_json(
+                        response.content, f"password grant at {_without_query(challenge.realm)}"
+                    ).get("refresh_token")
                 except (ValueError, AttributeError):
                     refresh = None
                 if isinstance(refresh, str) and refresh:
@@ -814,14 +823,16 @@ class RegistryAuth(httpx.Auth):
                 if isinstance(step, _EntraTokenNeeded):
                     value = self._entra_token_sync(step)
                 else:
-                    value = client.send(step, auth=None, follow_redirects=False)
-                    value.read()
+                    _prepare(step)
+                    value = client.send(step, auth=None, stream=True, follow_redirects=False)
+                    _read_body(step, value)
         except StopIteration as stop:
             result: str | None = stop.value
             return result
 
     async def get_refresh_token_async(self, client: httpx.AsyncClient, endpoint: str) -> str | None:
         """Async twin of `get_refresh_token` for ``httpx.AsyncClient``."""
+        await self._resolve_off_loop(httpx.URL(endpoint))
         flow = self._refresh_token_flow(endpoint)
         value: Any = None
         try:
@@ -830,8 +841,9 @@ class RegistryAuth(httpx.Auth):
                 if isinstance(step, _EntraTokenNeeded):
                     value = await self._entra_token_async(step)
                 else:
-                    value = await client.send(step, auth=None, follow_redirects=False)
-                    await value.aread()
+                    _prepare(step)
+                    value = await client.send(step, auth=None, stream=True, follow_redirects=False)
+                    await _aread_body(step, value)
         except StopIteration as stop:
             result: str | None = stop.value
             return result
@@ -883,6 +895,33 @@ class RegistryAuth(httpx.Auth):
             self._aio_lock, self._aio_lock_loop = asyncio.Lock(), loop
         return self._aio_lock
 
+    async def _resolve_off_loop(self, url: httpx.URL) -> None:
+        """Run a Docker credential helper in a worker thread, so a slow one never stalls the event loop.
+
+        `_credential_for` then finds the answer cached. Concurrent first requests to one host share
+        one helper run.
+        """
+        if not isinstance(self._credential, DockerConfigCredential):
+            return
+        host = self._state_for(url).host
+        if host in self._resolved:
+            return
+        pending = self._resolving.get(host)
+        if pending is None or pending.get_loop() is not asyncio.get_running_loop():
+            credential = self._credential
+
+            async def resolve() -> object | None:
+                return await asyncio.to_thread(credential.resolve, host)
+
+            pending = asyncio.ensure_future(resolve())
+            self._resolving[host] = pending
+        try:
+            resolved = await asyncio.shield(pending)
+        finally:
+            if pending.done() and self._resolving.get(host) is pending:
+                del self._resolving[host]
+        self._resolved.setdefault(host, resolved)
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Drive the shared flow for ``httpx.Client``."""
         lock: threading.Lock | None = None
@@ -909,13 +948,15 @@ class RegistryAuth(httpx.Auth):
             if isinstance(step, _EntraTokenNeeded):
                 value = self._entra_token_sync(step)
                 continue
+            _prepare(step)
             response = yield step
             if step.extensions.get(_INTERNAL) or response.status_code == 401:
-                response.read()
+                _read_body(step, response)
             value = response
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Drive the shared flow for ``httpx.AsyncClient``."""
+        await self._resolve_off_loop(request.url)
         lock: asyncio.Lock | None = None
         if self._is_cold(request):
             lock = self._async_lock()
@@ -934,9 +975,10 @@ class RegistryAuth(httpx.Auth):
                 if isinstance(step, _EntraTokenNeeded):
                     value = await self._entra_token_async(step)
                     continue
+                _prepare(step)
                 response = yield step
                 if step.extensions.get(_INTERNAL) or response.status_code == 401:
-                    await response.aread()
+                    await _aread_body(step, response)
                 value = response
         finally:
             if lock is not None:
@@ -946,6 +988,31 @@ class RegistryAuth(httpx.Auth):
 def _redirected_away(request: httpx.Request, response: httpx.Response) -> bool:
     """True when `response` came from another origin than `request` (httpx followed a redirect)."""
     return origin_key(response.request.url) != origin_key(request.url)
+
+
+def _prepare(step: httpx.Request) -> None:
+    """Token requests and pings invite no compression (their answers are read with a cap anyway)."""
+    if step.extensions.get(_INTERNAL):
+        step.headers.setdefault("Accept-Encoding", "identity")
+
+
+def _body_limit(step: httpx.Request, response: httpx.Response) -> tuple[int, str, bool]:
+    """(cap, what, truncate) for reading a body the flow needs: a token answer is refused above its cap
+    (`RegistryProtocolError`); an error or 401 body is only read to describe a failure, so it is cut."""
+    what = f"{step.method} {_without_query(str(step.url))}"
+    if step.extensions.get(_INTERNAL) and response.status_code == 200:
+        return _MAX_TOKEN_BODY, what, False
+    return _MAX_ERROR_BODY, what, True
+
+
+def _read_body(step: httpx.Request, response: httpx.Response) -> None:
+    limit, what, truncate = _body_limit(step, response)
+    read_response(response, limit, what, truncate=truncate)
+
+
+async def _aread_body(step: httpx.Request, response: httpx.Response) -> None:
+    limit, what, truncate = _body_limit(step, response)
+    await aread_response(response, limit, what, truncate=truncate)
 
 
 def _basic_header(credential: BasicCredential) -> str:
@@ -966,7 +1033,7 @@ def _server_message(response: httpx.Response, secrets: Iterable[str]) -> tuple[s
     text = ""
     try:
         body = json.loads(response.content or b"null")
-    except (ValueError, httpx.ResponseNotRead):
+    except (ValueError, RecursionError, httpx.ResponseNotRead):
         body = None
         try:
             text = response.text

@@ -87,7 +87,9 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         try:
             length = response.headers.get("Content-Length")
             if length is not None and length.isdigit() and int(length) <= _DRAIN_LIMIT:
-                await response.aread()
+                # Raw bytes only: decoding a small compressed body could still expand to gigabytes.
+                async for _ in response.aiter_raw():
+                    pass
         except httpx.HTTPError:
             pass
         finally:

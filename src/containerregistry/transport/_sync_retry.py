@@ -89,7 +89,9 @@ class RetryTransport(httpx.BaseTransport):
         try:
             length = response.headers.get("Content-Length")
             if length is not None and length.isdigit() and int(length) <= _DRAIN_LIMIT:
-                response.read()
+                # Raw bytes only: decoding a small compressed body could still expand to gigabytes.
+                for _ in response.iter_raw():
+                    pass
         except httpx.HTTPError:
             pass
         finally:
