@@ -497,7 +497,8 @@ class _Copier:
                 )
                 converted[digest] = descriptor
                 was_top = manifest is top
-                manifest = _Manifest(descriptor, content, manifest.blobs, manifest.children, False)
+                self.spool.put(descriptor.digest, content)
+                manifest = _Manifest(descriptor, self.spool, manifest.blobs, manifest.children, False)
                 if was_top:
                     top = manifest
             manifests[manifest.descriptor.digest] = manifest
