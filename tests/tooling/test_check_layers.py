@@ -7,7 +7,16 @@ import sys
 import textwrap
 from pathlib import Path
 
-from scripts.check_layers import DEFAULT_CONTRACT, DEFAULT_SRC, ROOT, Report, check, collect_imports
+from scripts.check_layers import (
+    DEFAULT_CONTRACT,
+    DEFAULT_SRC,
+    PACKAGE,
+    ROOT,
+    Report,
+    check,
+    collect_imports,
+    load_contract,
+)
 
 # top -> middle (a | b, independent) -> low; `side` may import only `low`.
 CONTRACT = """
@@ -207,3 +216,23 @@ def test_the_command_fails_on_a_violation(tmp_path: Path) -> None:
     (src / "pkg" / "b.py").write_text("import pkg.low\n")
     passed = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
     assert passed.returncode == 0, passed.stderr
+
+
+def test_architecture_md_has_a_section_for_every_component() -> None:
+    """docs/ARCHITECTURE.md stays the map: each component of the contract has a `###` heading naming it."""
+    headings = [
+        line
+        for line in (ROOT / "docs" / "ARCHITECTURE.md").read_text().splitlines()
+        if line.startswith("### ")
+    ]
+    missing = []
+    for component in load_contract(DEFAULT_CONTRACT).components():
+        if component == PACKAGE:
+            name = f"`{PACKAGE}`"
+        else:
+            relative = component.removeprefix(PACKAGE + ".").replace(".", "/")
+            is_package = (DEFAULT_SRC / PACKAGE / relative).is_dir()
+            name = f"`{relative}/`" if is_package else f"`{relative}.py`"
+        if not any(name in heading for heading in headings):
+            missing.append(name)
+    assert missing == [], f"docs/ARCHITECTURE.md has no section for {missing}"
