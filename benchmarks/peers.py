@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -145,6 +144,7 @@ def push_rows(endpoint: str, host: str, work: Path) -> list[tuple[str, str]]:
         artifact_type="application/vnd.example.files",
     )
     body = manifest.to_bytes()
+    assert manifest.media_type is not None
     layout.add_to_index([(blob(body, manifest.media_type), "v1")])
     start = time.perf_counter()
     push_image(f"oci:{work / 'layout'}:v1", f"{host}/ours/app:v1", concurrency=4)
@@ -188,7 +188,7 @@ def api_rows() -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    users = {"admin": User("admin", "admin-password", {"admin"})}
+    users = {"admin": User("admin", "admin-password", frozenset({"admin"}))}
     config = AuthConfig(users=users, entra_secret=SECRET)
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -209,4 +209,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

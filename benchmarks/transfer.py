@@ -143,7 +143,7 @@ def _sync_download(ctx: Context, transport: object | None, *, verify: bool = Tru
     moved = 0
     kwargs = {"transport": transport} if transport is not None else {"trust_env": False}
     with (
-        httpx.Client(timeout=600, **kwargs) as client,  # type: ignore[arg-type]
+        httpx.Client(timeout=600, **kwargs) as client,
         client.stream("GET", blob_url(ctx)) as response,
     ):
         response.raise_for_status()
@@ -160,7 +160,7 @@ async def _async_download(ctx: Context, transport: object | None, *, verify: boo
     moved = 0
     kwargs = {"transport": transport} if transport is not None else {"trust_env": False}
     async with (
-        httpx.AsyncClient(timeout=600, **kwargs) as client,  # type: ignore[arg-type]
+        httpx.AsyncClient(timeout=600, **kwargs) as client,
         client.stream("GET", blob_url(ctx)) as response,
     ):
         response.raise_for_status()
@@ -443,10 +443,10 @@ def main() -> None:
     baselines = {case.direction: mbps for case, mbps, _ in results if case.baseline}
     print(f"\n{args.size_mib} MiB blob, Distribution on loopback, {os.cpu_count()} CPUs")
     print(f"{'case':58} {'MB/s':>7} {'x curl':>7} {'RSS MiB':>8}")
-    for case, mbps, rss in results:
+    for case, mbps, rss_kib in results:
         ratio = mbps / baselines[case.direction] if case.direction in baselines else float("nan")
         label = "peak" if case.baseline else "growth"
-        print(f"{case.name:58} {mbps:7.0f} {ratio:7.2f} {rss / 1024:6.1f} {label}")
+        print(f"{case.name:58} {mbps:7.0f} {ratio:7.2f} {rss_kib / 1024:6.1f} {label}")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ class Target:
         """A sync Entra ID credential for this registry."""
         if not self.embedded:
             # The optional extra: pip install containerregistry[azure]
-            from azure.identity import DefaultAzureCredential  # type: ignore[import-not-found]
+            from azure.identity import DefaultAzureCredential
 
             return DefaultAzureCredential()
         return _EmulatorCredential()
@@ -72,7 +72,7 @@ class Target:
     def async_credential(self) -> Any:
         """An async Entra ID credential for this registry."""
         if not self.embedded:
-            from azure.identity.aio import DefaultAzureCredential  # type: ignore[import-not-found]
+            from azure.identity.aio import DefaultAzureCredential
 
             return DefaultAzureCredential()
         return _AsyncEmulatorCredential()

@@ -18,7 +18,7 @@ from tests.acr.conftest import AsyncCountingTransport, AsyncEntraCredential, Req
 def _client(acr: RunningEmulator, **kwargs: Any) -> aio.ContainerRegistryClient:
     return aio.ContainerRegistryClient(
         acr.endpoint, AsyncEntraCredential(), verify=str(acr.ca_cert), **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 async def test_async_iteration_and_pages(acr: RunningEmulator, seed: Seeder, repo_name: str) -> None:

@@ -193,8 +193,9 @@ def test_debug_logs_of_an_entra_session_hold_no_secret(acr, caplog: pytest.LogCa
         refresh = auth.get_refresh_token(client, acr.endpoint)
     state = next(iter(auth._registries.values()))
     entra = credential.get_token("https://containerregistry.azure.net/.default").token
+    assert refresh
     hidden = [entra, refresh, *(t.value for t in state.tokens.values())]
-    assert refresh and len(hidden) >= 4
+    assert len(hidden) >= 4
     messages = [r.getMessage() for r in caplog.records]
     assert any("oauth2/exchange" in m for m in messages)
     for message in messages:

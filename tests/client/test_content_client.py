@@ -18,7 +18,13 @@ from containerregistry.exceptions import (
     ResourceNotFoundError,
 )
 from containerregistry.protocol import media_types
-from containerregistry.protocol.models import OciDescriptor, OciImageIndex, OciImageManifest, Platform
+from containerregistry.protocol.models import (
+    OciAnnotations,
+    OciDescriptor,
+    OciImageIndex,
+    OciImageManifest,
+    Platform,
+)
 from tests.client.adapter import as_list
 
 
@@ -244,7 +250,7 @@ def test_referrers(registry_endpoint: str, make_client: Any, repo_name: str) -> 
         subject=OciDescriptor(
             media_type=media_types.OCI_MANIFEST, digest=subject_digest, size=len(subject_bytes)
         ),
-        annotations={"org.opencontainers.image.created": "2026-11-29T00:00:00Z"},
+        annotations=OciAnnotations({"org.opencontainers.image.created": "2026-11-29T00:00:00Z"}),
     )
     pushed = client.set_manifest(artifact)
     referrers = as_list(client.list_referrers(subject_digest))

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulator_helpers import Reg
+
+from tests.emulator.emulator_helpers import Reg
 
 _counter = itertools.count()
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import time
 
-from emulator_helpers import OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, Reg, errors_of, sha256
+import httpx
+
+from tests.emulator.emulator_helpers import OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, Reg, errors_of, sha256
 
 _RFC3339_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 ALL_TRUE = {"deleteEnabled": True, "writeEnabled": True, "readEnabled": True, "listEnabled": True}
@@ -19,7 +21,7 @@ DISALLOWED = {
 }
 
 
-def _link_path(response) -> str:
+def _link_path(response: httpx.Response) -> str:
     return response.headers["Link"][1:].split(">")[0]
 
 

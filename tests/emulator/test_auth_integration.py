@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
-from emulator_helpers import Reg, errors_of, sha256
 
 from containerregistry.emulator.auth import AuthConfig, User
+from tests.emulator.emulator_helpers import Reg, errors_of, sha256
 
 
 class RecordingAuth:
@@ -30,13 +30,14 @@ def test_action_map(registry_emulator_factory: Any) -> None:
     digest, _ = reg.push_image("app", "v1")
     blob = reg.push_blob("app", b"blob")
     location = reg.http.post("/v2/app/blobs/uploads/").headers["Location"]
-    pull = [("repository", "app", ("pull",))]
-    push = [("repository", "app", ("pull", "push"))]
-    delete = [("repository", "app", ("delete",))]
-    read = [("repository", "app", ("metadata_read",))]
-    write = [("repository", "app", ("metadata_write",))]
-    catalog = [("registry", "catalog", ("*",))]
-    cases: list[tuple[str, str, list[tuple[str, str, tuple[str, ...]]]]] = [
+    Scopes = list[tuple[str, str, tuple[str, ...]]]
+    pull: Scopes = [("repository", "app", ("pull",))]
+    push: Scopes = [("repository", "app", ("pull", "push"))]
+    delete: Scopes = [("repository", "app", ("delete",))]
+    read: Scopes = [("repository", "app", ("metadata_read",))]
+    write: Scopes = [("repository", "app", ("metadata_write",))]
+    catalog: Scopes = [("registry", "catalog", ("*",))]
+    cases: list[tuple[str, str, Scopes]] = [
         ("GET", "/v2/", [("", "", ())]),
         ("GET", "/v2/_catalog", catalog),
         ("GET", "/acr/v1/_catalog", catalog),

@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 import httpx
-from emulator_helpers import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, sha256
+
+from tests.emulator.emulator_helpers import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, sha256
 
 CLIENTS = 100
 # Few distinct layers and tags so that clients collide on the same blobs, sessions and tag rows.

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import OCI_MANIFEST, Reg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.emulator.emulator_helpers import OCI_MANIFEST, Reg
 
 SETTINGS = settings(
     max_examples=300,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
-from emulator_helpers import (
+from tests.emulator.emulator_helpers import (
     OCI_CONFIG,
     OCI_INDEX,
     OCI_LAYER,
@@ -336,7 +337,7 @@ def test_manifest_size_limit(reg: Reg, repo: str) -> None:
 def test_index_children_must_exist_and_references_are_recorded(reg: Reg, repo: str) -> None:
     amd, amd_body = reg.push_image(repo, None, arch="amd64")
     arm, arm_body = reg.push_image(repo, None, arch="arm64")
-    index = {
+    index: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": OCI_INDEX,
         "manifests": [

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_helpers import Reg, sha256
 
 from containerregistry.emulator import run_emulator
+from tests.emulator.emulator_helpers import Reg, sha256
 
 
 def test_everything_survives_a_restart(tmp_path: Path) -> None:

@@ -124,7 +124,7 @@ def test_skopeo_round_trip(tmp_path: Path, registry_emulator_factory: Any, mode:
     assert len(info["Layers"]) == 3
     _skopeo("delete", "--tls-verify=false", *creds, f"{image}:v1")
     result = subprocess.run(
-        [SKOPEO, "inspect", "--tls-verify=false", *creds, f"{image}:v1"],
+        [str(SKOPEO), "inspect", "--tls-verify=false", *creds, f"{image}:v1"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -68,11 +68,11 @@ def test_token_service_never_fails_on_bad_input(
     with httpx.Client(base_url=thread_server.endpoint, timeout=10) as client:
         try:
             if method == "GET":
-                response = client.get(path, params=form, headers=headers)
+                response = client.get(path, params=tuple(form), headers=headers)
             else:
                 response = client.post(
                     path,
-                    content=str(httpx.QueryParams(form)).encode(),
+                    content=str(httpx.QueryParams(tuple(form))).encode(),
                     headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
                 )
         except httpx.LocalProtocolError:

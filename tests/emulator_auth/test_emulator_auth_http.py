@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import urllib.parse
+from typing import Any
 
 import httpx
 import jwt
@@ -26,7 +27,7 @@ ALL_SCOPES = ["repository:app:" + ",".join(REPOSITORY_ACTIONS), "registry:catalo
 
 async def get_token(server: Server, scopes: list[str], creds: tuple[str, str] | None = None) -> str:
     headers = basic(*creds) if creds else {}
-    params = [("service", server.login_server)] + [("scope", s) for s in scopes]
+    params = (("service", server.login_server), *(("scope", s) for s in scopes))
     response = await server.client.get("/oauth2/token", params=params, headers=headers)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -34,7 +35,7 @@ async def get_token(server: Server, scopes: list[str], creds: tuple[str, str] | 
     return str(body["access_token"])
 
 
-def claims_of(token: str) -> dict[str, object]:
+def claims_of(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
@@ -550,7 +551,7 @@ async def test_access_token_expires() -> None:
         assert (
             await server.client.get("/check/repository/pull/app", headers=bearer(token))
         ).status_code == 200
-        exp = int(claims_of(token)["exp"])  # type: ignore[call-overload]
+        exp = int(claims_of(token)["exp"])
         await asyncio.sleep(max(0.0, exp - time.time()) + 0.2)
         assert_challenge(
             server,

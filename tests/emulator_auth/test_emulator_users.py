@@ -38,7 +38,7 @@ def test_parse_user_spec() -> None:
     assert user.password == "a:b:c"
     assert user.roles == {"metadata_read", "admin"}
     user = parse_user_spec("team:pw:pull@team/*,shared")
-    assert user.repositories == {"team/*", "shared"}
+    assert user.repositories == frozenset({"team/*", "shared"})
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_users_file(tmp_path: Path) -> None:
     users = load_users_file(path)
     assert sorted(users) == ["admin", "ci", "reader"]
     assert users["admin"].roles == {"admin"}
-    assert users["ci"].repositories == {"app/*"}
+    assert users["ci"].repositories == frozenset({"app/*"})
     assert users["reader"].roles == {"pull"}
     assert users_from_json([{"username": "x", "password": "y", "roles": ["delete"]}])["x"].roles == {"delete"}
 

@@ -76,7 +76,7 @@ def test_platform_strings_are_checked(tmp_path: object) -> None:
     with pytest.raises(ValueError, match="expected os/architecture"):
         images.copy_image("oci:/nonexistent-x", "oci:/nonexistent-y", platforms=["amd64"])
     with pytest.raises(TypeError, match="list of strings"):
-        images.copy_image("oci:/nonexistent-x", "oci:/nonexistent-y", platforms="linux/amd64")  # type: ignore[arg-type]
+        images.copy_image("oci:/nonexistent-x", "oci:/nonexistent-y", platforms="linux/amd64")
 
 
 def test_public_names_match() -> None:

@@ -85,7 +85,32 @@ def _plan(rng: random.Random, round_no: int) -> list[Push]:
     return pushes
 
 
-async def _run_push(endpoint: str, push: Push, done: list[int]) -> None:
+class _Progress:
+    """Counts acknowledged and finished pushes; `moment` is set once `kill_after` pushes are
+    acknowledged or every push has finished, whichever comes first."""
+
+    def __init__(self, kill_after: int, total: int) -> None:
+        self.acknowledged = 0
+        self.finished = 0
+        self._kill_after = kill_after
+        self._total = total
+        self.moment = asyncio.Event()
+        self._update()
+
+    def _update(self) -> None:
+        if self.acknowledged >= self._kill_after or self.finished >= self._total:
+            self.moment.set()
+
+    def acknowledge(self) -> None:
+        self.acknowledged += 1
+        self._update()
+
+    def finish(self) -> None:
+        self.finished += 1
+        self._update()
+
+
+async def _run_push(endpoint: str, push: Push, progress: _Progress) -> None:
     client = ContainerRegistryContentClient(
         endpoint,
         push.repo,
@@ -99,9 +124,9 @@ async def _run_push(endpoint: str, push: Push, done: list[int]) -> None:
             result = await client.upload_blob(blob)
             assert result.digest == sha256(blob)
         body = image_manifest(push.config, push.layers)
-        result = await client.set_manifest(body, tag=push.tag, media_type=OCI_MANIFEST)
-        push.acknowledged = result.digest
-        done[0] += 1
+        stored = await client.set_manifest(body, tag=push.tag, media_type=OCI_MANIFEST)
+        push.acknowledged = stored.digest
+        progress.acknowledge()
     except Exception as exc:  # the kill: connection refused/reset, timeouts
         push.error = type(exc).__name__
     finally:
@@ -109,17 +134,19 @@ async def _run_push(endpoint: str, push: Push, done: list[int]) -> None:
             await client.close()
         except Exception:
             pass
+        progress.finish()
 
 
 async def _pushes_with_kill(
     emulator: EmulatorProcess, pushes: list[Push], kill_after: int, extra: float
 ) -> float:
-    done = [0]
-    tasks = [asyncio.create_task(_run_push(emulator.endpoint, p, done)) for p in pushes]
+    progress = _Progress(kill_after, len(pushes))
+    tasks = [asyncio.create_task(_run_push(emulator.endpoint, p, progress)) for p in pushes]
     started = time.monotonic()
-    deadline = started + 60
-    while done[0] < kill_after and time.monotonic() < deadline and not all(t.done() for t in tasks):
-        await asyncio.sleep(0.001)
+    try:
+        await asyncio.wait_for(progress.moment.wait(), timeout=60)
+    except asyncio.TimeoutError:
+        pass
     await asyncio.sleep(extra)
     killed_at = time.monotonic() - started
     emulator.kill9()

@@ -177,7 +177,7 @@ def test_http_surface_never_500(
     content = body if method in ("POST", "PUT", "PATCH", "DELETE") else None
     try:
         with httpx.Client(timeout=10) as http:
-            response = http.request(method, url, params=query, headers=headers, content=content)
+            response = http.request(method, url, params=tuple(query), headers=headers, content=content)
     except httpx.TimeoutException:
         pytest.fail(f"the emulator hung on {method} {url}")
     except (httpx.RemoteProtocolError, httpx.LocalProtocolError):

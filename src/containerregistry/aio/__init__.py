@@ -13,6 +13,10 @@ from ..protocol.acr import (
     ContainerRegistryAudience,
     RepositoryProperties,
 )
+
+# aiohttp is imported here, with the async API, so that the first client made inside a running event loop
+# does not block that loop while aiohttp loads (the sync API never loads it: see transport/__init__.py).
+from ..transport import _aiohttp  # noqa: F401
 from ._artifact import RegistryArtifact
 from ._content_client import BlobStream, ContainerRegistryContentClient
 from ._paging import AsyncItemPaged, AsyncPageIterator

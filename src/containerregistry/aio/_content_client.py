@@ -422,7 +422,7 @@ class ContainerRegistryContentClient:
             path = os.fspath(destination)
             partial = f"{path}.partial"
             try:
-                with open(partial, "wb") as file:
+                with open(partial, "wb") as file:  # noqa: ASYNC230  # issue 14: blocking open/write/fsync of the destination on the event loop
                     size = await self._download_into(digest, file, progress)
                     file.flush()
                     os.fsync(file.fileno())

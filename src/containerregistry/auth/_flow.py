@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import jwt
 
 from .._bounded import aread_response, loads_json, read_response
 from .._common import is_loopback_host
@@ -122,6 +121,8 @@ _Flow = Generator[_Step, Any, Any]
 
 def _jwt_claims(token: str) -> dict[str, Any]:
     """Claims of a JWT without verifying it (only to read ``exp``/``tid``; the server verifies)."""
+    import jwt  # here, not at the top: PyJWT loads cryptography, which a client without tokens never needs
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:

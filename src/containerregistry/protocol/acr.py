@@ -61,7 +61,7 @@ class _WireEnum(str, Enum):
     def from_wire(cls: type[_E], value: str) -> _E | str:
         """The member whose value is `value` (ignoring case), else `value` itself, unchanged."""
         member = _lookup_table(cls).get(value.lower())
-        return value if member is None else member  # type: ignore[return-value]
+        return value if member is None else member
 
 
 @functools.cache

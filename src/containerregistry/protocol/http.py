@@ -250,7 +250,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:  # older Pythons return None instead of raising
-        return None  # type: ignore[unreachable]
+        return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     current = now or datetime.now(timezone.utc)

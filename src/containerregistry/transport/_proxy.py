@@ -38,6 +38,6 @@ class ProxyResolver:
         if bypass is None:
             # proxy_bypass reads NO_PROXY (and the platform settings); cache it per host since
             # it rescans os.environ on every call.
-            bypass = bool(urllib.request.proxy_bypass(host))  # type: ignore[attr-defined]
+            bypass = bool(urllib.request.proxy_bypass(host))
             self._bypass[host] = bypass
         return None if bypass else proxy

@@ -271,7 +271,7 @@ class Urllib3Transport(httpx.BaseTransport):
             if proxy is None
             else urllib3.ProxyManager(proxy, **self._pool_kwargs)
         )
-        manager.pool_classes_by_scheme = _POOL_CLASSES  # type: ignore[assignment]
+        manager.pool_classes_by_scheme = _POOL_CLASSES
         return manager
 
     def _enable_tls(self) -> None:
