@@ -97,13 +97,13 @@ def metadata_rows(endpoint: str, ca: str) -> list[tuple[str, str]]:
 
     seen: list[int] = []
 
-    class Count(SansIOHTTPPolicy):  # type: ignore[misc]
+    class Count(SansIOHTTPPolicy):  # type: ignore[type-arg]
         def on_response(self, request: Any, response: Any) -> None:
             seen.append(response.http_response.status_code)
 
     client = AzureClient(
         endpoint,
-        EntraCredential(),
+        EntraCredential(),  # type: ignore[arg-type]
         audience="https://containerregistry.azure.net",
         connection_verify=ca,
         per_retry_policies=[Count()],

@@ -162,13 +162,13 @@ class Ops:
         return asyncio.run(getattr(aimages, name)(*args, **kwargs))
 
     def push(self, *args: Any, **kwargs: Any) -> images.CopyImageResult:
-        return self._call("push_image", *args, **kwargs)  # type: ignore[no-any-return]
+        return self._call("push_image", *args, **kwargs)
 
     def pull(self, *args: Any, **kwargs: Any) -> images.CopyImageResult:
-        return self._call("pull_image", *args, **kwargs)  # type: ignore[no-any-return]
+        return self._call("pull_image", *args, **kwargs)
 
     def copy(self, *args: Any, **kwargs: Any) -> images.CopyImageResult:
-        return self._call("copy_image", *args, **kwargs)  # type: ignore[no-any-return]
+        return self._call("copy_image", *args, **kwargs)
 
     def prune(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("prune", *args, **kwargs)
@@ -178,7 +178,7 @@ class Ops:
 
 
 def layout_index(root: Path) -> dict[str, Any]:
-    return json.loads((root / "index.json").read_text())  # type: ignore[no-any-return]
+    return json.loads((root / "index.json").read_text())
 
 
 def all_files(root: Path) -> set[str]:

@@ -71,6 +71,7 @@ def test_blobs_aliases_and_catalog(registry: Any) -> None:
     dxf.del_blob(digest)
     with pytest.raises(requests.HTTPError) as gone:
         dxf.blob_size(digest)
+    assert gone.value.response is not None
     assert gone.value.response.status_code == 404
 
 
@@ -96,7 +97,7 @@ def test_token_auth_over_plain_http_is_refused_by_dxf(auth_registry: Any) -> Non
     """python-dxf will not send credentials over http: what its user sees on the http auth emulator."""
     dxf = DXF(auth_registry.login_server, "dxf/app", _auth(ADMIN), insecure=True, timeout=30)
     with pytest.raises(exceptions.DXFAuthInsecureError):
-        dxf.push_blob(data=b"x", digest="sha256:" + hashlib.sha256(b"x").hexdigest())
+        dxf.push_blob(data=[b"x"], digest="sha256:" + hashlib.sha256(b"x").hexdigest())
 
 
 def test_wrong_password_and_pull_only_user(tls_registry: Any) -> None:

@@ -44,7 +44,9 @@ def test_docker_hub_references(text: str, repository: str) -> None:
 def test_docker_hub_as_default_registry() -> None:
     assert parse_reference("alpine", default_registry="docker.io").repository == "library/alpine"
     assert parse_reference("alpine", default_registry="registry-1.docker.io").repository == "library/alpine"
-    assert parse_image_location("alpine:3", default_registry="docker.io").repository == "library/alpine"
+    hub_location = parse_image_location("alpine:3", default_registry="docker.io")
+    assert isinstance(hub_location, RegistryLocation)
+    assert hub_location.repository == "library/alpine"
     # Not Docker Hub: names stay as written.
     assert parse_reference("alpine").repository == "alpine"
     assert parse_reference("alpine", default_registry="myregistry.azurecr.io").repository == "alpine"
@@ -93,7 +95,7 @@ def _probe(handler: Any, first: str, fallback: str | None) -> tuple[str, list[ht
 
     def record(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return handler(request)  # type: ignore[no-any-return]
+        return handler(request)
 
     with httpx.Client(transport=httpx.MockTransport(record)) as client:
         return probe_endpoint(client, first, fallback), seen

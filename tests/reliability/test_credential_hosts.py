@@ -239,7 +239,7 @@ class Entra:
 
 
 class AsyncEntra(Entra):
-    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         self.calls += 1
         await asyncio.sleep(0)
         return ENTRA
