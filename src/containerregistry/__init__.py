@@ -38,6 +38,7 @@ from .exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
     TooManyRequestsError,
+    UnsafePathError,
 )
 from .protocol.models import (
     ManifestFormatError,
@@ -106,6 +107,7 @@ __all__ = [
     "ServiceRequestError",
     "SetManifestResult",
     "TooManyRequestsError",
+    "UnsafePathError",
     "UploadRegistryBlobResult",
     "parse_reference",
 ]

@@ -13,7 +13,8 @@ Hierarchy::
     ├── DigestValidationError           (also a ValueError) content does not match its digest
     ├── InvalidReferenceError           (also a ValueError) a malformed name, tag or digest
     ├── ManifestTooLargeError           a manifest above the 4 MiB limit
-    └── InsecureTransportError          credentials would be sent over plain http
+    ├── InsecureTransportError          credentials would be sent over plain http
+    └── UnsafePathError                 a local file would be written through a symlink
 
 Messages say what was asked, of which registry, and why it failed. They never contain secrets.
 """
@@ -37,6 +38,7 @@ __all__ = [
     "ResourceNotFoundError",
     "ServiceRequestError",
     "TooManyRequestsError",
+    "UnsafePathError",
 ]
 
 
@@ -129,3 +131,7 @@ class ManifestTooLargeError(RegistryError):
 
 class InsecureTransportError(RegistryError):
     """Credentials would be sent over plain http to a non-loopback host; pass `insecure=True` to allow it."""
+
+
+class UnsafePathError(RegistryError):
+    """A local file would be written through a symbolic link or a non-regular file; nothing was written."""
