@@ -18,6 +18,8 @@ import contextlib
 import os
 import resource
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -171,3 +173,100 @@ def test_slowloris_does_not_starve_legitimate_requests(tmp_path: Path, hard_limi
     assert all(status in (200,) for _, _, status in results), results
     assert worst < ANSWER_WITHIN, results
     assert left == 0
+
+
+# -- passwords out of the process list -------------------------------------------------------------
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def _token_status(endpoint: str, username: str, password: str) -> int:
+    response = httpx.get(
+        f"{endpoint}/oauth2/token",
+        params={"service": "x", "scope": "repository:app:pull,push"},
+        auth=(username, password),
+        timeout=30,
+    )
+    return response.status_code
+
+
+def _login_pushes(endpoint: str, username: str, password: str) -> None:
+    """A real client logs in (token exchange) and pushes a blob."""
+    from containerregistry import ContainerRegistryContentClient
+    from containerregistry.auth import BasicCredential
+
+    with ContainerRegistryContentClient(
+        endpoint, "app", credential=BasicCredential(username, password)
+    ) as client:
+        result = client.upload_blob(b"hello from a hashed user")
+        assert client.download_blob_content(result.digest).content == b"hello from a hashed user"
+
+
+def test_users_file_with_password_hashes_keeps_passwords_out_of_the_process_list(tmp_path: Path) -> None:
+    import bcrypt
+
+    bcrypt_password = "bcrypt-" + os.urandom(8).hex()
+    pbkdf2_password = "pbkdf2-" + os.urandom(8).hex()
+    bcrypt_hash = bcrypt.hashpw(bcrypt_password.encode(), bcrypt.gensalt(rounds=4)).decode()
+    made = subprocess.run(
+        [sys.executable, "-m", "containerregistry.emulator", "--hash-password"],
+        input=pbkdf2_password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    pbkdf2_hash = made.stdout.strip()
+    assert pbkdf2_hash.startswith("$pbkdf2-sha256$") and pbkdf2_password not in pbkdf2_hash
+    users = tmp_path / "users.htpasswd"
+    # htpasswd -B writes $2y$; no roles = admin (as any htpasswd user of Distribution).
+    users.write_text(f"# emulator users\nadmin:$2y${bcrypt_hash[4:]}\nci:{pbkdf2_hash}:pull,push@app\n")
+    with _emulator(tmp_path, args=["--users-file", str(users)]) as emulator:
+        assert emulator.process is not None
+        cmdline = _cmdline(emulator.process.pid)
+        assert b"--users-file" in cmdline
+        for secret in (bcrypt_password, pbkdf2_password, bcrypt_hash, pbkdf2_hash):
+            assert secret.encode() not in cmdline
+        assert _token_status(emulator.endpoint, "admin", bcrypt_password) == 200
+        assert _token_status(emulator.endpoint, "ci", pbkdf2_password) == 200
+        assert _token_status(emulator.endpoint, "ci", pbkdf2_password + "x") == 401
+        assert _token_status(emulator.endpoint, "admin", pbkdf2_password) == 401
+        _login_pushes(emulator.endpoint, "ci", pbkdf2_password)
+        _login_pushes(emulator.endpoint, "admin", bcrypt_password)
+        log = emulator.log_text()
+    for secret in (bcrypt_password, pbkdf2_password, bcrypt_hash, pbkdf2_hash):
+        assert secret not in log
+
+
+def test_users_from_the_environment_keep_passwords_out_of_the_process_list(tmp_path: Path) -> None:
+    password = "env-" + os.urandom(8).hex()
+    with _emulator(
+        tmp_path, env={"CREG_SERVE_USERS": f"ci:{password}:pull,push\nro:{password}2:pull\n"}
+    ) as emulator:
+        assert emulator.process is not None
+        assert password.encode() not in _cmdline(emulator.process.pid)
+        assert "token auth" in emulator.log_text()
+        assert _token_status(emulator.endpoint, "ci", password) == 200
+        assert _token_status(emulator.endpoint, "ci", "wrong") == 401
+        _login_pushes(emulator.endpoint, "ci", password)
+    assert password not in emulator.log_text()
+
+
+def test_serve_help_names_the_users_file_as_the_way() -> None:
+    from tests.cli.conftest import run_cli
+
+    for text in (
+        run_cli("serve", "--help").stdout,
+        subprocess.run(
+            [sys.executable, "-m", "containerregistry.emulator", "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout,
+    ):
+        flat = " ".join(text.split())
+        assert "--users-file" in flat and "CREG_SERVE_USERS" in flat
+        assert "visible in the process list" in flat
