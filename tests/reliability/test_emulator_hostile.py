@@ -15,6 +15,7 @@ Every loop is bounded in count and time; loopback only; every socket is closed a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import socket
@@ -270,3 +271,76 @@ def test_serve_help_names_the_users_file_as_the_way() -> None:
         flat = " ".join(text.split())
         assert "--users-file" in flat and "CREG_SERVE_USERS" in flat
         assert "visible in the process list" in flat
+
+
+# -- deeply nested JSON ---------------------------------------------------------------------------
+
+
+def _nested(depth: int, kind: str) -> bytes:
+    if kind == "arrays":
+        return b"[" * depth + b"]" * depth
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+def _assert_oci_400(response: httpx.Response) -> None:
+    assert response.status_code == 400, (response.status_code, response.text[:300])
+    errors = response.json()["errors"]
+    assert errors and isinstance(errors[0]["code"], str) and errors[0]["message"]
+    assert "Traceback" not in response.text and "Recursion" not in response.text
+
+
+@pytest.fixture
+def pushed(registry_emulator: object) -> tuple[httpx.Client, str, str]:
+    http = httpx.Client(base_url=registry_emulator.endpoint, timeout=30)  # type: ignore[attr-defined]
+    repo = f"nested/{os.urandom(4).hex()}"
+    digest, _ = push_image(http, repo, "v1", [os.urandom(100)])
+    yield http, repo, digest  # type: ignore[misc]
+    http.close()
+
+
+@pytest.mark.parametrize("kind", ["arrays", "objects"])
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deeply_nested_manifest_is_a_400(
+    pushed: tuple[httpx.Client, str, str], kind: str, depth: int
+) -> None:
+    http, repo, _ = pushed
+    body = _nested(depth, kind)
+    if kind == "objects":
+        body = b'{"schemaVersion":2,"mediaType":"' + OCI_MANIFEST.encode() + b'","x":' + body + b"}"
+    response = http.put(f"/v2/{repo}/manifests/deep", content=body, headers={"Content-Type": OCI_MANIFEST})
+    _assert_oci_400(response)
+    assert http.get(f"/v2/{repo}/manifests/deep", headers={"Accept": OCI_MANIFEST}).status_code == 404
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_manifest_with_a_deeply_nested_image_config_is_a_400(
+    pushed: tuple[httpx.Client, str, str], depth: int
+) -> None:
+    from tests.reliability._emu_common import OCI_CONFIG, push_blob, sha256
+
+    http, repo, _ = pushed
+    config = b'{"architecture":"amd64","os":"linux","history":' + _nested(depth, "arrays") + b"}"
+    push_blob(http, repo, config)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
+            "layers": [],
+        }
+    ).encode()
+    response = http.put(
+        f"/v2/{repo}/manifests/deepcfg", content=manifest, headers={"Content-Type": OCI_MANIFEST}
+    )
+    _assert_oci_400(response)
+
+
+@pytest.mark.parametrize("kind", ["arrays", "objects"])
+def test_deeply_nested_acr_patch_body_is_a_400(pushed: tuple[httpx.Client, str, str], kind: str) -> None:
+    http, repo, digest = pushed
+    body = _nested(5_000, kind)  # 10-25 KB: under the PATCH body limit
+    for path in (f"/acr/v1/{repo}", f"/acr/v1/{repo}/_tags/v1", f"/acr/v1/{repo}/_manifests/{digest}"):
+        response = http.patch(path, content=body, headers={"Content-Type": "application/json"})
+        _assert_oci_400(response)
+    # Still answering, and nothing changed.
+    assert http.get(f"/acr/v1/{repo}/_tags/v1").status_code == 200
