@@ -39,6 +39,7 @@ from .exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
     TooManyRequestsError,
+    UnsafePathError,
     UnsupportedOperationError,
     UntrustedTokenServerError,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "ServiceRequestError",
     "SetManifestResult",
     "TooManyRequestsError",
+    "UnsafePathError",
     "UnsupportedOperationError",
     "UntrustedTokenServerError",
     "UploadRegistryBlobResult",

@@ -4,8 +4,10 @@ Safety rules, because a layout (or the registry we pull into one) may be hostile
 
 - A blob path is formed only from a digest that passed `validate_digest` (strict `sha256:<64 hex>` or
   `sha512:<128 hex>`), so it can never contain `/` or `..`; annotations are never used as paths.
-- The blob directory must resolve inside the layout root (a symlinked `blobs/` pointing elsewhere is
-  refused before anything is written).
+- Nothing is written through a symlink: when a layout is opened for writing, `oci-layout`,
+  `index.json`, `blobs/` and `blobs/<alg>/` must not be symlinks (nor a blob file when it is checked or
+  written), so a layout planted with links to elsewhere is refused (`ImageLayoutError`) before anything
+  is created or changed outside it. Directories are created one level at a time and re-checked.
 - Blobs are written to a temporary file in their final directory, verified against their digest and
   size, fsynced and renamed; `index.json` is written the same way (temp + rename), and callers write it
   last, after every blob it points to.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -34,6 +37,8 @@ _LAYOUT_FILE = "oci-layout"
 _LAYOUT_VERSION = "1.0.0"
 _INDEX_FILE = "index.json"
 _COPY_CHUNK = 1 << 20
+_BLOBS_DIR = "blobs"
+_ALGORITHMS = ("sha256", "sha512")
 
 
 class ImageLayoutError(RegistryError, ValueError):
@@ -122,6 +127,7 @@ class OciLayout:
         marker = self.root / _LAYOUT_FILE
         if create:
             self.root.mkdir(parents=True, exist_ok=True)
+            self._check_writable()
             if not marker.exists():
                 self._write_atomic(marker, json.dumps({"imageLayoutVersion": _LAYOUT_VERSION}).encode())
         if not self.root.is_dir():
@@ -140,6 +146,43 @@ class OciLayout:
     def __repr__(self) -> str:
         return f"<OciLayout {str(self.root)!r}>"
 
+    # -- no writing through links ------------------------------------------------------------------
+
+    def _refuse_link(self, path: Path, *, directory: bool = False) -> bool:
+        """Raise when `path` is a symlink (or, for a directory, not a directory); True when it exists."""
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return False
+        if stat.S_ISLNK(mode):
+            raise ImageLayoutError(
+                f"oci:{self.root}: {path} is a symbolic link; refusing to write through it "
+                "(it could point outside the layout)"
+            )
+        if directory and not stat.S_ISDIR(mode):
+            raise ImageLayoutError(f"oci:{self.root}: {path} is not a directory")
+        if not directory and not stat.S_ISREG(mode):
+            raise ImageLayoutError(f"oci:{self.root}: {path} is not a regular file")
+        return True
+
+    def _check_writable(self) -> None:
+        """Refuse a layout whose fixed paths are symlinks (see the module docstring)."""
+        self._refuse_link(self.root / _LAYOUT_FILE)
+        self._refuse_link(self.root / _INDEX_FILE)
+        if self._refuse_link(self.root / _BLOBS_DIR, directory=True):
+            for algorithm in _ALGORITHMS:
+                self._refuse_link(self.root / _BLOBS_DIR / algorithm, directory=True)
+
+    def _make_dir(self, path: Path) -> None:
+        """Create `path` (one level) unless it exists; never through or as a symlink."""
+        if self._refuse_link(path, directory=True):
+            return
+        try:
+            path.mkdir()
+        except FileExistsError:
+            pass
+        self._refuse_link(path, directory=True)
+
     # -- blobs ----------------------------------------------------------------------------------
 
     def blob_path(self, digest: str) -> Path:
@@ -156,12 +199,16 @@ class OciLayout:
         return self.root / "blobs" / algorithm / encoded
 
     def has_blob(self, digest: str, size: int | None = None) -> bool:
-        """True when the blob file exists (with the given size, if any). The content is not re-hashed."""
-        try:
-            stat = self.blob_path(digest).stat()
-        except FileNotFoundError:
+        """True when the blob file exists (with the given size, if any). The content is not re-hashed.
+
+        Raises:
+            ImageLayoutError: the blob file is a symlink or not a regular file (a layout being written
+                must not hold links to content elsewhere).
+        """
+        path = self.blob_path(digest)
+        if not self._refuse_link(path):
             return False
-        return size is None or stat.st_size == size
+        return size is None or path.lstat().st_size == size
 
     def open_blob(self, digest: str) -> BinaryIO:
         """Open a blob for reading (the caller verifies what it reads).
@@ -200,7 +247,9 @@ class OciLayout:
         """Start writing a blob; use as a context manager and call `commit()` when all bytes are in."""
         final = self.blob_path(digest)
         directory = final.parent
-        directory.mkdir(parents=True, exist_ok=True)
+        self._make_dir(directory.parent)
+        self._make_dir(directory)
+        self._refuse_link(final)
         root = self.root.resolve()
         resolved = directory.resolve()
         if resolved != root and root not in resolved.parents:
@@ -288,6 +337,7 @@ class OciLayout:
         An entry with a ref name replaces any entry with the same ref name; an entry without one is
         added unless the same digest is already listed without a name.
         """
+        self._refuse_link(self.root / _INDEX_FILE)
         index = self.read_index()
         manifests = list(index.manifests)
         for descriptor, ref_name in entries:

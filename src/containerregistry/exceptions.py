@@ -16,7 +16,8 @@ Hierarchy::
     ├── InvalidReferenceError           (also a ValueError) a malformed name, tag or digest
     ├── ManifestTooLargeError           a manifest above the 4 MiB limit
     ├── InsecureTransportError          credentials would be sent over plain http
-    └── UnsupportedOperationError       the registry has no API for this (e.g. ACR's on Distribution)
+    ├── UnsupportedOperationError       the registry has no API for this (e.g. ACR's on Distribution)
+    └── UnsafePathError                 a local file would be written through a symlink
 
 Messages say what was asked, of which registry, and why it failed. They never contain secrets.
 """
@@ -41,6 +42,7 @@ __all__ = [
     "ResourceNotFoundError",
     "ServiceRequestError",
     "TooManyRequestsError",
+    "UnsafePathError",
     "UnsupportedOperationError",
     "UntrustedTokenServerError",
 ]
@@ -167,3 +169,7 @@ class UnsupportedOperationError(RegistryError):
     answers `404 page not found` for `/acr/v1/...` and cannot delete a tag alone, only the manifest
     (with all its tags).
     """
+
+
+class UnsafePathError(RegistryError):
+    """A local file would be written through a symbolic link or a non-regular file; nothing was written."""

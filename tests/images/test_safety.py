@@ -140,7 +140,7 @@ def test_symlinked_blob_dir_refused(tmp_path: Path) -> None:
     layout = OciLayout(tmp_path / "lay", create=True)
     (tmp_path / "lay" / "blobs").mkdir()
     (tmp_path / "lay" / "blobs" / "sha256").symlink_to(outside)
-    with pytest.raises(ImageLayoutError, match="resolves outside the layout"):
+    with pytest.raises(ImageLayoutError, match="symbolic link"):
         layout.write_blob("sha256:" + "0" * 64, b"x")
     assert list(outside.iterdir()) == []
 

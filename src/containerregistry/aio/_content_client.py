@@ -17,6 +17,7 @@ import httpx
 from .._blob_source import CHUNK, BlobSource, open_source
 from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of, scope_for
+from .._files import commit_partial, open_partial
 from ..exceptions import (
     ClientAuthenticationError,
     DigestValidationError,
@@ -416,17 +417,21 @@ class ContainerRegistryContentClient:
         """Download a blob to a path or a binary file object, verifying the digest.
 
         To a path, the bytes go to `<path>.partial`, which is renamed into place only after the
-        digest matched; on any failure it is removed, so no file is left behind.
+        digest matched; on any failure it is removed, so no file is left behind. `<path>.partial` is
+        created exclusively and never through a symlink: a stale regular file of that name (an
+        interrupted download) is replaced, anything else is refused.
+
+        Raises:
+            UnsafePathError: `<path>.partial` exists and is a symlink or not a regular file.
         """
         if isinstance(destination, (str, os.PathLike)):
             path = os.fspath(destination)
             partial = f"{path}.partial"
+            file = open_partial(partial)
             try:
-                with open(partial, "wb") as file:  # noqa: ASYNC230  # issue 14: blocking open/write/fsync of the destination on the event loop
+                with file:
                     size = await self._download_into(digest, file, progress)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.replace(partial, path)
+                    commit_partial(file, partial, path)
             except BaseException:
                 try:
                     os.unlink(partial)

@@ -37,12 +37,15 @@ def serve(emulator_args: tuple[str, ...]) -> None:
     """Run the local registry emulator until interrupted (Ctrl-C).
 
     Listens on 127.0.0.1:5000 by default, the registry creg uses when --registry is not given.
-    All options are the emulator's (listed below).
+    All options are the emulator's (listed below). Give users in a file of password hashes
+    (--users-file) or in $CREG_SERVE_USERS, not with --user: command lines are visible to every
+    local user in the process list.
 
     \b
     Example:
       creg serve --port 5000 --data ./registry-data
-      creg serve --user admin:s3cret:admin --anonymous-pull --tls-self-signed
+      echo "admin:$(creg serve --hash-password < password.txt)" > users.htpasswd
+      creg serve --users-file users.htpasswd --anonymous-pull --tls-self-signed
     """
     from ..emulator.__main__ import main as emulator_main
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from typing import Any
@@ -23,6 +22,7 @@ from ._common import (
     require_tag,
 )
 from ._errors import OciError
+from ._json import loads_json
 from ._oci import OciApi
 from ._storage import now
 
@@ -251,9 +251,9 @@ class AcrApi:
 async def _patch_body(request: web.Request) -> dict[str, bool]:
     body = await read_limited(request, _PATCH_LIMIT, "request body")
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise OciError(400, "BAD_REQUEST", "the body must be JSON") from None
+        doc = loads_json(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise OciError(400, "BAD_REQUEST", f"the body must be JSON: {exc}") from None
     return json_attributes_body(doc)
 
 

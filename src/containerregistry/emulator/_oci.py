@@ -33,6 +33,7 @@ from ._common import (
     require_tag,
 )
 from ._errors import DISK_FULL_ERRNOS, OciError
+from ._json import JsonTooDeepError, loads_json
 from ._storage import ManifestRecord, Storage
 
 __all__ = ["MANIFEST_LIMIT", "Authorizer", "OciApi"]
@@ -487,7 +488,9 @@ class OciApi:
         self, request: web.Request, name: str, body: bytes, digest: str
     ) -> ManifestRecord:
         try:
-            doc = json.loads(body)
+            doc = loads_json(body)
+        except JsonTooDeepError as exc:
+            raise _invalid(f"the manifest is not acceptable: {exc}") from None
         except (ValueError, UnicodeDecodeError):
             raise _invalid("the manifest is not valid JSON") from None
         if not isinstance(doc, dict):
@@ -656,7 +659,9 @@ def _platform_of(config: bytes | None) -> tuple[str | None, str | None]:
     if config is None:
         return None, None
     try:
-        doc = json.loads(config)
+        doc = loads_json(config)
+    except JsonTooDeepError as exc:
+        raise _invalid(f"the image config is not acceptable: {exc}") from None
     except (ValueError, UnicodeDecodeError):
         return None, None
     if not isinstance(doc, dict):

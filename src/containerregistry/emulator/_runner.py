@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from ._app import AUTH_KEY, create_app
+from ._guard import ConnectionGuard, ConnectionLimits, GuardedSite
 
 __all__ = ["RunningEmulator", "arun_emulator", "run_emulator", "start_site"]
 
@@ -95,12 +96,22 @@ def _resolve_options(
 
 
 async def start_site(
-    app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None
+    app: web.Application,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+    limits: ConnectionLimits | None = None,
 ) -> tuple[web.AppRunner, int]:
-    """Start serving `app`; returns the runner (call `cleanup()`) and the bound port."""
+    """Start serving `app`; returns the runner (call `cleanup()`) and the bound port.
+
+    Connections get header, idle and body read timeouts and a connection cap (`ConnectionLimits`;
+    the defaults when None), and the process's open-file soft limit is raised to its hard limit, so
+    slow or stalled clients cannot starve the others (see `_guard`).
+    """
     runner = web.AppRunner(app, access_log=None, read_bufsize=READ_BUFSIZE, shutdown_timeout=2.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=1024, reuse_address=True)
+    guard = ConnectionGuard(limits)
+    site = GuardedSite(runner, host, port, guard=guard, ssl_context=ssl_context, backlog=1024)
     try:
         await site.start()
     except BaseException:

@@ -112,12 +112,15 @@ class User:
             of the same name.
         repositories: when not None, the roles apply only to repositories matching one of these names or
             `fnmatch` patterns (`app/*`; `*` also matches `/`). Restricted users cannot list the catalog.
+        password_hash: instead of `password` (then ""), a bcrypt or `$pbkdf2-sha256$` hash of it (see
+            `containerregistry.emulator.users`); never shown in `repr`.
     """
 
     username: str
     password: str = field(repr=False)
     roles: frozenset[str] = frozenset()
     repositories: frozenset[str] | None = None
+    password_hash: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.roles = frozenset(self.roles)
@@ -576,6 +579,12 @@ class _TokenService:
         if username == REFRESH_TOKEN_USERNAME:
             return self._refresh_identity(password, service)
         user = self.config.users.get(username)
+        if user is not None and user.password_hash:
+            from ._passwords import check_password
+
+            if not check_password(password, user.password_hash):
+                return None
+            return _Identity(user.username, "user", user.roles, user.repositories)
         # compare_digest on both branches so a wrong user name costs the same as a wrong password.
         expected = user.password if user is not None else secrets.token_hex(16)
         if not hmac.compare_digest(password.encode("utf-8"), expected.encode("utf-8")) or user is None:
