@@ -38,13 +38,17 @@ def claims_of(token: str) -> dict[str, object]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-def assert_challenge(server: Server, response: httpx.Response, scope: str | None) -> None:
+def assert_challenge(
+    server: Server, response: httpx.Response, scope: str | None, error: str | None = None
+) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["content-type"].startswith("application/json")
     params = parse_challenge(response.headers["www-authenticate"])
     expected = {"realm": f"{server.endpoint}/oauth2/token", "service": server.login_server}
     if scope is not None:
         expected["scope"] = scope
+    if error is not None:
+        expected["error"] = error
     assert params == expected
     error = response.json()["errors"][0]
     assert error["code"] == "UNAUTHORIZED"
@@ -103,7 +107,9 @@ async def test_access_matrix() -> None:
                 if identity in allowed_roles:
                     assert response.status_code == 200, (identity, path, response.text)
                 else:
-                    assert_challenge(server, response, scope)
+                    # A valid token that lacks the scope says so; no, an expired or a forged one does not.
+                    valid = identity not in ("anonymous", "expired", "forged")
+                    assert_challenge(server, response, scope, "insufficient_scope" if valid else None)
         assert server.auth.stats.challenges > 0
 
 
@@ -141,7 +147,7 @@ async def test_token_too_narrow_gets_challenge_then_wider_token() -> None:
         server.config.users["dev"] = user
         pull_token = await get_token(server, ["repository:app:pull"], ("dev", "pw-dev"))
         response = await server.client.get("/check/repository/push/app", headers=bearer(pull_token))
-        assert_challenge(server, response, "repository:app:push")
+        assert_challenge(server, response, "repository:app:push", "insufficient_scope")
         wider = await get_token(server, ["repository:app:pull,push"], ("dev", "pw-dev"))
         assert (
             await server.client.get("/check/repository/push/app", headers=bearer(wider))
@@ -593,3 +599,20 @@ async def test_open_auth_allows_everything_and_serves_tokens() -> None:
         )
         assert response.status_code == 200
         assert (await client.post("/oauth2/token", data={"grant_type": "nope"})).status_code == 400
+
+
+async def test_too_narrow_token_is_challenged_with_insufficient_scope() -> None:
+    """RFC 6750 section 3.1: a valid token lacking the scope gets `error="insufficient_scope"` (podman
+    re-authenticates on it); a request without credentials gets no error code (section 3)."""
+    async with serve(make_config()) as server:
+        token = await get_token(server, ["repository:app:pull"], ("push", "pw-push"))
+        assert claims_of(token)["access"] == []  # the push role has no pull
+        response = await server.client.get("/check/repository/pull,push/app", headers=bearer(token))
+        assert response.status_code == 401
+        params = parse_challenge(response.headers["www-authenticate"])
+        assert params["error"] == "insufficient_scope"
+        assert params["scope"] == "repository:app:pull,push"
+        anonymous = await server.client.get("/check/repository/pull,push/app")
+        assert "error" not in parse_challenge(anonymous.headers["www-authenticate"])
+        forged = await server.client.get("/check/repository/pull/app", headers=bearer("not.a.jwt"))
+        assert parse_challenge(forged.headers["www-authenticate"]).get("error") != "insufficient_scope"

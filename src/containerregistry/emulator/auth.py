@@ -42,7 +42,7 @@ import secrets
 import time
 import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,9 @@ _MAX_FORM_BYTES = 64 * 1024
 _MAX_FIELDS = 200
 _MAX_SCOPES = 50
 _MAX_TOKEN_CHARS = 16 * 1024
+
+# What a request needs: (resource type, resource name, actions), as `authorize` takes them.
+Need = tuple[str, str, tuple[str, ...]]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -772,6 +775,9 @@ class OpenAuth(_TokenService):
     ) -> None:
         """Allow everything."""
 
+    async def authorize_all(self, request: web.Request, needs: Sequence[Need]) -> None:
+        """Allow everything."""
+
     def _user_identity(self, username: str, password: str, service: str) -> _Identity | None:
         return _Identity(username or "anonymous", "open", ALL_ROLES)
 
@@ -813,61 +819,77 @@ class EmulatorAuth(_TokenService):
             request: the incoming request (its Authorization header, scheme and Host are used).
             resource_type: `repository`, `registry` (name `catalog`, action `*`) or `""` for `GET /v2/`.
             resource_name: the repository name, or `catalog`.
-            actions: every action the request needs, e.g. `("pull", "push")` for a cross-repository mount
-                target.
+            actions: every action the request needs, e.g. `("pull", "push")` for an upload.
 
         Raises:
             web.HTTPUnauthorized: no acceptable credentials, or a token that does not cover the need.
         """
+        await self.authorize_all(request, [(resource_type, resource_name, tuple(actions))])
+
+    async def authorize_all(self, request: web.Request, needs: Sequence[Need]) -> None:
+        """Like `authorize`, for a request that needs several scopes (a cross-repository mount).
+
+        When any is missing, ONE challenge names them all, space-separated in its `scope` (as
+        Distribution does), so a client that answers one challenge per request gets a token for all.
+
+        Raises:
+            web.HTTPUnauthorized: see `authorize`.
+        """
         service = self._service(request)
         header = request.headers.get("Authorization", "")
+        insufficient = False
         if header:
             token = _bearer_token(header)
             if token is not None:
                 claims = self._decode(token, service, _ACCESS)
-                if claims is not None and _covers(
-                    claims.get("access"), resource_type, resource_name, actions
-                ):
-                    return
+                if claims is not None:
+                    if all(_covers(claims.get("access"), *need) for need in needs):
+                        return
+                    # A valid token that is too narrow (RFC 6750 section 3.1).
+                    insufficient = True
             else:
                 basic = _parse_basic(header)
                 if basic is not None and basic[0] != REFRESH_TOKEN_USERNAME:
                     identity = self._user_identity(basic[0], basic[1], service)
                     if identity is not None and "admin" in identity.roles and identity.repositories is None:
                         return
-        elif (
-            self.config.anonymous_pull
-            and resource_type == "repository"
-            and actions
-            and all(a in ("pull", "metadata_read") for a in actions)
-        ):
+        elif self.config.anonymous_pull and needs and all(_anonymous_allows(*need) for need in needs):
             return
         self.stats.challenges += 1
-        raise self._challenge(request, service, resource_type, resource_name, actions)
+        raise self._challenge(request, service, needs, "insufficient_scope" if insufficient else None)
 
     def _challenge(
-        self,
-        request: web.Request,
-        service: str,
-        resource_type: str,
-        resource_name: str,
-        actions: tuple[str, ...],
+        self, request: web.Request, service: str, needs: Sequence[Need], error: str | None
     ) -> web.HTTPException:
         realm = f"{request.scheme}://{_quote_safe(request.host)}/oauth2/token"
         challenge = f'Bearer realm="{realm}",service="{_quote_safe(service)}"'
         detail: Any = None
-        if resource_type:
-            scope = f"{resource_type}:{resource_name}:{','.join(actions)}"
+        scoped = [need for need in needs if need[0]]
+        if scoped:
+            scope = " ".join(f"{rtype}:{name}:{','.join(actions)}" for rtype, name, actions in scoped)
             challenge += f',scope="{_quote_safe(scope)}"'
-            detail = [{"Type": resource_type, "Name": resource_name, "Action": a} for a in actions]
+            detail = [
+                {"Type": rtype, "Name": name, "Action": a} for rtype, name, actions in scoped for a in actions
+            ]
             message = "authentication required, visit https://aka.ms/acr/authorization for more information."
         else:
             message = "authentication required"
+        if error is not None:
+            challenge += f',error="{error}"'
         return web.HTTPUnauthorized(
             text=_error_body("UNAUTHORIZED", message, detail),
             content_type="application/json",
             headers={"WWW-Authenticate": challenge},
         )
+
+
+def _anonymous_allows(resource_type: str, resource_name: str, actions: tuple[str, ...]) -> bool:
+    """Whether `anonymous_pull` lets a request without credentials have this."""
+    return (
+        resource_type == "repository"
+        and bool(actions)
+        and all(a in ("pull", "metadata_read") for a in actions)
+    )
 
 
 def _covers(access: Any, resource_type: str, resource_name: str, actions: tuple[str, ...]) -> bool:
