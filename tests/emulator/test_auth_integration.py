@@ -128,6 +128,39 @@ def test_token_mode_challenges_with_exact_scope(registry_emulator_factory: Any) 
         assert "s3cret-pw" not in repr(registry)
 
 
+def test_anonymous_pull_lists_the_catalog_as_acr_does(registry_emulator_factory: Any) -> None:
+    """ACR with anonymous pull gives its anonymous token `registry:catalog:*`: both catalog routes
+    answer 200, without credentials and with an anonymous token; pushes are still challenged."""
+    users = {"admin": User("admin", "s3cret-pw", frozenset({"admin"}))}
+    registry = registry_emulator_factory(auth=AuthConfig(users=users, anonymous_pull=True))
+    with httpx.Client(base_url=registry.endpoint) as http:
+        token = http.get(
+            "/oauth2/token",
+            params={"service": registry.login_server, "scope": "repository:app:pull,push"},
+            auth=("admin", "s3cret-pw"),
+        ).json()["access_token"]
+        data = b"listed"
+        pushed = http.post(
+            "/v2/app/blobs/uploads/",
+            params={"digest": sha256(data)},
+            content=data,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert pushed.status_code == 201
+        anonymous = http.post(
+            "/oauth2/token",
+            data={"grant_type": "password", "service": registry.login_server, "scope": "registry:catalog:*"},
+        ).json()["access_token"]
+        for headers in ({}, {"Authorization": f"Bearer {anonymous}"}):
+            acr = http.get("/acr/v1/_catalog", headers=headers)
+            assert acr.status_code == 200, acr.text
+            assert acr.json() == {"repositories": ["app"]}
+            oci = http.get("/v2/_catalog", headers=headers)
+            assert oci.status_code == 200, oci.text
+            assert oci.json() == {"repositories": ["app"]}
+        assert http.post("/v2/other/blobs/uploads/").status_code == 401
+
+
 class ExplodingAuth:
     async def authorize(
         self, request: web.Request, resource_type: str, resource_name: str, actions: Any

@@ -175,7 +175,7 @@ def run_emulator(
             (see `create_app`).
         users: users for `auth=True` (implies it when `auth` is None): `User` objects, a dict of them,
             or `NAME:PASSWORD:ROLES` strings.
-        anonymous_pull: with `auth=True`, let anonymous clients pull and read metadata.
+        anonymous_pull: with `auth=True`, let anonymous clients pull, read metadata and list the catalog.
         tls: serve HTTPS with a generated self-signed certificate (its CA is `.ca_cert`).
         ssl_context: serve HTTPS with this server context.
         ca_cert: path of the CA certificate clients should trust (reported as `.ca_cert`).

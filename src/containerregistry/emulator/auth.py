@@ -14,8 +14,8 @@ Two implementations share one surface (`authorize(request, resource_type, resour
     naming exactly the scope it needs (a token that is valid but too narrow gets the same answer, so the
     client asks for a wider token, as ACR does).
   - An admin user may instead send `Basic` credentials directly.
-  - With `anonymous_pull`, requests that only need `pull`/`metadata_read` on a repository pass without
-    credentials. `GET /v2/` (resource_type `""`) always needs a token or admin Basic, even with anonymous
+  - With `anonymous_pull`, requests that only need `pull`/`metadata_read` on a repository, or the catalog,
+    pass without credentials (ACR's anonymous token has `registry:catalog:*` too). `GET /v2/` (resource_type `""`) always needs a token or admin Basic, even with anonymous
     pull, because clients such as go-containerregistry treat a `200` there as "this registry has no auth"
     and would then never authenticate a push.
   - The token service grants `requested scopes ∩ what the identity's roles allow`. An identity whose roles
@@ -139,7 +139,7 @@ class AuthConfig:
 
     Attributes:
         users: users by name.
-        anonymous_pull: let requests without credentials pull and read metadata.
+        anonymous_pull: let requests without credentials pull, read metadata and list the catalog.
         token_ttl: lifetime of access tokens, seconds.
         refresh_token_ttl: lifetime of refresh tokens, seconds (ACR: about 3 hours).
         entra_secret: the HS256 secret trusted Entra ID tokens are signed with (see `mint_entra_token`).
@@ -323,6 +323,8 @@ def _grant(identity: _Identity, scope: Scope, *, anonymous_pull: bool) -> tuple[
     if identity.kind == "anonymous":
         if anonymous_pull and scope.type == "repository":
             return tuple(a for a in scope.actions if a in ("pull", "metadata_read"))
+        if anonymous_pull and scope.type == "registry":
+            return scope.actions  # ACR's anonymous token lists the catalog too
         return ()
     if scope.type == "registry":
         # Listing the catalog reveals every repository name: only unrestricted readers may.
@@ -884,7 +886,10 @@ class EmulatorAuth(_TokenService):
 
 
 def _anonymous_allows(resource_type: str, resource_name: str, actions: tuple[str, ...]) -> bool:
-    """Whether `anonymous_pull` lets a request without credentials have this."""
+    """Whether `anonymous_pull` lets a request without credentials have this: pull and metadata_read on
+    repositories, and listing the catalog (as ACR's anonymous token, which has `registry:catalog:*`)."""
+    if resource_type == "registry":
+        return resource_name == "catalog"
     return (
         resource_type == "repository"
         and bool(actions)

@@ -161,7 +161,9 @@ def add_auth_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--users-file", type=Path, metavar="FILE", help='JSON file: {"users": [...]}')
     group.add_argument(
-        "--anonymous-pull", action="store_true", help="allow pull and metadata reads without credentials"
+        "--anonymous-pull",
+        action="store_true",
+        help="allow pull, metadata reads and catalog listing without credentials (as ACR)",
     )
     group.add_argument("--token-ttl", type=int, default=300, metavar="SECONDS", help="access token lifetime")
     group.add_argument(
