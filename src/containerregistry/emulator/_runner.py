@@ -7,6 +7,7 @@ import contextlib
 import secrets
 import shutil
 import ssl
+import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from ._app import AUTH_KEY, create_app
+from ._https_site import HttpsOnlySite
 
 __all__ = ["RunningEmulator", "arun_emulator", "run_emulator", "start_site"]
 
@@ -100,7 +102,12 @@ async def start_site(
     """Start serving `app`; returns the runner (call `cleanup()`) and the bound port."""
     runner = web.AppRunner(app, access_log=None, read_bufsize=READ_BUFSIZE, shutdown_timeout=2.0)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=1024, reuse_address=True)
+    site: web.BaseSite
+    if ssl_context is not None and sys.platform != "win32":
+        # Answers plain http on the TLS port with a 400 "use https", as Go servers do.
+        site = HttpsOnlySite(runner, host, port, ssl_context=ssl_context, backlog=1024, reuse_address=True)
+    else:
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context, backlog=1024, reuse_address=True)
     try:
         await site.start()
     except BaseException:
