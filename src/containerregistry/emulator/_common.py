@@ -20,6 +20,7 @@ __all__ = [
     "check_delete",
     "check_read",
     "check_write",
+    "is_valid_tag",
     "link_header",
     "page",
     "parse_n",
@@ -46,6 +47,14 @@ def require_digest(digest: str) -> str:
         return validate_digest(digest)
     except InvalidReferenceError as exc:
         raise OciError(400, "DIGEST_INVALID", str(exc)) from None
+
+
+def is_valid_tag(tag: str) -> bool:
+    try:
+        validate_tag(tag)
+    except InvalidReferenceError:
+        return False
+    return True
 
 
 def require_tag(tag: str) -> str:

@@ -23,6 +23,7 @@ from ._common import (
     check_delete,
     check_read,
     check_write,
+    is_valid_tag,
     link_header,
     page,
     parse_n,
@@ -435,6 +436,9 @@ class OciApi:
         repo = self.storage.get_repository(name)
         if repo is None:
             raise _not_found("NAME_UNKNOWN", "repository name not known to registry", {"name": name})
+        if ":" not in reference and not is_valid_tag(reference):
+            # No manifest can be under a name that cannot be a tag; 404 is the spec's only failure here.
+            raise _not_found("MANIFEST_UNKNOWN", "manifest unknown to registry", {"tag": reference[:200]})
         manifest, tag = self.resolve(name, reference)
         check_read(repo, manifest, tag)
         return web.Response(
