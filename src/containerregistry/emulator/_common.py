@@ -17,6 +17,7 @@ from ._storage import ATTRIBUTES
 __all__ = [
     "MAX_PAGE",
     "attributes_json",
+    "authorize_all",
     "check_delete",
     "check_read",
     "check_write",
@@ -33,6 +34,22 @@ __all__ = [
 
 # Largest page a client may ask for (Distribution refuses `n` above its maxentries the same way).
 MAX_PAGE = 10000
+
+
+async def authorize_all(
+    auth: Any, request: web.Request, needs: Sequence[tuple[str, str, tuple[str, ...]]]
+) -> None:
+    """Authorize a request that needs several scopes (a cross-repository mount).
+
+    The emulator's auth layers challenge once naming every scope (`authorize_all`); an auth object that
+    has only `authorize` is asked once per scope.
+    """
+    combined = getattr(auth, "authorize_all", None)
+    if combined is not None:
+        await combined(request, needs)
+        return
+    for resource_type, resource_name, actions in needs:
+        await auth.authorize(request, resource_type, resource_name, actions)
 
 
 def require_name(name: str) -> str:

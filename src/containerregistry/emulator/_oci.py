@@ -20,6 +20,7 @@ from ..protocol.digest import Hasher, new_hasher, parse_digest
 from ..protocol.reference import validate_digest
 from ._blobio import commit_file, read_small_file, receive_body, rehash_file
 from ._common import (
+    authorize_all,
     check_delete,
     check_read,
     check_write,
@@ -214,16 +215,18 @@ class OciApi:
         }
 
     async def start_upload(self, request: web.Request, name: str) -> web.Response:
-        await self.auth.authorize(request, "repository", name, ("pull", "push"))
-        check_write(self.storage.get_repository(name))
         mount = request.query.get("mount")
+        source = request.query.get("from") if mount is not None else None
+        needs: list[tuple[str, str, tuple[str, ...]]] = [("repository", name, ("pull", "push"))]
+        if source is not None:
+            # One challenge for both scopes, as Distribution does: clients answer one per request.
+            needs.append(("repository", require_name(source), ("pull",)))
+        await authorize_all(self.auth, request, needs)
+        check_write(self.storage.get_repository(name))
         digest = request.query.get("digest")
         if mount is not None:
             require_digest(mount)
-            source = request.query.get("from")
             if source is not None:
-                require_name(source)
-                await self.auth.authorize(request, "repository", source, ("pull",))
                 source_repo = self.storage.get_repository(source)
                 size = self.storage.blob_size(source, mount) if source_repo is not None else None
                 if size is not None and source_repo is not None and source_repo["read_enabled"]:
