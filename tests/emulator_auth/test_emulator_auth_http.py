@@ -16,6 +16,7 @@ from containerregistry.emulator.auth import (
     REPOSITORY_ACTIONS,
     AuthConfig,
     User,
+    entra_audiences_for,
     mint_entra_token,
 )
 
@@ -387,17 +388,23 @@ async def test_entra_exchange_then_refresh_then_access() -> None:
 
 
 @pytest.mark.parametrize(
-    ("audience", "ok"),
+    ("cloud", "audience", "ok"),
     [
-        ("https://containerregistry.azure.net", True),
-        ("https://management.azure.com/", True),
-        ("https://management.chinacloudapi.cn", True),
-        ("https://management.usgovcloudapi.net", True),
-        ("https://storage.azure.com", False),
+        ("public", "https://containerregistry.azure.net", True),
+        ("public", "https://management.azure.com/", True),
+        ("public", "https://management.chinacloudapi.cn", False),
+        ("public", "https://management.usgovcloudapi.net", False),
+        ("public", "https://storage.azure.com", False),
+        ("china", "https://containerregistry.azure.net", True),
+        ("china", "https://management.chinacloudapi.cn", True),
+        ("china", "https://management.azure.com", False),
+        ("usgov", "https://management.usgovcloudapi.net/", True),
+        ("usgov", "https://management.chinacloudapi.cn", False),
     ],
 )
-async def test_entra_audiences(audience: str, ok: bool) -> None:
-    async with serve(make_config()) as server:
+async def test_entra_audiences(cloud: str, audience: str, ok: bool) -> None:
+    """Only ACR's own audience and the registry's cloud's Resource Manager audience, as real ACR."""
+    async with serve(make_config(cloud=cloud)) as server:
         token = mint_entra_token(LONG_SECRET, audience=audience)
         response = await server.client.post(
             "/oauth2/exchange",
@@ -409,7 +416,7 @@ async def test_entra_audiences(audience: str, ok: bool) -> None:
             assert response.status_code == 401
             message = response.json()["errors"][0]["message"]
             assert "https://containerregistry.azure.net" in message
-            assert "https://management.azure.com" in message
+            assert entra_audiences_for(cloud)[1] in message
 
 
 async def test_entra_expired_forged_and_untrusted() -> None:

@@ -18,6 +18,7 @@ from ..exceptions import InvalidReferenceError
 from ..protocol import media_types as mt
 from ..protocol.digest import Hasher, new_hasher, parse_digest
 from ..protocol.reference import validate_digest
+from ._acr_manifests import check_docker_media_type, read_size_in_bytes
 from ._blobio import commit_file, read_small_file, receive_body, rehash_file
 from ._common import (
     authorize_all,
@@ -66,9 +67,10 @@ def _not_found(code: str, message: str, detail: Any = None) -> OciError:
 class OciApi:
     """Handlers for `/v2/...`. One instance per app; state lives in `Storage` plus in-memory hash states."""
 
-    def __init__(self, storage: Storage, auth: Authorizer) -> None:
+    def __init__(self, storage: Storage, auth: Authorizer, *, strict_oci: bool = False) -> None:
         self.storage = storage
         self.auth = auth
+        self.strict_oci = strict_oci  # refuse what ACR accepts beyond the OCI spec (`sizeInBytes`)
         # Upload id -> hash of the bytes stored so far. Lost on restart: then rebuilt from the file.
         self._hashers: dict[str, Hasher] = {}
         self._upload_locks: dict[str, asyncio.Lock] = {}
@@ -500,6 +502,9 @@ class OciApi:
         if not isinstance(doc, dict):
             raise _invalid("the manifest must be a JSON object")
         header_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip()
+        check_docker_media_type(header_type, doc)  # ACR's rules: see _acr_manifests
+        if not self.strict_oci:
+            doc = read_size_in_bytes(doc)
         field_type = doc.get("mediaType")
         if field_type is not None and (not isinstance(field_type, str) or not field_type):
             raise _invalid("mediaType must be a string")

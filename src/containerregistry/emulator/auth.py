@@ -57,6 +57,8 @@ __all__ = [
     "ACR_AUDIENCE",
     "ALL_ROLES",
     "ARM_AUDIENCES",
+    "ARM_AUDIENCE_BY_CLOUD",
+    "CLOUDS",
     "DEFAULT_ENTRA_AUDIENCES",
     "REFRESH_TOKEN_USERNAME",
     "REPOSITORY_ACTIONS",
@@ -67,18 +69,36 @@ __all__ = [
     "Scope",
     "ScopeError",
     "User",
+    "entra_audiences_for",
     "load_or_create_signing_key",
     "mint_entra_token",
     "parse_scopes",
 ]
 
 ACR_AUDIENCE = "https://containerregistry.azure.net"
-ARM_AUDIENCES = (
-    "https://management.azure.com",
-    "https://management.chinacloudapi.cn",
-    "https://management.usgovcloudapi.net",
-)
-DEFAULT_ENTRA_AUDIENCES: tuple[str, ...] = (ACR_AUDIENCE, *ARM_AUDIENCES)
+# Azure Resource Manager audience of each cloud (`ContainerRegistryAudience` in protocol/acr.py).
+ARM_AUDIENCE_BY_CLOUD: Mapping[str, str] = {
+    "public": "https://management.azure.com",
+    "china": "https://management.chinacloudapi.cn",
+    "usgov": "https://management.usgovcloudapi.net",
+}
+CLOUDS: tuple[str, ...] = tuple(ARM_AUDIENCE_BY_CLOUD)
+ARM_AUDIENCES: tuple[str, ...] = tuple(ARM_AUDIENCE_BY_CLOUD.values())
+
+
+def entra_audiences_for(cloud: str) -> tuple[str, ...]:
+    """The `aud` values a registry in `cloud` accepts at `/oauth2/exchange`: ACR's own audience and
+    that cloud's Azure Resource Manager audience (a public-cloud registry refuses China's, and so on).
+
+    Raises:
+        ValueError: an unknown cloud.
+    """
+    if cloud not in ARM_AUDIENCE_BY_CLOUD:
+        raise ValueError(f"unknown cloud {cloud[:40]!r}: one of {', '.join(CLOUDS)}")
+    return (ACR_AUDIENCE, ARM_AUDIENCE_BY_CLOUD[cloud])
+
+
+DEFAULT_ENTRA_AUDIENCES: tuple[str, ...] = entra_audiences_for("public")
 
 REPOSITORY_ACTIONS: tuple[str, ...] = ("pull", "push", "delete", "metadata_read", "metadata_write")
 ALL_ROLES: frozenset[str] = frozenset({*REPOSITORY_ACTIONS, "admin"})
@@ -145,7 +165,10 @@ class AuthConfig:
         entra_secret: the HS256 secret trusted Entra ID tokens are signed with (see `mint_entra_token`).
         trust_any_entra_token: accept any well-formed, unexpired Entra ID JWT with a known audience,
             without checking its signature (development only).
-        entra_audiences: accepted `aud` values of Entra ID tokens (a trailing '/' is ignored).
+        cloud: the Azure cloud the registry is in (`public`, `china`, `usgov`): which Azure Resource
+            Manager audience its `/oauth2/exchange` accepts (see `entra_audiences_for`).
+        entra_audiences: accepted `aud` values of Entra ID tokens (a trailing '/' is ignored); None = those
+            of `cloud`.
         entra_roles: roles an identity exchanged from Entra ID gets.
         signing_key: key the emulator signs its tokens with; random per process when None.
         login_server: `host:port` of the registry (the tokens' audience and the challenges' service);
@@ -158,10 +181,20 @@ class AuthConfig:
     refresh_token_ttl: int = 3 * 3600
     entra_secret: str | None = field(default=None, repr=False)
     trust_any_entra_token: bool = False
-    entra_audiences: tuple[str, ...] = DEFAULT_ENTRA_AUDIENCES
+    cloud: str = "public"
+    entra_audiences: tuple[str, ...] | None = None
     entra_roles: frozenset[str] = ALL_ROLES
     signing_key: bytes | None = field(default=None, repr=False)
     login_server: str = ""
+
+    def __post_init__(self) -> None:
+        entra_audiences_for(self.cloud)  # refuse an unknown cloud early
+
+    def accepted_entra_audiences(self) -> tuple[str, ...]:
+        """The `aud` values `/oauth2/exchange` accepts (`entra_audiences`, else those of `cloud`)."""
+        if self.entra_audiences is not None:
+            return tuple(self.entra_audiences)
+        return entra_audiences_for(self.cloud)
 
 
 @dataclass
@@ -749,11 +782,11 @@ class _TokenService:
         given = (
             [audiences] if isinstance(audiences, str) else audiences if isinstance(audiences, list) else []
         )
-        accepted = {a.rstrip("/") for a in self.config.entra_audiences}
+        expected = self.config.accepted_entra_audiences()
+        accepted = {a.rstrip("/") for a in expected}
         if not any(isinstance(a, str) and a.rstrip("/") in accepted for a in given):
             raise _unauthorized(
-                "the Entra ID token has the wrong audience; expected one of: "
-                + ", ".join(self.config.entra_audiences)
+                "the Entra ID token has the wrong audience; expected one of: " + ", ".join(expected)
             )
         for key in ("oid", "upn", "unique_name", "appid", "sub"):
             value = claims.get(key)
