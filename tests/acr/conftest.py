@@ -129,13 +129,14 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
     return generate_self_signed(["127.0.0.1"], tmp_path_factory.mktemp("acr-tls"))
 
 
-def _start(tls_files: tuple[Path, Path, Path], *, anonymous_pull: bool) -> Any:
+def _start(tls_files: tuple[Path, Path, Path], *, anonymous_pull: bool, cloud: str = "public") -> Any:
     cert, key, ca = tls_files
     auth = EmulatorAuth(
         AuthConfig(
             users={ADMIN.username: ADMIN, READER.username: READER},
             entra_secret=ENTRA_SECRET,
             anonymous_pull=anonymous_pull,
+            cloud=cloud,
         )
     )
     return run_emulator(auth=auth, ssl_context=server_ssl_context(cert, key), ca_cert=ca)
@@ -152,6 +153,13 @@ def acr(tls_files: tuple[Path, Path, Path]) -> Iterator[RunningEmulator]:
 def acr_anonymous(tls_files: tuple[Path, Path, Path]) -> Iterator[RunningEmulator]:
     """The same, but allowing anonymous pull (reads without credentials)."""
     with _start(tls_files, anonymous_pull=True) as registry:
+        yield registry
+
+
+@pytest.fixture(scope="session")
+def acr_china(tls_files: tuple[Path, Path, Path]) -> Iterator[RunningEmulator]:
+    """The same as `acr`, as a registry in Azure China (it accepts that cloud's Entra ID audience)."""
+    with _start(tls_files, anonymous_pull=False, cloud="china") as registry:
         yield registry
 
 

@@ -129,6 +129,80 @@ def test_token_mode_challenges_with_exact_scope(registry_emulator_factory: Any) 
         assert "s3cret-pw" not in repr(registry)
 
 
+def test_anonymous_pull_lists_the_catalog_as_acr_does(registry_emulator_factory: Any) -> None:
+    """ACR with anonymous pull gives its anonymous token `registry:catalog:*`: both catalog routes
+    answer 200, without credentials and with an anonymous token; pushes are still challenged."""
+    users = {"admin": User("admin", "s3cret-pw", frozenset({"admin"}))}
+    registry = registry_emulator_factory(auth=AuthConfig(users=users, anonymous_pull=True))
+    with httpx.Client(base_url=registry.endpoint) as http:
+        token = http.get(
+            "/oauth2/token",
+            params={"service": registry.login_server, "scope": "repository:app:pull,push"},
+            auth=("admin", "s3cret-pw"),
+        ).json()["access_token"]
+        data = b"listed"
+        pushed = http.post(
+            "/v2/app/blobs/uploads/",
+            params={"digest": sha256(data)},
+            content=data,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert pushed.status_code == 201
+        anonymous = http.post(
+            "/oauth2/token",
+            data={"grant_type": "password", "service": registry.login_server, "scope": "registry:catalog:*"},
+        ).json()["access_token"]
+        for headers in ({}, {"Authorization": f"Bearer {anonymous}"}):
+            acr = http.get("/acr/v1/_catalog", headers=headers)
+            assert acr.status_code == 200, acr.text
+            assert acr.json() == {"repositories": ["app"]}
+            oci = http.get("/v2/_catalog", headers=headers)
+            assert oci.status_code == 200, oci.text
+            assert oci.json() == {"repositories": ["app"]}
+        assert http.post("/v2/other/blobs/uploads/").status_code == 401
+
+
+def test_cross_repository_mount_is_challenged_once_with_both_scopes(registry_emulator_factory: Any) -> None:
+    """As Distribution does: one 401 naming the target and the source scope, so a client that answers
+    one challenge per request (python-dxf, the conformance suite's client) gets a token for both."""
+    users = {"dev": User("dev", "s3cret-pw", frozenset({"pull", "push"}))}
+    registry = registry_emulator_factory(auth=AuthConfig(users=users))
+
+    def token_for(http: httpx.Client, scope: str) -> dict[str, str]:
+        response = http.get(
+            "/oauth2/token",
+            params={"service": registry.login_server, "scope": scope},
+            auth=("dev", "s3cret-pw"),
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    with httpx.Client(base_url=registry.endpoint) as http:
+        data = b"mounted bytes"
+        digest = sha256(data)
+        pushed = http.post(
+            "/v2/src/blobs/uploads/",
+            params={"digest": digest},
+            content=data,
+            headers=token_for(http, "repository:src:pull,push"),
+        )
+        assert pushed.status_code == 201
+        mount = f"/v2/dst/blobs/uploads/?mount={digest}&from=src"
+        for headers in ({}, token_for(http, "repository:dst:pull,push")):
+            first = http.post(mount, headers=headers)
+            assert first.status_code == 401
+            challenge = first.headers["WWW-Authenticate"]
+            assert 'scope="repository:dst:pull,push repository:src:pull"' in challenge, challenge
+        scope = challenge.split('scope="', 1)[1].split('"', 1)[0]
+        retry = http.post(mount, headers=token_for(http, scope))
+        assert retry.status_code == 201, retry.text
+        assert retry.headers["Location"] == f"/v2/dst/blobs/{digest}"
+        assert (
+            http.get(f"/v2/dst/blobs/{digest}", headers=token_for(http, "repository:dst:pull")).content
+            == data
+        )
+
+
 class ExplodingAuth:
     async def authorize(
         self, request: web.Request, resource_type: str, resource_name: str, actions: Any

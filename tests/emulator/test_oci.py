@@ -243,6 +243,20 @@ def test_manifest_put_get_head_by_tag_and_digest(reg: Reg, repo: str) -> None:
     assert unknown_repo.status_code == 404 and errors_of(unknown_repo) == ["NAME_UNKNOWN"]
 
 
+def test_manifest_get_head_by_invalid_tag_is_404_put_is_400(reg: Reg, repo: str) -> None:
+    """The conformance suite probes `.INVALID_MANIFEST_NAME`: a manifest under a name that cannot be a
+    tag cannot exist, and the spec's only failure status for GET/HEAD is 404 (Distribution agrees)."""
+    _, body = reg.push_image(repo, "v1")
+    for reference in (".INVALID_MANIFEST_NAME", "-bad", "x" * 129):
+        got = reg.http.get(f"/v2/{repo}/manifests/{reference}")
+        assert got.status_code == 404, (reference, got.text)
+        assert errors_of(got) == ["MANIFEST_UNKNOWN"]
+        assert reg.http.head(f"/v2/{repo}/manifests/{reference}").status_code == 404
+        put = reg.put_manifest(repo, reference, body)
+        assert put.status_code == 400 and errors_of(put) == ["TAG_INVALID"], reference
+    assert reg.http.get(f"/v2/{repo}/manifests/v1").content == body
+
+
 def test_manifest_exact_bytes_are_kept(reg: Reg, repo: str) -> None:
     config = reg.push_blob(repo, b"{}")
     # Odd whitespace and key order must survive byte for byte.

@@ -17,6 +17,7 @@ from containerregistry.emulator.auth import (
     REPOSITORY_ACTIONS,
     AuthConfig,
     User,
+    entra_audiences_for,
     mint_entra_token,
 )
 
@@ -39,20 +40,24 @@ def claims_of(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-def assert_challenge(server: Server, response: httpx.Response, scope: str | None) -> None:
+def assert_challenge(
+    server: Server, response: httpx.Response, scope: str | None, error: str | None = None
+) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["content-type"].startswith("application/json")
     params = parse_challenge(response.headers["www-authenticate"])
     expected = {"realm": f"{server.endpoint}/oauth2/token", "service": server.login_server}
     if scope is not None:
         expected["scope"] = scope
+    if error is not None:
+        expected["error"] = error
     assert params == expected
-    error = response.json()["errors"][0]
-    assert error["code"] == "UNAUTHORIZED"
+    entry = response.json()["errors"][0]
+    assert entry["code"] == "UNAUTHORIZED"
     if scope is not None:
         rtype, rest = scope.split(":", 1)
         name, actions = rest.rsplit(":", 1)
-        assert error["detail"] == [{"Type": rtype, "Name": name, "Action": a} for a in actions.split(",")]
+        assert entry["detail"] == [{"Type": rtype, "Name": name, "Action": a} for a in actions.split(",")]
 
 
 # (path, scope string the challenge must name, roles that allow it)
@@ -104,7 +109,9 @@ async def test_access_matrix() -> None:
                 if identity in allowed_roles:
                     assert response.status_code == 200, (identity, path, response.text)
                 else:
-                    assert_challenge(server, response, scope)
+                    # A valid token that lacks the scope says so; no, an expired or a forged one does not.
+                    valid = identity not in ("anonymous", "expired", "forged")
+                    assert_challenge(server, response, scope, "insufficient_scope" if valid else None)
         assert server.auth.stats.challenges > 0
 
 
@@ -142,7 +149,7 @@ async def test_token_too_narrow_gets_challenge_then_wider_token() -> None:
         server.config.users["dev"] = user
         pull_token = await get_token(server, ["repository:app:pull"], ("dev", "pw-dev"))
         response = await server.client.get("/check/repository/push/app", headers=bearer(pull_token))
-        assert_challenge(server, response, "repository:app:push")
+        assert_challenge(server, response, "repository:app:push", "insufficient_scope")
         wider = await get_token(server, ["repository:app:pull,push"], ("dev", "pw-dev"))
         assert (
             await server.client.get("/check/repository/push/app", headers=bearer(wider))
@@ -228,10 +235,15 @@ async def test_anonymous_pull_enabled() -> None:
         assert_challenge(
             server, await client.get("/check/repository/pull,push/app"), "repository:app:pull,push"
         )
-        assert_challenge(server, await client.get("/check/registry/*/catalog"), "registry:catalog:*")
-        # Docker-style anonymous GET and ACR-style anonymous password grant: only pull/metadata_read.
+        # As on ACR with anonymous pull: the catalog is readable anonymously.
+        assert (await client.get("/check/registry/*/catalog")).status_code == 200
+        # Docker-style anonymous GET and ACR-style anonymous password grant: pull/metadata_read and
+        # the catalog, nothing else.
         token = await get_token(server, ALL_SCOPES)
-        expected = [{"type": "repository", "name": "app", "actions": ["pull", "metadata_read"]}]
+        expected = [
+            {"type": "repository", "name": "app", "actions": ["pull", "metadata_read"]},
+            {"type": "registry", "name": "catalog", "actions": ["*"]},
+        ]
         assert claims_of(token)["access"] == expected
         response = await client.post(
             "/oauth2/token",
@@ -377,17 +389,23 @@ async def test_entra_exchange_then_refresh_then_access() -> None:
 
 
 @pytest.mark.parametrize(
-    ("audience", "ok"),
+    ("cloud", "audience", "ok"),
     [
-        ("https://containerregistry.azure.net", True),
-        ("https://management.azure.com/", True),
-        ("https://management.chinacloudapi.cn", True),
-        ("https://management.usgovcloudapi.net", True),
-        ("https://storage.azure.com", False),
+        ("public", "https://containerregistry.azure.net", True),
+        ("public", "https://management.azure.com/", True),
+        ("public", "https://management.chinacloudapi.cn", False),
+        ("public", "https://management.usgovcloudapi.net", False),
+        ("public", "https://storage.azure.com", False),
+        ("china", "https://containerregistry.azure.net", True),
+        ("china", "https://management.chinacloudapi.cn", True),
+        ("china", "https://management.azure.com", False),
+        ("usgov", "https://management.usgovcloudapi.net/", True),
+        ("usgov", "https://management.chinacloudapi.cn", False),
     ],
 )
-async def test_entra_audiences(audience: str, ok: bool) -> None:
-    async with serve(make_config()) as server:
+async def test_entra_audiences(cloud: str, audience: str, ok: bool) -> None:
+    """Only ACR's own audience and the registry's cloud's Resource Manager audience, as real ACR."""
+    async with serve(make_config(cloud=cloud)) as server:
         token = mint_entra_token(LONG_SECRET, audience=audience)
         response = await server.client.post(
             "/oauth2/exchange",
@@ -399,7 +417,7 @@ async def test_entra_audiences(audience: str, ok: bool) -> None:
             assert response.status_code == 401
             message = response.json()["errors"][0]["message"]
             assert "https://containerregistry.azure.net" in message
-            assert "https://management.azure.com" in message
+            assert entra_audiences_for(cloud)[1] in message
 
 
 async def test_entra_expired_forged_and_untrusted() -> None:
@@ -594,3 +612,20 @@ async def test_open_auth_allows_everything_and_serves_tokens() -> None:
         )
         assert response.status_code == 200
         assert (await client.post("/oauth2/token", data={"grant_type": "nope"})).status_code == 400
+
+
+async def test_too_narrow_token_is_challenged_with_insufficient_scope() -> None:
+    """RFC 6750 section 3.1: a valid token lacking the scope gets `error="insufficient_scope"` (podman
+    re-authenticates on it); a request without credentials gets no error code (section 3)."""
+    async with serve(make_config()) as server:
+        token = await get_token(server, ["repository:app:pull"], ("push", "pw-push"))
+        assert claims_of(token)["access"] == []  # the push role has no pull
+        response = await server.client.get("/check/repository/pull,push/app", headers=bearer(token))
+        assert response.status_code == 401
+        params = parse_challenge(response.headers["www-authenticate"])
+        assert params["error"] == "insufficient_scope"
+        assert params["scope"] == "repository:app:pull,push"
+        anonymous = await server.client.get("/check/repository/pull,push/app")
+        assert "error" not in parse_challenge(anonymous.headers["www-authenticate"])
+        forged = await server.client.get("/check/repository/pull/app", headers=bearer("not.a.jwt"))
+        assert parse_challenge(forged.headers["www-authenticate"]).get("error") != "insufficient_scope"

@@ -135,3 +135,57 @@ def test_tls_from_args(tmp_path: Path) -> None:
         ssl_context_from_args(
             _args(["--tls-cert", str(files.cert), "--tls-key", str(files.key), "--tls-self-signed"]), tmp_path
         )
+
+
+def _raw_exchange(port: int, request: bytes) -> bytes:
+    """Send `request` over plain TCP to 127.0.0.1:port; return all the server sends before it closes."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        if not request:
+            return b""  # connect and close without a byte
+        sock.sendall(request)
+        chunks = []
+        for _ in range(100):  # bounded: the answer is a few hundred bytes
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_plain_http_to_the_tls_port_gets_400_saying_use_https() -> None:
+    """Like Go servers and Distribution: a plain-http request to the TLS port is told to use https
+    instead of the connection closing without an answer; https keeps working on the same port."""
+    from containerregistry.emulator import run_emulator
+
+    with run_emulator(tls=True) as registry:
+        assert registry.ca_cert is not None
+        answer = _raw_exchange(registry.port, b"GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), answer[:200]
+        assert body == b"Client sent an HTTP request to an HTTPS server.\n"
+        with httpx.Client(timeout=10) as plain:
+            response = plain.get(f"http://127.0.0.1:{registry.port}/v2/")
+        assert response.status_code == 400
+        assert "HTTPS server" in response.text
+        with httpx.Client(verify=client_context(registry.ca_cert), timeout=10) as tls:
+            for _ in range(3):
+                assert tls.get(f"{registry.endpoint}/v2/").status_code == 200
+        # A client that connects and closes without a byte costs nothing and breaks nothing.
+        assert _raw_exchange(registry.port, b"") == b""
+        with httpx.Client(verify=client_context(registry.ca_cert), timeout=10) as tls:
+            assert tls.get(f"{registry.endpoint}/v2/").status_code == 200
+
+
+async def test_plain_http_to_the_tls_port_gets_400_async_runner() -> None:
+    from containerregistry.emulator import arun_emulator
+
+    async with arun_emulator(tls=True) as registry:
+        assert registry.ca_cert is not None
+        async with httpx.AsyncClient(timeout=10) as plain:
+            response = await plain.get(f"http://127.0.0.1:{registry.port}/v2/")
+        assert response.status_code == 400
+        assert response.text == "Client sent an HTTP request to an HTTPS server.\n"
+        async with httpx.AsyncClient(verify=client_context(registry.ca_cert), timeout=10) as tls:
+            assert (await tls.get(f"{registry.endpoint}/v2/")).status_code == 200

@@ -237,8 +237,3 @@ def anon_registry() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def registries(open_registry: Any, auth_registry: Any, tls_registry: Any) -> dict[str, Any]:
     return {"open": open_registry, "auth": auth_registry, "tls": tls_registry}
-
-
-def xfail_known(reason: str) -> Any:
-    """Mark a cell that fails only because of a deviation known and fixed on branch `conformance`."""
-    return pytest.mark.xfail(strict=True, reason=f"issue 10: {reason}, fixed on branch conformance")

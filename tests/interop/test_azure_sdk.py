@@ -26,7 +26,7 @@ from containerregistry import BasicCredential, ContainerRegistryClient
 from containerregistry.emulator import run_emulator
 from containerregistry.exceptions import ResourceNotFoundError as OurNotFound
 
-from .conftest import ADMIN, USERS, xfail_known
+from .conftest import ADMIN, USERS
 from .helpers import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, client, manifest_of, push_image, sha256
 
 AUDIENCE = "https://containerregistry.azure.net"
@@ -282,7 +282,6 @@ def test_anonymous_reads_aio(anon_registry: Any, public_image: str) -> None:
         loop.close()
 
 
-@xfail_known("--anonymous-pull does not grant anonymous catalog listing")
 def test_anonymous_list_repository_names(anon_registry: Any, public_image: str) -> None:
     with AzureClient(anon_registry.endpoint, None, **_kwargs(anon_registry)) as sdk:
         assert "azure/public" in list(sdk.list_repository_names())

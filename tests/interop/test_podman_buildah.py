@@ -12,11 +12,10 @@ import pytest
 
 from containerregistry.exceptions import ResourceNotFoundError
 
-from .conftest import ADMIN, MODES, READER, Sandbox, xfail_known
+from .conftest import ADMIN, MODES, READER, Sandbox
 from .helpers import blob_of, client, manifest_of, push_image, tags_of
 
 ARCHES = ("amd64", "arm64")
-INSUFFICIENT_SCOPE = "the 401 for a token that lacks a scope has no error=insufficient_scope"
 
 
 def _tls(sandbox: Sandbox, registry: Any) -> list[str]:
@@ -144,13 +143,7 @@ def test_manifest_push_all_multi_arch(sandbox: Sandbox, built: dict[str, str], m
     assert shown["Labels"]["arch"] == "arm64"
 
 
-def _search_cell(mode_name: str) -> Any:
-    return (
-        pytest.param(mode_name, marks=xfail_known(INSUFFICIENT_SCOPE)) if mode_name != "open" else mode_name
-    )
-
-
-@pytest.mark.parametrize("search_mode", [_search_cell(m) for m in MODES])
+@pytest.mark.parametrize("search_mode", MODES)
 def test_search_lists_the_catalog_and_tags(
     sandbox: Sandbox, registries: dict[str, Any], search_mode: str
 ) -> None:
@@ -209,7 +202,6 @@ def test_anonymous_pull(sandbox: Sandbox, built: dict[str, str], anon_registry: 
         ours.get_manifest("v1")
 
 
-@xfail_known("--anonymous-pull does not grant anonymous catalog listing")
 def test_anonymous_search(sandbox: Sandbox, anon_registry: Any) -> None:
     push_image(anon_registry, "searched/public", "v1", "podman-anon-search")
     found = sandbox.podman(

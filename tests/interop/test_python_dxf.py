@@ -14,7 +14,7 @@ import pytest
 import requests
 from dxf import DXF, DXFBase, exceptions  # ./dev setup installs it (.[interop])
 
-from .conftest import ADMIN, READER, xfail_known
+from .conftest import ADMIN, READER
 from .helpers import blob_of, client, manifest_of, tags_of
 
 
@@ -75,13 +75,7 @@ def test_blobs_aliases_and_catalog(registry: Any) -> None:
     assert gone.value.response.status_code == 404
 
 
-def _mount_cell(name: str) -> Any:
-    if name == "tls":
-        return pytest.param(name, marks=xfail_known("cross-repository mount challenged twice"))
-    return name
-
-
-@pytest.mark.parametrize("mount_mode", [_mount_cell("open"), _mount_cell("tls")])
+@pytest.mark.parametrize("mount_mode", ["open", "tls"])
 def test_mount(open_registry: Any, tls_registry: Any, mount_mode: str) -> None:
     registry = {"open": open_registry, "tls": tls_registry}[mount_mode]
     source = _dxf(registry, "dxf/mount-src")

@@ -11,7 +11,7 @@ import pytest
 
 from containerregistry.exceptions import ResourceNotFoundError
 
-from .conftest import ADMIN, MODES, READER, Sandbox, xfail_known
+from .conftest import ADMIN, MODES, READER, Sandbox
 from .helpers import blob_of, client, manifest_of, push_image, read_layout, tags_of, write_layout
 
 
@@ -289,7 +289,6 @@ def test_anonymous_pull(sandbox: Sandbox, anon_registry: Any, tmp_path: Path) ->
     assert manifest_of(anon_registry, "sk/public", "v1")[0] == digest
 
 
-@xfail_known("the TLS port closes a plain-http request without an answer")
 def test_plain_http_to_the_tls_port_says_use_https(sandbox: Sandbox, tls_registry: Any) -> None:
     """curl speaking plain http to the TLS port gets an HTTP 400 that says to use https."""
     shown = sandbox.run(

@@ -34,6 +34,19 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="data directory (default: the per-user data dir); ':memory:' = a temp dir removed at exit",
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    acr = parser.add_argument_group("ACR fidelity")
+    acr.add_argument(
+        "--strict-oci",
+        action="store_true",
+        help="refuse what ACR accepts beyond the OCI spec (descriptors with sizeInBytes and no size)",
+    )
+    acr.add_argument(
+        "--cloud",
+        default="public",
+        choices=["public", "china", "usgov"],
+        help="Azure cloud: /oauth2/exchange accepts Entra ID tokens for ACR's audience and this cloud's "
+        "Resource Manager audience only (default: public)",
+    )
     try:
         from .users import add_auth_arguments
     except ImportError:  # the auth options arrive with the auth layer
@@ -61,6 +74,8 @@ async def _serve(args: argparse.Namespace, data_dir: Path) -> None:
         pass
     else:
         auth = auth_config_from_args(args)
+        if auth is not None:
+            auth.cloud = args.cloud
     ca_path = None
     try:
         from .tls import server_ssl_context, tls_files_from_args
@@ -71,7 +86,7 @@ async def _serve(args: argparse.Namespace, data_dir: Path) -> None:
         if files is not None:
             ssl_context = server_ssl_context(files[0], files[1])
             ca_path = files[2]
-    app = create_app(data_dir, auth=auth)
+    app = create_app(data_dir, auth=auth, strict_oci=args.strict_oci)
     runner, port = await start_site(app, args.host, args.port, ssl_context)
     scheme = "https" if ssl_context else "http"
     host = f"[{args.host}]" if ":" in args.host else args.host

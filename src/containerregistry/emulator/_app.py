@@ -31,7 +31,9 @@ def resolve_auth(auth: Any) -> Authorizer:
     return auth  # type: ignore[no-any-return]
 
 
-def create_app(data_dir: str | os.PathLike[str], *, auth: Any = None) -> web.Application:
+def create_app(
+    data_dir: str | os.PathLike[str], *, auth: Any = None, strict_oci: bool = False
+) -> web.Application:
     """Build the emulator's aiohttp application over the data directory `data_dir`.
 
     Args:
@@ -39,6 +41,8 @@ def create_app(data_dir: str | os.PathLike[str], *, auth: Any = None) -> web.App
         auth: None for open mode, an `AuthConfig` for token auth, or any object with
             `async authorize(request, resource_type, resource_name, actions)` (and optionally
             `add_routes(app)`, which adds the token service).
+        strict_oci: refuse what ACR accepts beyond the OCI spec (descriptors with `sizeInBytes` and
+            no `size`); by default the emulator accepts what ACR accepts.
 
     Returns:
         The application; its storage is closed on app cleanup.
@@ -49,7 +53,7 @@ def create_app(data_dir: str | os.PathLike[str], *, auth: Any = None) -> web.App
     app = web.Application(middlewares=[error_middleware], client_max_size=MANIFEST_LIMIT + 1)
     app[STORAGE_KEY] = storage
     app[AUTH_KEY] = authorizer
-    oci = OciApi(storage, authorizer)
+    oci = OciApi(storage, authorizer, strict_oci=strict_oci)
     acr = AcrApi(oci)
     app.router.add_route("*", "/v2", oci.dispatch)
     app.router.add_route("*", "/v2/{tail:.*}", oci.dispatch)

@@ -17,9 +17,11 @@ from ._storage import ATTRIBUTES
 __all__ = [
     "MAX_PAGE",
     "attributes_json",
+    "authorize_all",
     "check_delete",
     "check_read",
     "check_write",
+    "is_valid_tag",
     "link_header",
     "page",
     "parse_n",
@@ -34,6 +36,22 @@ __all__ = [
 MAX_PAGE = 10000
 
 
+async def authorize_all(
+    auth: Any, request: web.Request, needs: Sequence[tuple[str, str, tuple[str, ...]]]
+) -> None:
+    """Authorize a request that needs several scopes (a cross-repository mount).
+
+    The emulator's auth layers challenge once naming every scope (`authorize_all`); an auth object that
+    has only `authorize` is asked once per scope.
+    """
+    combined = getattr(auth, "authorize_all", None)
+    if combined is not None:
+        await combined(request, needs)
+        return
+    for resource_type, resource_name, actions in needs:
+        await auth.authorize(request, resource_type, resource_name, actions)
+
+
 def require_name(name: str) -> str:
     try:
         return validate_repository(name)
@@ -46,6 +64,14 @@ def require_digest(digest: str) -> str:
         return validate_digest(digest)
     except InvalidReferenceError as exc:
         raise OciError(400, "DIGEST_INVALID", str(exc)) from None
+
+
+def is_valid_tag(tag: str) -> bool:
+    try:
+        validate_tag(tag)
+    except InvalidReferenceError:
+        return False
+    return True
 
 
 def require_tag(tag: str) -> str:

@@ -18,11 +18,14 @@ from ..exceptions import InvalidReferenceError
 from ..protocol import media_types as mt
 from ..protocol.digest import Hasher, new_hasher, parse_digest
 from ..protocol.reference import validate_digest
+from ._acr_manifests import check_docker_media_type, read_size_in_bytes
 from ._blobio import commit_file, read_small_file, receive_body, rehash_file
 from ._common import (
+    authorize_all,
     check_delete,
     check_read,
     check_write,
+    is_valid_tag,
     link_header,
     page,
     parse_n,
@@ -65,9 +68,10 @@ def _not_found(code: str, message: str, detail: Any = None) -> OciError:
 class OciApi:
     """Handlers for `/v2/...`. One instance per app; state lives in `Storage` plus in-memory hash states."""
 
-    def __init__(self, storage: Storage, auth: Authorizer) -> None:
+    def __init__(self, storage: Storage, auth: Authorizer, *, strict_oci: bool = False) -> None:
         self.storage = storage
         self.auth = auth
+        self.strict_oci = strict_oci  # refuse what ACR accepts beyond the OCI spec (`sizeInBytes`)
         # Upload id -> hash of the bytes stored so far. Lost on restart: then rebuilt from the file.
         self._hashers: dict[str, Hasher] = {}
         self._upload_locks: dict[str, asyncio.Lock] = {}
@@ -214,16 +218,18 @@ class OciApi:
         }
 
     async def start_upload(self, request: web.Request, name: str) -> web.Response:
-        await self.auth.authorize(request, "repository", name, ("pull", "push"))
-        check_write(self.storage.get_repository(name))
         mount = request.query.get("mount")
+        source = request.query.get("from") if mount is not None else None
+        needs: list[tuple[str, str, tuple[str, ...]]] = [("repository", name, ("pull", "push"))]
+        if source is not None:
+            # One challenge for both scopes, as Distribution does: clients answer one per request.
+            needs.append(("repository", require_name(source), ("pull",)))
+        await authorize_all(self.auth, request, needs)
+        check_write(self.storage.get_repository(name))
         digest = request.query.get("digest")
         if mount is not None:
             require_digest(mount)
-            source = request.query.get("from")
             if source is not None:
-                require_name(source)
-                await self.auth.authorize(request, "repository", source, ("pull",))
                 source_repo = self.storage.get_repository(source)
                 size = self.storage.blob_size(source, mount) if source_repo is not None else None
                 if size is not None and source_repo is not None and source_repo["read_enabled"]:
@@ -436,6 +442,9 @@ class OciApi:
         repo = self.storage.get_repository(name)
         if repo is None:
             raise _not_found("NAME_UNKNOWN", "repository name not known to registry", {"name": name})
+        if ":" not in reference and not is_valid_tag(reference):
+            # No manifest can be under a name that cannot be a tag; 404 is the spec's only failure here.
+            raise _not_found("MANIFEST_UNKNOWN", "manifest unknown to registry", {"tag": reference[:200]})
         manifest, tag = self.resolve(name, reference)
         check_read(repo, manifest, tag)
         return web.Response(
@@ -496,6 +505,9 @@ class OciApi:
         if not isinstance(doc, dict):
             raise _invalid("the manifest must be a JSON object")
         header_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip()
+        check_docker_media_type(header_type, doc)  # ACR's rules: see _acr_manifests
+        if not self.strict_oci:
+            doc = read_size_in_bytes(doc)
         field_type = doc.get("mediaType")
         if field_type is not None and (not isinstance(field_type, str) or not field_type):
             raise _invalid("mediaType must be a string")

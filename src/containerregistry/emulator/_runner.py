@@ -7,6 +7,7 @@ import contextlib
 import secrets
 import shutil
 import ssl
+import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from ._app import AUTH_KEY, create_app
 from ._guard import ConnectionGuard, ConnectionLimits, GuardedSite
+from ._https_site import HttpsOnlySite
 
 __all__ = ["RunningEmulator", "arun_emulator", "run_emulator", "start_site"]
 
@@ -75,10 +77,17 @@ def _resolve_options(
     tls: bool,
     ssl_context: ssl.SSLContext | None,
     ca_cert: str | Path | None,
+    cloud: str | None = None,
 ) -> tuple[Any, ssl.SSLContext | None, str | Path | None]:
     """Turn the convenience options (auth=True, users, tls=True) into an auth object and SSL context."""
+    from .auth import AuthConfig, entra_audiences_for
+
+    if cloud is not None:
+        entra_audiences_for(cloud)  # ValueError for an unknown cloud
+        if isinstance(auth, AuthConfig) and auth.cloud != cloud:
+            raise ValueError(f"cloud={cloud!r} contradicts the AuthConfig's cloud {auth.cloud!r}")
     if auth is True or (auth is None and users):
-        from .auth import AuthConfig, User
+        from .auth import User
         from .users import parse_user_spec
 
         table: dict[str, User] = {}
@@ -86,7 +95,12 @@ def _resolve_options(
             user = parse_user_spec(item) if isinstance(item, str) else item
             table[user.username] = user
         # A per-run secret, so tests can mint Entra ID tokens with `mint_entra_token()`.
-        auth = AuthConfig(users=table, anonymous_pull=anonymous_pull, entra_secret=secrets.token_urlsafe(32))
+        auth = AuthConfig(
+            users=table,
+            anonymous_pull=anonymous_pull,
+            entra_secret=secrets.token_urlsafe(32),
+            cloud=cloud or "public",
+        )
     if tls and ssl_context is None:
         from .tls import generate_self_signed, server_ssl_context
 
@@ -111,7 +125,15 @@ async def start_site(
     runner = web.AppRunner(app, access_log=None, read_bufsize=READ_BUFSIZE, shutdown_timeout=2.0)
     await runner.setup()
     guard = ConnectionGuard(limits)
-    site = GuardedSite(runner, host, port, guard=guard, ssl_context=ssl_context, backlog=1024)
+    site: web.BaseSite
+    if ssl_context is not None and sys.platform != "win32":
+        # Answers plain http on the TLS port with a 400 "use https", as Go servers do; the TLS
+        # connections it hands to aiohttp are watched by the same guard.
+        site = HttpsOnlySite(
+            runner, host, port, ssl_context=ssl_context, backlog=1024, reuse_address=True, guard=guard
+        )
+    else:
+        site = GuardedSite(runner, host, port, guard=guard, ssl_context=ssl_context, backlog=1024)
     try:
         await site.start()
     except BaseException:
@@ -173,6 +195,8 @@ def run_emulator(
     tls: bool = False,
     ssl_context: ssl.SSLContext | None = None,
     ca_cert: str | Path | None = None,
+    strict_oci: bool = False,
+    cloud: str | None = None,
     startup_timeout: float = 30.0,
 ) -> Iterator[RunningEmulator]:
     """Run the emulator on its own event loop in a background thread.
@@ -186,10 +210,15 @@ def run_emulator(
             (see `create_app`).
         users: users for `auth=True` (implies it when `auth` is None): `User` objects, a dict of them,
             or `NAME:PASSWORD:ROLES` strings.
-        anonymous_pull: with `auth=True`, let anonymous clients pull and read metadata.
+        anonymous_pull: with `auth=True`, let anonymous clients pull, read metadata and list the catalog.
         tls: serve HTTPS with a generated self-signed certificate (its CA is `.ca_cert`).
         ssl_context: serve HTTPS with this server context.
         ca_cert: path of the CA certificate clients should trust (reported as `.ca_cert`).
+        strict_oci: refuse what ACR accepts beyond the OCI spec (descriptors with `sizeInBytes` and no
+            `size`); by default the emulator accepts what ACR accepts.
+        cloud: the Azure cloud (`public`, `china`, `usgov`) whose Entra ID audiences `/oauth2/exchange`
+            accepts in token mode: ACR's own and that cloud's Resource Manager audience. None = `public`,
+            or the cloud of a given `AuthConfig`.
         startup_timeout: seconds to wait for the server to listen.
 
     Yields:
@@ -200,7 +229,7 @@ def run_emulator(
     """
     with _data_directory(data_dir) as directory:
         auth, ssl_context, ca_cert = _resolve_options(
-            directory, host, auth, users, anonymous_pull, tls, ssl_context, ca_cert
+            directory, host, auth, users, anonymous_pull, tls, ssl_context, ca_cert, cloud
         )
         loop = asyncio.new_event_loop()
         ready = threading.Event()
@@ -209,7 +238,7 @@ def run_emulator(
         def serve() -> None:
             asyncio.set_event_loop(loop)
             try:
-                app = create_app(directory, auth=auth)
+                app = create_app(directory, auth=auth, strict_oci=strict_oci)
                 runner, bound = loop.run_until_complete(start_site(app, host, port, ssl_context))
             except BaseException as exc:
                 state["error"] = exc
@@ -256,6 +285,8 @@ async def arun_emulator(
     tls: bool = False,
     ssl_context: ssl.SSLContext | None = None,
     ca_cert: str | Path | None = None,
+    strict_oci: bool = False,
+    cloud: str | None = None,
 ) -> AsyncIterator[RunningEmulator]:
     """Run the emulator on the current event loop (same arguments as `run_emulator`).
 
@@ -263,9 +294,9 @@ async def arun_emulator(
     """
     with _data_directory(data_dir) as directory:
         auth, ssl_context, ca_cert = _resolve_options(
-            directory, host, auth, users, anonymous_pull, tls, ssl_context, ca_cert
+            directory, host, auth, users, anonymous_pull, tls, ssl_context, ca_cert, cloud
         )
-        app = create_app(directory, auth=auth)
+        app = create_app(directory, auth=auth, strict_oci=strict_oci)
         runner, bound = await start_site(app, host, port, ssl_context)
         try:
             yield _describe(app, host, bound, directory, ssl_context, ca_cert)

@@ -14,8 +14,8 @@ Two implementations share one surface (`authorize(request, resource_type, resour
     naming exactly the scope it needs (a token that is valid but too narrow gets the same answer, so the
     client asks for a wider token, as ACR does).
   - An admin user may instead send `Basic` credentials directly.
-  - With `anonymous_pull`, requests that only need `pull`/`metadata_read` on a repository pass without
-    credentials. `GET /v2/` (resource_type `""`) always needs a token or admin Basic, even with anonymous
+  - With `anonymous_pull`, requests that only need `pull`/`metadata_read` on a repository, or the catalog,
+    pass without credentials (ACR's anonymous token has `registry:catalog:*` too). `GET /v2/` (resource_type `""`) always needs a token or admin Basic, even with anonymous
     pull, because clients such as go-containerregistry treat a `200` there as "this registry has no auth"
     and would then never authenticate a push.
   - The token service grants `requested scopes ∩ what the identity's roles allow`. An identity whose roles
@@ -42,7 +42,7 @@ import secrets
 import time
 import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,8 @@ __all__ = [
     "ACR_AUDIENCE",
     "ALL_ROLES",
     "ARM_AUDIENCES",
+    "ARM_AUDIENCE_BY_CLOUD",
+    "CLOUDS",
     "DEFAULT_ENTRA_AUDIENCES",
     "REFRESH_TOKEN_USERNAME",
     "REPOSITORY_ACTIONS",
@@ -67,18 +69,36 @@ __all__ = [
     "Scope",
     "ScopeError",
     "User",
+    "entra_audiences_for",
     "load_or_create_signing_key",
     "mint_entra_token",
     "parse_scopes",
 ]
 
 ACR_AUDIENCE = "https://containerregistry.azure.net"
-ARM_AUDIENCES = (
-    "https://management.azure.com",
-    "https://management.chinacloudapi.cn",
-    "https://management.usgovcloudapi.net",
-)
-DEFAULT_ENTRA_AUDIENCES: tuple[str, ...] = (ACR_AUDIENCE, *ARM_AUDIENCES)
+# Azure Resource Manager audience of each cloud (`ContainerRegistryAudience` in protocol/acr.py).
+ARM_AUDIENCE_BY_CLOUD: Mapping[str, str] = {
+    "public": "https://management.azure.com",
+    "china": "https://management.chinacloudapi.cn",
+    "usgov": "https://management.usgovcloudapi.net",
+}
+CLOUDS: tuple[str, ...] = tuple(ARM_AUDIENCE_BY_CLOUD)
+ARM_AUDIENCES: tuple[str, ...] = tuple(ARM_AUDIENCE_BY_CLOUD.values())
+
+
+def entra_audiences_for(cloud: str) -> tuple[str, ...]:
+    """The `aud` values a registry in `cloud` accepts at `/oauth2/exchange`: ACR's own audience and
+    that cloud's Azure Resource Manager audience (a public-cloud registry refuses China's, and so on).
+
+    Raises:
+        ValueError: an unknown cloud.
+    """
+    if cloud not in ARM_AUDIENCE_BY_CLOUD:
+        raise ValueError(f"unknown cloud {cloud[:40]!r}: one of {', '.join(CLOUDS)}")
+    return (ACR_AUDIENCE, ARM_AUDIENCE_BY_CLOUD[cloud])
+
+
+DEFAULT_ENTRA_AUDIENCES: tuple[str, ...] = entra_audiences_for("public")
 
 REPOSITORY_ACTIONS: tuple[str, ...] = ("pull", "push", "delete", "metadata_read", "metadata_write")
 ALL_ROLES: frozenset[str] = frozenset({*REPOSITORY_ACTIONS, "admin"})
@@ -95,6 +115,9 @@ _MAX_FORM_BYTES = 64 * 1024
 _MAX_FIELDS = 200
 _MAX_SCOPES = 50
 _MAX_TOKEN_CHARS = 16 * 1024
+
+# What a request needs: (resource type, resource name, actions), as `authorize` takes them.
+Need = tuple[str, str, tuple[str, ...]]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -139,13 +162,16 @@ class AuthConfig:
 
     Attributes:
         users: users by name.
-        anonymous_pull: let requests without credentials pull and read metadata.
+        anonymous_pull: let requests without credentials pull, read metadata and list the catalog.
         token_ttl: lifetime of access tokens, seconds.
         refresh_token_ttl: lifetime of refresh tokens, seconds (ACR: about 3 hours).
         entra_secret: the HS256 secret trusted Entra ID tokens are signed with (see `mint_entra_token`).
         trust_any_entra_token: accept any well-formed, unexpired Entra ID JWT with a known audience,
             without checking its signature (development only).
-        entra_audiences: accepted `aud` values of Entra ID tokens (a trailing '/' is ignored).
+        cloud: the Azure cloud the registry is in (`public`, `china`, `usgov`): which Azure Resource
+            Manager audience its `/oauth2/exchange` accepts (see `entra_audiences_for`).
+        entra_audiences: accepted `aud` values of Entra ID tokens (a trailing '/' is ignored); None = those
+            of `cloud`.
         entra_roles: roles an identity exchanged from Entra ID gets.
         signing_key: key the emulator signs its tokens with; random per process when None.
         login_server: `host:port` of the registry (the tokens' audience and the challenges' service);
@@ -158,10 +184,20 @@ class AuthConfig:
     refresh_token_ttl: int = 3 * 3600
     entra_secret: str | None = field(default=None, repr=False)
     trust_any_entra_token: bool = False
-    entra_audiences: tuple[str, ...] = DEFAULT_ENTRA_AUDIENCES
+    cloud: str = "public"
+    entra_audiences: tuple[str, ...] | None = None
     entra_roles: frozenset[str] = ALL_ROLES
     signing_key: bytes | None = field(default=None, repr=False)
     login_server: str = ""
+
+    def __post_init__(self) -> None:
+        entra_audiences_for(self.cloud)  # refuse an unknown cloud early
+
+    def accepted_entra_audiences(self) -> tuple[str, ...]:
+        """The `aud` values `/oauth2/exchange` accepts (`entra_audiences`, else those of `cloud`)."""
+        if self.entra_audiences is not None:
+            return tuple(self.entra_audiences)
+        return entra_audiences_for(self.cloud)
 
 
 @dataclass
@@ -323,6 +359,8 @@ def _grant(identity: _Identity, scope: Scope, *, anonymous_pull: bool) -> tuple[
     if identity.kind == "anonymous":
         if anonymous_pull and scope.type == "repository":
             return tuple(a for a in scope.actions if a in ("pull", "metadata_read"))
+        if anonymous_pull and scope.type == "registry":
+            return scope.actions  # ACR's anonymous token lists the catalog too
         return ()
     if scope.type == "registry":
         # Listing the catalog reveals every repository name: only unrestricted readers may.
@@ -753,11 +791,11 @@ class _TokenService:
         given = (
             [audiences] if isinstance(audiences, str) else audiences if isinstance(audiences, list) else []
         )
-        accepted = {a.rstrip("/") for a in self.config.entra_audiences}
+        expected = self.config.accepted_entra_audiences()
+        accepted = {a.rstrip("/") for a in expected}
         if not any(isinstance(a, str) and a.rstrip("/") in accepted for a in given):
             raise _unauthorized(
-                "the Entra ID token has the wrong audience; expected one of: "
-                + ", ".join(self.config.entra_audiences)
+                "the Entra ID token has the wrong audience; expected one of: " + ", ".join(expected)
             )
         for key in ("oid", "upn", "unique_name", "appid", "sub"):
             value = claims.get(key)
@@ -779,6 +817,9 @@ class OpenAuth(_TokenService):
     async def authorize(
         self, request: web.Request, resource_type: str, resource_name: str, actions: tuple[str, ...]
     ) -> None:
+        """Allow everything."""
+
+    async def authorize_all(self, request: web.Request, needs: Sequence[Need]) -> None:
         """Allow everything."""
 
     def _user_identity(self, username: str, password: str, service: str) -> _Identity | None:
@@ -822,61 +863,80 @@ class EmulatorAuth(_TokenService):
             request: the incoming request (its Authorization header, scheme and Host are used).
             resource_type: `repository`, `registry` (name `catalog`, action `*`) or `""` for `GET /v2/`.
             resource_name: the repository name, or `catalog`.
-            actions: every action the request needs, e.g. `("pull", "push")` for a cross-repository mount
-                target.
+            actions: every action the request needs, e.g. `("pull", "push")` for an upload.
 
         Raises:
             web.HTTPUnauthorized: no acceptable credentials, or a token that does not cover the need.
         """
+        await self.authorize_all(request, [(resource_type, resource_name, tuple(actions))])
+
+    async def authorize_all(self, request: web.Request, needs: Sequence[Need]) -> None:
+        """Like `authorize`, for a request that needs several scopes (a cross-repository mount).
+
+        When any is missing, ONE challenge names them all, space-separated in its `scope` (as
+        Distribution does), so a client that answers one challenge per request gets a token for all.
+
+        Raises:
+            web.HTTPUnauthorized: see `authorize`.
+        """
         service = self._service(request)
         header = request.headers.get("Authorization", "")
+        insufficient = False
         if header:
             token = _bearer_token(header)
             if token is not None:
                 claims = self._decode(token, service, _ACCESS)
-                if claims is not None and _covers(
-                    claims.get("access"), resource_type, resource_name, actions
-                ):
-                    return
+                if claims is not None:
+                    if all(_covers(claims.get("access"), *need) for need in needs):
+                        return
+                    # A valid token that is too narrow (RFC 6750 section 3.1).
+                    insufficient = True
             else:
                 basic = _parse_basic(header)
                 if basic is not None and basic[0] != REFRESH_TOKEN_USERNAME:
                     identity = self._user_identity(basic[0], basic[1], service)
                     if identity is not None and "admin" in identity.roles and identity.repositories is None:
                         return
-        elif (
-            self.config.anonymous_pull
-            and resource_type == "repository"
-            and actions
-            and all(a in ("pull", "metadata_read") for a in actions)
-        ):
+        elif self.config.anonymous_pull and needs and all(_anonymous_allows(*need) for need in needs):
             return
         self.stats.challenges += 1
-        raise self._challenge(request, service, resource_type, resource_name, actions)
+        raise self._challenge(request, service, needs, "insufficient_scope" if insufficient else None)
 
     def _challenge(
-        self,
-        request: web.Request,
-        service: str,
-        resource_type: str,
-        resource_name: str,
-        actions: tuple[str, ...],
+        self, request: web.Request, service: str, needs: Sequence[Need], error: str | None
     ) -> web.HTTPException:
         realm = f"{request.scheme}://{_quote_safe(request.host)}/oauth2/token"
         challenge = f'Bearer realm="{realm}",service="{_quote_safe(service)}"'
         detail: Any = None
-        if resource_type:
-            scope = f"{resource_type}:{resource_name}:{','.join(actions)}"
+        scoped = [need for need in needs if need[0]]
+        if scoped:
+            scope = " ".join(f"{rtype}:{name}:{','.join(actions)}" for rtype, name, actions in scoped)
             challenge += f',scope="{_quote_safe(scope)}"'
-            detail = [{"Type": resource_type, "Name": resource_name, "Action": a} for a in actions]
+            detail = [
+                {"Type": rtype, "Name": name, "Action": a} for rtype, name, actions in scoped for a in actions
+            ]
             message = "authentication required, visit https://aka.ms/acr/authorization for more information."
         else:
             message = "authentication required"
+        if error is not None:
+            challenge += f',error="{error}"'
         return web.HTTPUnauthorized(
             text=_error_body("UNAUTHORIZED", message, detail),
             content_type="application/json",
             headers={"WWW-Authenticate": challenge},
         )
+
+
+def _anonymous_allows(resource_type: str, resource_name: str, actions: tuple[str, ...]) -> bool:
+    """Whether `anonymous_pull` lets a request without credentials have this: pull and metadata_read on
+    repositories, and listing the catalog (as ACR's anonymous token, which has `registry:catalog:*`)."""
+    if resource_type == "registry":
+        return resource_name == "catalog"
+    return (
+        resource_type == "repository"
+        and bool(actions)
+        and all(a in ("pull", "metadata_read") for a in actions)
+    )
 
 
 def _covers(access: Any, resource_type: str, resource_name: str, actions: tuple[str, ...]) -> bool:

@@ -266,7 +266,9 @@ def add_auth_arguments(parser: argparse.ArgumentParser) -> None:
         "NAME:PASSWORD:ROLES per line)",
     )
     group.add_argument(
-        "--anonymous-pull", action="store_true", help="allow pull and metadata reads without credentials"
+        "--anonymous-pull",
+        action="store_true",
+        help="allow pull, metadata reads and catalog listing without credentials (as ACR)",
     )
     group.add_argument("--token-ttl", type=int, default=300, metavar="SECONDS", help="access token lifetime")
     group.add_argument(
