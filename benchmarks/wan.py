@@ -2,15 +2,15 @@
 """Registry clients over an emulated WAN link: ours vs curl, skopeo, the Azure SDK and python-dxf (issue 14).
 
     .venv/bin/pip install azure-containerregistry==1.2.0 python-dxf   # peers, or: pip install -e '.[bench]'
-    .venv/bin/python benchmarks/wan.py                    # cloud profile, best of 3, ~10 minutes
+    .venv/bin/python benchmarks/wan.py                    # cloud profile, best of 3, ~12 minutes
     .venv/bin/python benchmarks/wan.py --quick            # smaller sizes, 1 round, ~1-2 minutes
-    .venv/bin/python benchmarks/wan.py --profile all --rounds 3 --only 1,2 --json wan.json
+    .venv/bin/python benchmarks/wan.py --profile all --upload-cap both --only 1,3,5 --json wan.json
 
 Every registry sits behind `wan_proxy.py`, a userspace shaping TCP proxy on 127.0.0.1 (this machine has
 no netem): RTT/2 of delay on data in flight in each direction, a token bucket per connection on
 downloads and an aggregate bucket per direction over all connections. Uploads are capped only by the
-aggregate, except in the rows marked "upload cap" (one blob's upload is sequential by protocol, so a
-per-connection upload cap bounds every client alike). Profiles: `cloud` (20 ms RTT, 25 MB/s per
+aggregate, except in the rows marked "upload cap" of scenarios 3 and 5 (`--upload-cap on|both`; one
+blob's upload is sequential by protocol, so a per-connection upload cap bounds every client alike). Profiles: `cloud` (20 ms RTT, 25 MB/s per
 connection, 200 MB/s aggregate) and `far` (80 ms RTT, 10 MB/s, 100 MB/s). The proxy's own ceiling
 (no delay, no caps) is measured first and printed.
 
@@ -344,6 +344,16 @@ def manifest_exists(port: int, repository: str, tag: str) -> bool:
         return False
 
 
+def start_upload(port: int, repository: str) -> str:
+    """POST an upload session on 127.0.0.1:`port`; its absolute upload URL."""
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v2/{repository}/blobs/uploads/", method="POST")
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=30) as response:
+        location = str(response.headers["Location"])
+    return f"http://127.0.0.1:{port}{location}" if location.startswith("/") else location
+
+
 def check_file(path: Path, digest: str) -> None:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -590,27 +600,45 @@ class Bench:
         )
 
     def ceiling(self) -> dict[str, float]:
-        """curl GETs of the blob straight from Distribution, and through an unshaped proxy: 1 and 8 at once."""
+        """curl to and from Distribution, straight and through an unshaped proxy (1 and 8 connections), MB/s.
+
+        Downloads: GETs of the blob to /dev/null, at least 256 MiB per connection (one keep-alive
+        connection per curl). Uploads: one monolithic PUT of the blob per connection.
+        """
         url = f"/v2/bench/blob/blobs/{self.blob_digest}"
-        result = {}
+        blob_file = self.blob_layout.path / "blobs" / "sha256" / self.blob_digest.split(":")[1]
+        repeat = -(-256 * MIB // self.blob_size)
 
-        repeat = -(
-            -256 * MIB // self.blob_size
-        )  # at least 256 MiB per connection, on one keep-alive connection
-
-        def curls(port: int, n: int) -> float:
-            argv = ["curl", "-sS", "-f"] + ["-o", "/dev/null", f"http://127.0.0.1:{port}{url}"] * repeat
+        def parallel(argvs: list[list[str]], nbytes: int) -> float:
             start = time.perf_counter()
-            procs = [subprocess.Popen(argv) for _ in range(n)]
+            procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL) for argv in argvs]
             codes = [p.wait(timeout=300) for p in procs]
             if any(codes):
                 raise RunFailed(f"curl exit codes {codes}")
-            return n * repeat * self.blob_size / (time.perf_counter() - start) / 1e6
+            return nbytes / (time.perf_counter() - start) / 1e6
 
-        result["direct, 1 connection"] = curls(self.distribution, 1)
+        def downloads(port: int, n: int) -> float:
+            argv = ["curl", "-sS", "-f"] + ["-o", "/dev/null", f"http://127.0.0.1:{port}{url}"] * repeat
+            return parallel([argv] * n, n * repeat * self.blob_size)
+
+        def uploads(port: int, n: int) -> float:
+            argvs = []
+            for _ in range(n):
+                self.counter += 1
+                location = start_upload(port, f"bench/ceiling-{self.counter}")
+                target = f"{location}{'&' if '?' in location else '?'}digest={self.blob_digest}"
+                argvs.append(["curl", "-sS", "-f", "-X", "PUT", "-T", str(blob_file), target])
+            return parallel(argvs, n * self.blob_size)
+
+        result = {
+            "download, direct, 1 connection": downloads(self.distribution, 1),
+            "upload, direct, 1 connection": uploads(self.distribution, 1),
+        }
         with proxy(self.distribution, None) as port:
-            result["through the proxy, 1 connection"] = curls(port, 1)
-            result["through the proxy, 8 connections"] = curls(port, 8)
+            result["download, through the proxy, 1 connection"] = downloads(port, 1)
+            result["download, through the proxy, 8 connections"] = downloads(port, 8)
+            result["upload, through the proxy, 1 connection"] = uploads(port, 1)
+            result["upload, through the proxy, 8 connections"] = uploads(port, 8)
         return result
 
     # --- scenarios (one round each)
@@ -835,7 +863,7 @@ class Bench:
             "proxy ceiling (no delay, no caps; curl GETs of the blob to /dev/null, >= 256 MiB per connection):"
         )
         for name, value in ceiling.items():
-            print(f"  {name:<36} {value:7.0f} MB/s")
+            print(f"  {name:<44} {value:7.0f} MB/s")
         for profile in profiles:
             p = profile.name
             print()
@@ -902,7 +930,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--upload-cap",
         choices=["off", "on", "both"],
-        default="both",
+        default="off",
         help="scenarios 3 and 5: uploads capped by the aggregate only (off), also per connection (on), or both",
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes and 1 round (for development)")

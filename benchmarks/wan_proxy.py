@@ -8,31 +8,37 @@ Prints one JSON line `{"port": N}` on stdout once it listens, then forwards unti
 Plain TCP: TLS passes through it end to end.
 
 What it models, per accepted connection:
-- Delay: every chunk read from either side is released to the other side at arrival + RTT/2, so a
-  request/response round trip costs one RTT more than on loopback. Opening the upstream connection
-  waits one RTT first (the TCP handshake a real link costs before the client can send anything).
+- Delay: every chunk read from either side is released to the other side at arrival + RTT/2 (after
+  the bandwidth wait below), so a request/response round trip costs one RTT more than on loopback.
+  Opening the upstream connection waits one RTT first (the TCP handshake a real link costs before the
+  client can send anything).
 - Bandwidth: a token bucket per connection on downloads (server -> client, `--down-rate`), and one
   aggregate bucket per direction shared by all connections (`--aggregate-rate`: the user's link is full
   duplex, so downloads and uploads each get the aggregate). Uploads (client -> server) are capped per
   connection only with `--up-rate`. Rates are bytes per second (10^6 = 1 MB/s); 0 means no cap.
-  The buckets hand out reservations in arrival order (a virtual clock per bucket) and allow a burst of
-  5 ms worth of bytes, so several connections sharing the aggregate get it in turn.
-- Backpressure: the shaping waits happen before a chunk is queued and each direction queues at most
-  QUEUE_CHUNKS chunks, so a fast sender is held back through TCP flow control rather than buffered.
+  The buckets hand out reservations in arrival order (a virtual clock per bucket) with a burst of
+  5 ms worth of bytes, so connections sharing the aggregate get it in turn.
+- Backpressure: a direction that got ahead of its rate stops reading its source until the buckets catch
+  up, and stops reading while more than MAX_QUEUED bytes are in flight or while the other side's socket
+  buffer is full, so a fast sender is held back by TCP flow control rather than buffered here.
+
+Built on asyncio protocols (no stream copies): the ceiling, measured by wan.py, is what this process
+forwards with no delay and no caps.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import collections
 import json
 import signal
-import socket
 import sys
 
-CHUNK = 128 * 1024
-QUEUE_CHUNKS = 128  # per direction and connection: 16 MiB, above any rate x delay used here
+CHUNK = 256 * 1024  # what one read returns at most (asyncio's selector read size)
+PIECE = 64 * 1024  # shaped data is reserved and released in pieces of at most this size
+MAX_QUEUED = 16 * 1024 * 1024  # per direction and connection: above any rate x delay used here
+HOLD = 0.002  # pause reading when the buckets are this far behind what was read
 BURST_SECONDS = 0.005
 
 
@@ -41,13 +47,206 @@ class Bucket:
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self.burst = max(CHUNK / rate, BURST_SECONDS) if rate else 0.0
+        self.burst = max(PIECE / rate, BURST_SECONDS)
         self.clock = 0.0
 
     def reserve(self, size: int, now: float) -> float:
         start = max(self.clock, now - self.burst)  # idle time earns at most `burst` of credit
         self.clock = start + size / self.rate
         return self.clock
+
+
+class Direction:
+    """One direction of one connection: what `source` sends is written to `target` when its time comes."""
+
+    def __init__(self, connection: Connection, buckets: list[Bucket]) -> None:
+        self.connection = connection
+        self.loop = connection.loop
+        self.delay = connection.shaper.delay
+        self.buckets = buckets
+        self.source: asyncio.Transport | None = None
+        self.target: asyncio.Transport | None = None
+        self.queue: collections.deque[tuple[float, bytes | None]] = collections.deque()
+        self.queued = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.hold_until = 0.0
+        self.reading = True
+        self.blocked = False  # the target's write buffer is full
+        self.ended = False  # EOF queued
+        self.done = False  # EOF delivered, or the target is gone
+
+    def feed(self, data: bytes) -> None:
+        if self.ended:
+            return
+        now = self.loop.time()
+        due = now
+        if not self.buckets:
+            self.queue.append((now + self.delay, data))
+        else:
+            for start in range(0, len(data), PIECE):
+                piece = data[start : start + PIECE] if len(data) > PIECE else data
+                for bucket in self.buckets:
+                    due = max(due, bucket.reserve(len(piece), now))
+                self.queue.append((due + self.delay, piece))
+        self.queued += len(data)
+        if due - now > HOLD:
+            self.hold_until = due
+            self.loop.call_at(due, self.regulate)
+        self.regulate()
+        self.schedule()
+
+    def feed_eof(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.queue.append((self.loop.time() + self.delay, None))
+            self.schedule()
+
+    def schedule(self) -> None:
+        if self.timer is None and self.queue and not self.blocked and self.target is not None:
+            self.timer = self.loop.call_at(self.queue[0][0], self.flush)
+
+    def flush(self) -> None:
+        self.timer = None
+        target = self.target
+        if target is None or self.done:
+            return
+        now = self.loop.time()
+        while self.queue and self.queue[0][0] <= now and not self.blocked:
+            _, data = self.queue.popleft()
+            if data is None:
+                self.done = True
+                if target.can_write_eof() and not target.is_closing():
+                    target.write_eof()
+                self.connection.check_done()
+                return
+            self.queued -= len(data)
+            target.write(data)  # may call block() at once
+        self.regulate()
+        self.schedule()
+
+    def regulate(self) -> None:
+        """Pause or resume reading the source: behind the rate, too much queued, or the target full."""
+        source = self.source
+        if source is None or source.is_closing():
+            return
+        hold = self.blocked or self.queued > MAX_QUEUED or self.loop.time() < self.hold_until
+        if hold and self.reading:
+            self.reading = False
+            source.pause_reading()
+        elif not hold and not self.reading:
+            self.reading = True
+            source.resume_reading()
+
+    def block(self) -> None:
+        self.blocked = True
+        self.regulate()
+
+    def unblock(self) -> None:
+        self.blocked = False
+        self.regulate()
+        self.schedule()
+
+    def drop(self) -> None:
+        """The target is gone: nothing more to deliver."""
+        self.done = True
+        self.queue.clear()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+class Side(asyncio.Protocol):
+    """One socket of a connection. `outgoing`: the direction its data feeds; `incoming`: the one writing to it."""
+
+    def __init__(self, connection: Connection, outgoing: Direction, incoming: Direction) -> None:
+        self.connection = connection
+        self.outgoing, self.incoming = outgoing, incoming
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.set_write_buffer_limits(high=4 * CHUNK)
+        self.outgoing.source = transport
+        self.incoming.target = transport
+        self.connection.made(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.outgoing.feed(data)
+
+    def eof_received(self) -> bool:
+        self.outgoing.feed_eof()
+        return True  # keep the other direction open (half close)
+
+    def pause_writing(self) -> None:
+        self.incoming.block()
+
+    def resume_writing(self) -> None:
+        self.incoming.unblock()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connection.lost(self, exc)
+
+
+class Connection:
+    def __init__(self, shaper: Shaper) -> None:
+        self.shaper = shaper
+        self.loop = asyncio.get_running_loop()
+        per_down = [Bucket(shaper.down_rate)] if shaper.down_rate else []
+        per_up = [Bucket(shaper.up_rate)] if shaper.up_rate else []
+        self.up = Direction(self, per_up + shaper.aggregate_up)
+        self.down = Direction(self, per_down + shaper.aggregate_down)
+        self.client = Side(self, self.up, self.down)
+        self.server = Side(self, self.down, self.up)
+        self.closed = False
+
+    def made(self, side: Side) -> None:
+        if side is self.client:
+            assert side.transport is not None
+            side.transport.pause_reading()  # until the upstream connection is open
+            self.up.reading = False
+            self.loop.call_later(self.shaper.rtt, lambda: asyncio.ensure_future(self.open_upstream()))
+        else:
+            self.up.reading = True
+            assert self.client.transport is not None
+            if not self.client.transport.is_closing():
+                self.client.transport.resume_reading()
+            self.up.regulate()
+            self.up.schedule()
+
+    async def open_upstream(self) -> None:
+        try:
+            await self.loop.create_connection(
+                lambda: self.server, self.shaper.upstream_host, self.shaper.upstream_port
+            )
+        except OSError:
+            self.close(abort=True)
+
+    def lost(self, side: Side, exc: Exception | None) -> None:
+        if exc is not None:
+            self.close(abort=True)
+            return
+        side.outgoing.feed_eof()  # whatever it sent still goes through, then EOF
+        side.incoming.drop()
+        side.outgoing.source = None
+        self.check_done()
+
+    def check_done(self) -> None:
+        if self.up.done and self.down.done:
+            self.close(abort=False)
+
+    def close(self, *, abort: bool) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for direction in (self.up, self.down):
+            direction.drop()
+        for side in (self.client, self.server):
+            if side.transport is not None and not side.transport.is_closing():
+                if abort:
+                    side.transport.abort()
+                else:
+                    side.transport.close()
 
 
 class Shaper:
@@ -58,95 +257,20 @@ class Shaper:
         self.rtt = args.rtt_ms / 1000.0
         self.down_rate = float(args.down_rate)
         self.up_rate = float(args.up_rate)
-        self.aggregate_down = Bucket(float(args.aggregate_rate)) if args.aggregate_rate else None
-        self.aggregate_up = Bucket(float(args.aggregate_rate)) if args.aggregate_rate else None
+        self.aggregate_down = [Bucket(float(args.aggregate_rate))] if args.aggregate_rate else []
+        self.aggregate_up = [Bucket(float(args.aggregate_rate))] if args.aggregate_rate else []
 
-    async def handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        _nodelay(client_writer)
-        upstream_writer: asyncio.StreamWriter | None = None
-        try:
-            if self.rtt:
-                await asyncio.sleep(self.rtt)
-            upstream_reader, upstream_writer = await asyncio.open_connection(
-                self.upstream_host, self.upstream_port, limit=4 * CHUNK
-            )
-            _nodelay(upstream_writer)
-            down = [b for b in (Bucket(self.down_rate) if self.down_rate else None, self.aggregate_down) if b]
-            up = [b for b in (Bucket(self.up_rate) if self.up_rate else None, self.aggregate_up) if b]
-            tasks = [
-                asyncio.ensure_future(self.pump(client_reader, upstream_writer, up)),
-                asyncio.ensure_future(self.pump(upstream_reader, client_writer, down)),
-            ]
-            try:
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass  # a reset, or the proxy stopping: either way the connection ends here
-        finally:
-            for writer in (client_writer, upstream_writer):
-                if writer is not None:
-                    writer.close()
-                    with contextlib.suppress(Exception, asyncio.CancelledError):
-                        await writer.wait_closed()
-
-    async def pump(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, buckets: list[Bucket]
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue(maxsize=QUEUE_CHUNKS)
-
-        async def receive() -> None:
-            while True:
-                data = await reader.read(CHUNK)
-                now = loop.time()
-                due = now
-                for bucket in buckets:
-                    if data:
-                        due = max(due, bucket.reserve(len(data), now))
-                if due > now:
-                    await asyncio.sleep(due - now)
-                await queue.put((due + self.delay, data))
-                if not data:
-                    return
-
-        async def send() -> None:
-            while True:
-                release, data = await queue.get()
-                wait = release - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                if not data:
-                    if writer.can_write_eof():
-                        writer.write_eof()
-                    return
-                writer.write(data)
-                await writer.drain()
-
-        receiving = asyncio.ensure_future(receive())
-        try:
-            await send()
-            await receiving
-        finally:
-            receiving.cancel()
-
-
-def _nodelay(writer: asyncio.StreamWriter) -> None:
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def accept(self) -> Side:
+        return Connection(self).client
 
 
 async def serve(args: argparse.Namespace) -> None:
     shaper = Shaper(args)
-    server = await asyncio.start_server(shaper.handle, "127.0.0.1", args.port, limit=4 * CHUNK, backlog=512)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(shaper.accept, "127.0.0.1", args.port, backlog=512)
     port = server.sockets[0].getsockname()[1]
     print(json.dumps({"port": port}), flush=True)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with server:
@@ -154,7 +278,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--upstream", required=True, help="HOST:PORT to forward to")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0 = any free port)")
     parser.add_argument("--rtt-ms", type=float, default=0.0, help="added round-trip time")
