@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/wan.py                    # cloud profile, best of 3, ~12 minutes
     .venv/bin/python benchmarks/wan.py --quick            # smaller sizes, 1 round, ~1-2 minutes
     .venv/bin/python benchmarks/wan.py --profile all --upload-cap both --only 1,3,5 --json wan.json
+    .venv/bin/python benchmarks/wan.py markdown wan.json  # the README's tables from a --json file
 
 Every registry sits behind `wan_proxy.py`, a userspace shaping TCP proxy on 127.0.0.1 (this machine has
 no netem): RTT/2 of delay on data in flight in each direction, a token bucket per connection on
@@ -914,10 +915,48 @@ class Bench:
         return out
 
 
+def markdown(path: Path) -> str:
+    """The README tables from a `--json` file: one per profile, and the goals."""
+    data = json.loads(path.read_text())
+    lines = [f"`{data['command']}` (best of {data['rounds']})", ""]
+    lines += ["| proxy ceiling (no delay, no caps) | MB/s |", "|---|---|"]
+    lines += [f"| {name} | {value:.0f} |" for name, value in data["proxy_ceiling_MBps"].items()]
+    for name, entry in data["profiles"].items():
+        p = entry["profile"]
+        lines += [
+            "",
+            f"**{name}**: {p['rtt_ms']:g} ms RTT, {p['per_connection'] / 1e6:g} MB/s per connection, "
+            f"{p['aggregate'] / 1e6:g} MB/s aggregate",
+            "",
+            "| scenario | client | seconds | MB/s | ours/peer |",
+            "|---|---|---|---|---|",
+        ]
+        for number, scenario in entry["scenarios"].items():
+            for row in scenario["rows"]:
+                best = "failed" if row["best"] is None else f"{row['best']:.2f}"
+                speed = "" if row["MBps"] is None else f"{row['MBps']:.1f}"
+                ratios = ", ".join(
+                    f"{ours} {r:.2f}x" for ours, r in row["ours_over_peer"].items() if r is not None
+                )
+                lines.append(
+                    f"| {number}. {scenario['title']} | {row['client']} | {best} | {speed} | {ratios} |"
+                )
+        lines += ["", "| goal | ours | vs | ratio | target | status |", "|---|---|---|---|---|---|"]
+        for g in entry["goals"]:
+            ratio = "-" if g["ratio"] is None else f"{g['ratio']:.2f}x"
+            lines.append(
+                f"| {g['scenario']} | {g['ours']} | {g['peer']} | {ratio} | {g['target']:g}x | {g['status']} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_client"]:
         return client_main(argv[1], argv[2])
+    if argv[:1] == ["markdown"]:
+        print(markdown(Path(argv[1])))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=[*PROFILES, "all"], default="cloud")
     parser.add_argument(
