@@ -991,6 +991,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args, sizes, Path(tmp))
         with bench.stack:
             bench.setup()
+            print("measuring the proxy's ceiling", file=sys.stderr)
             ceiling = bench.ceiling()
             for profile in profiles:
                 for round_ in range(args.rounds):
