@@ -861,7 +861,7 @@ class Bench:
         }
         print()
         print(
-            "proxy ceiling (no delay, no caps; curl GETs of the blob to /dev/null, >= 256 MiB per connection):"
+            "proxy ceiling (no delay, no caps; curl GETs to /dev/null, >= 256 MiB per connection; monolithic PUTs):"
         )
         for name, value in ceiling.items():
             print(f"  {name:<44} {value:7.0f} MB/s")
