@@ -2,8 +2,8 @@
 """Registry clients over an emulated WAN link: ours vs curl, skopeo, the Azure SDK and python-dxf (issue 14).
 
     .venv/bin/pip install azure-containerregistry==1.2.0 python-dxf   # peers, or: pip install -e '.[bench]'
-    .venv/bin/python benchmarks/wan.py                    # cloud profile, best of 3, ~12 minutes
-    .venv/bin/python benchmarks/wan.py --quick            # smaller sizes, 1 round, ~1-2 minutes
+    .venv/bin/python benchmarks/wan.py                    # cloud profile, best of 3, ~15 minutes (link-bound)
+    .venv/bin/python benchmarks/wan.py --quick            # smaller sizes, 1 round, ~3 minutes
     .venv/bin/python benchmarks/wan.py --profile all --upload-cap both --only 1,3,5 --json wan.json
     .venv/bin/python benchmarks/wan.py markdown wan.json  # the README's tables from a --json file
 
