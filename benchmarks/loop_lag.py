@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-import wan  # noqa: E402  (the benchmark's content builders and registry starters)
+import wan  # type: ignore[import-not-found]  # noqa: E402  (the benchmark's content builders and registry starters)
 
 TICK = 0.001
 

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-import wan  # noqa: E402
+import wan  # type: ignore[import-not-found]  # noqa: E402
 
 HEAVY = ("aiohttp", "rich", "containerregistry.emulator", "httpx", "urllib3", "cryptography", "jwt", "click")
 MODULES = (
@@ -71,10 +71,10 @@ def main() -> int:
         modules = {}
         for name, argv in (("creg --help", ["--help"]), ("creg tag ls", ["tag", "ls", reference])):
             code = MODULES.format(heavy=HEAVY, argv=argv)
-            done = subprocess.run(
+            probe = subprocess.run(
                 [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
             )
-            line = [x for x in done.stderr.splitlines() if x.startswith("MODULES")]
+            line = [x for x in probe.stderr.splitlines() if x.startswith("MODULES")]
             modules[name] = line[-1].removeprefix("MODULES ") if line else "?"
     base = statistics.median(times["python -c pass"])
     print(f"CLI start-up, {args.runs} runs each, interleaved (load average {os.getloadavg()[0]:.2f}):")
