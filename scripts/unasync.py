@@ -4,8 +4,10 @@
     python scripts/unasync.py          # rewrite the generated files
     python scripts/unasync.py --check  # exit 1 when a generated file differs from what is committed
 
-Each async module in SOURCES becomes its sync twin by a fixed table of textual substitutions, then
-ruff sorts imports and formats the result, so the generated files pass lint like the rest.
+Every `aio/_*.py` module (except the hand-written shim) and `transport/_async_retry.py` becomes its sync
+twin by a fixed table of textual substitutions, then ruff sorts imports and formats the result, so the
+generated files pass lint like the rest. A substitution that no source uses is an error in both modes:
+the table holds only rules that do something (KEPT_UNUSED names the few kept on purpose, with why).
 """
 
 from __future__ import annotations
@@ -35,40 +37,39 @@ def sources() -> list[tuple[Path, Path]]:
     return [(src, dst) for src, dst in pairs if src.exists()]
 
 
+_ASYNC_WAIVER = r"  # noqa: ASYNC\d+(?:, ASYNC\d+)*(?:  # [^\n]*)?$"
+
 SUBSTITUTIONS: list[tuple[str, str]] = [
     (r"\basync def\b", "def"),
     (r"\basync with\b", "with"),
     (r"\basync for\b", "for"),
     (r"\bawait\s+", ""),
     (r"\bAsyncIterator\b", "Iterator"),
-    (r"\bAsyncIterable\b", "Iterable"),
     (r"\bAsyncClient\b", "Client"),
     (r"\bAsyncBaseTransport\b", "BaseTransport"),
-    (r"\bAsyncByteStream\b", "SyncByteStream"),
     (r"\bAsync([A-Z]\w*)", r"\1"),  # AsyncPipeline -> Pipeline, AsyncItemPaged -> ItemPaged, ...
     (r"\bhandle_async_request\b", "handle_request"),
     (r"\bcreate_async_transport\b", "create_transport"),
     (r"\bget_refresh_token_async\b", "get_refresh_token"),
-    (r"\b_?arun_emulator\b", "run_emulator"),
     (r"\b__aenter__\b", "__enter__"),
     (r"\b__aexit__\b", "__exit__"),
     (r"\b__aiter__\b", "__iter__"),
     (r"\b__anext__\b", "__next__"),
     (r"\bStopAsyncIteration\b", "StopIteration"),
     (r"\baclose\b", "close"),
-    (r"\baread\b", "read"),
     (r"\baread_response\b", "read_response"),
-    (r"\baiter_bytes\b", "iter_bytes"),
     (r"\baiter_raw\b", "iter_raw"),
     (r"\basyncio\.sleep\b", "time.sleep"),
     (r"^import asyncio$", "import time"),
-    (r"\b_async_retry\b", "_sync_retry"),
-    (r"\bcontainerregistry\.aio\b", "containerregistry"),
-    (r"\bfrom \.\._async_shim\b", "from .._sync_shim"),
     # An async-only lint waiver (ruff's ASYNC rules: blocking I/O inside `async def`) and its reason mean
     # nothing in the sync twin, where blocking I/O is the point.
-    (r"  # noqa: ASYNC\d+(?:, ASYNC\d+)*(?:  # [^\n]*)?$", ""),
+    (_ASYNC_WAIVER, ""),
 ]
+
+#: Substitutions that stay in the table while no source uses them, each with the reason.
+KEPT_UNUSED: dict[str, str] = {
+    _ASYNC_WAIVER: "the documented way to keep a blocking call in `async def` (docs/ARCHITECTURE.md, checks)",
+}
 
 
 def _strip_awaitable(text: str) -> str:
@@ -93,10 +94,13 @@ def _strip_awaitable(text: str) -> str:
     return text
 
 
-def transform(text: str, source: Path) -> str:
+def transform(text: str, source: Path, used: dict[str, int] | None = None) -> str:
+    """The sync twin of `text`; `used` counts how often each substitution's pattern matched."""
     text = _strip_awaitable(text)
     for pattern, replacement in SUBSTITUTIONS:
-        text = re.sub(pattern, replacement, text, flags=re.MULTILINE)
+        text, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
+        if used is not None:
+            used[pattern] = used.get(pattern, 0) + count
     header = (
         f"# This file is generated from {source.relative_to(ROOT / 'src')} by scripts/unasync.py.\n"
         "# Do not edit it: edit the async source and run `python scripts/unasync.py`.\n"
@@ -143,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail when generated files drift")
     args = parser.parse_args(argv)
     drift = 0
+    used: dict[str, int] = {}
     for src, dst in sources():
-        expected = polish(transform(src.read_text(), src), dst)
+        expected = polish(transform(src.read_text(), src, used), dst)
         current = dst.read_text() if dst.exists() else ""
         if expected == current:
             continue
@@ -162,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
             dst.parent.mkdir(parents=True, exist_ok=True)
             dst.write_text(expected)
             print(f"wrote {dst.relative_to(ROOT)}")
+    dead = [pattern for pattern, _ in SUBSTITUTIONS if not used.get(pattern) and pattern not in KEPT_UNUSED]
+    if dead:
+        print("substitution(s) that no async source uses; remove them from SUBSTITUTIONS:")
+        for pattern in dead:
+            print(f"  {pattern!r}")
+        return 1
     if drift:
         print(f"\n{drift} generated file(s) drifted from their async source: run `python scripts/unasync.py`")
         return 1

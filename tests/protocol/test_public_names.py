@@ -11,10 +11,12 @@ import pytest
 MODULES = [
     "containerregistry.protocol.digest",
     "containerregistry.protocol.http",
+    "containerregistry.protocol.manifests",
     "containerregistry.protocol.media_types",
     "containerregistry.protocol.models",
     "containerregistry.protocol.reference",
     "containerregistry.protocol.results",
+    "containerregistry.protocol.upload",
 ]
 # Module-level names deliberately not exported (internal limits).
 INTERNAL = {"SUPPORTED_ALGORITHMS", "MAX_NAME_LENGTH"}

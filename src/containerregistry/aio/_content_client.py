@@ -1,25 +1,28 @@
-"""ContainerRegistryContentClient: blobs and manifests of one repository, on any OCI registry."""
+"""ContainerRegistryContentClient: blobs and manifests of one repository, on any OCI registry.
+
+This module owns the client's public methods: blob download (through `BlobStream`, `_blob_stream.py`),
+existence, mount and delete; manifest push, fetch and delete; tag and referrer listings (with the
+referrers-tag fallback). Uploads are performed by the upload engine (`_blob_upload.py`) following the
+rules of `protocol/upload.py`; manifest encoding and media-type inference are in `protocol/manifests.py`.
+`BlobStream` is re-exported here, where it was defined before.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from .._blob_source import CHUNK, BlobSource, open_source
+from .._blob_source import BlobSource, open_source
 from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of, scope_for
 from .._files import commit_partial, open_partial
 from ..exceptions import (
-    ClientAuthenticationError,
     DigestValidationError,
     HttpResponseError,
     InvalidReferenceError,
@@ -29,15 +32,10 @@ from ..exceptions import (
     ServiceRequestError,
 )
 from ..protocol import media_types
-from ..protocol.digest import Hasher, compute_digest, new_hasher, verify_digest
-from ..protocol.http import add_query, join_location, parse_link_next, parse_upload_range
-from ..protocol.models import (
-    ManifestFormatError,
-    OciDescriptor,
-    OciImageIndex,
-    OciImageManifest,
-    parse_manifest,
-)
+from ..protocol.digest import compute_digest, verify_digest
+from ..protocol.http import add_query, parse_link_next
+from ..protocol.manifests import encode_manifest, parse_manifest_or_none
+from ..protocol.models import OciDescriptor, OciImageIndex, OciImageManifest
 from ..protocol.reference import validate_digest, validate_repository, validate_tag
 from ..protocol.results import (
     DownloadBlobToResult,
@@ -47,9 +45,10 @@ from ..protocol.results import (
     UploadRegistryBlobResult,
 )
 from ..transport import RetryPolicy
+from ._blob_stream import BlobStream
+from ._blob_upload import BlobUploader, check_digest_header, head_blob, upload_location
 from ._paging import AsyncItemPaged
 from ._pipeline import AsyncPipeline, read_capped
-from ._shim import PipelinedHasher
 
 __all__ = ["BlobStream", "ContainerRegistryContentClient"]
 
@@ -130,6 +129,7 @@ class ContainerRegistryContentClient:
         self._max_manifest_size = max_manifest_size
         self._attempts = max(1, upload_attempts)
         self._base = f"{self._pipeline.endpoint}/v2/{repository}"
+        self._uploader = BlobUploader(self._pipeline, repository, attempts=self._attempts)
 
     @property
     def endpoint(self) -> str:
@@ -178,183 +178,7 @@ class ContainerRegistryContentClient:
         self, source: BlobSource, progress: ProgressCallback | None, chunk_size: int | None
     ) -> UploadRegistryBlobResult:
         action = f"upload blob to {self.login_server}/{self._repository}"
-        state = _UploadState(await self._start_upload(action), Hasher())
-        failures = 0
-        while True:
-            try:
-                if chunk_size:
-                    await self._send_chunks(state, source, chunk_size, progress, action)
-                else:
-                    await self._send_stream(state, source, progress, action)
-                digest = state.hasher.digest
-                await self._commit_upload(state.location, digest, action)
-                break
-            except (ServiceRequestError, HttpResponseError, httpx.StreamError) as exc:
-                failures += 1
-                if not _resumable(exc) or failures >= self._attempts or not (source.seekable or chunk_size):
-                    raise
-                _LOGGER.info("%s interrupted at %d bytes (%s); resuming", action, state.hasher.size, exc)
-                await asyncio.sleep(self._pipeline.retry.delay(failures, None))
-                if _session_lost(exc):
-                    # The registry forgot or refused the session (Distribution does so when a cut left
-                    # its stored size ahead of the session state): start a new one from the beginning.
-                    state.location, offset = await self._start_upload(action), 0
-                else:
-                    sent = state.hasher.size + len(state.pending)
-                    state.location, offset = await self._resume_point(state.location, sent, action)
-                if source.seekable:
-                    state.hasher, state.pending = source.rehash(offset), b""
-                elif state.hasher.size <= offset <= state.hasher.size + len(state.pending):
-                    state.resume_at = offset  # within the chunk we still hold in memory
-                else:
-                    raise
-        return UploadRegistryBlobResult(digest=digest, size=state.hasher.size)
-
-    async def _start_upload(self, action: str) -> str:
-        response = await self._pipeline.send(
-            "POST",
-            f"{self._base}/blobs/uploads/",
-            scope=scope_for(self._repository, "pull", "push"),
-            action=action,
-            headers={"Content-Length": "0"},
-            expect=(202,),
-        )
-        return self._location(response, action)
-
-    def _location(self, response: httpx.Response, action: str) -> str:
-        location = response.headers.get("Location")
-        if not location:
-            raise ServiceRequestError(f"{action} failed: the registry sent no upload Location")
-        url = join_location(self._pipeline.endpoint, location)
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ServiceRequestError(f"{action} failed: the registry sent an unusable upload Location")
-        return url
-
-    async def _send_stream(
-        self, state: _UploadState, source: BlobSource, progress: ProgressCallback | None, action: str
-    ) -> None:
-        """One PATCH carrying the rest of the blob, hashed as it is read."""
-        hasher = state.hasher
-        offset = hasher.size
-        if source.size is not None and offset == source.size:
-            return  # nothing left to send (an empty blob, or the registry already holds it all)
-        headers = {"Content-Type": "application/octet-stream"}
-        if source.size is not None:
-            headers["Content-Length"] = str(source.size - offset)
-            if offset:
-                headers["Content-Range"] = f"{offset}-{source.size - 1}"
-        total = source.size
-
-        async def body() -> AsyncIterator[bytes]:
-            while True:
-                chunk = source.read(CHUNK)
-                if not chunk:
-                    return
-                hasher.update(chunk)
-                if progress is not None:
-                    progress(hasher.size, total)
-                yield chunk
-
-        response = await self._pipeline.send(
-            "PATCH",
-            state.location,
-            scope=scope_for(self._repository, "pull", "push"),
-            action=action,
-            headers=headers,
-            content=body(),
-            expect=(202, 204),
-            retry=False,
-        )
-        if source.size is not None and hasher.size != source.size:
-            raise ServiceRequestError(f"{action} failed: the source changed size while uploading")
-        if "Location" in response.headers:
-            state.location = self._location(response, action)
-
-    async def _send_chunks(
-        self,
-        state: _UploadState,
-        source: BlobSource,
-        chunk_size: int,
-        progress: ProgressCallback | None,
-        action: str,
-    ) -> None:
-        """PATCH chunks with Content-Range; the hash covers only chunks the registry acknowledged.
-
-        The chunk in flight stays in memory, so even a non-seekable source resumes within it.
-        """
-        while True:
-            if not state.pending:
-                state.pending = source.read_full(chunk_size)
-                if not state.pending:
-                    return
-            start = state.hasher.size
-            skip = (state.resume_at - start) if state.resume_at is not None else 0
-            state.resume_at = None
-            part = state.pending[skip:]
-            if part:
-                response = await self._pipeline.send(
-                    "PATCH",
-                    state.location,
-                    scope=scope_for(self._repository, "pull", "push"),
-                    action=action,
-                    headers={
-                        "Content-Type": "application/octet-stream",
-                        "Content-Range": f"{start + skip}-{start + skip + len(part) - 1}",
-                        "Content-Length": str(len(part)),
-                    },
-                    content=part,
-                    expect=(202, 204),
-                    retry=False,
-                )
-                if "Location" in response.headers:
-                    state.location = self._location(response, action)
-            state.hasher.update(state.pending)
-            state.pending = b""
-            if progress is not None:
-                progress(state.hasher.size, source.size)
-
-    async def _resume_point(self, location: str, sent: int, action: str) -> tuple[str, int]:
-        """Ask the registry how much of the upload it holds; start a new session if it lost it."""
-        try:
-            response = await self._pipeline.send(
-                "GET",
-                location,
-                scope=scope_for(self._repository, "pull", "push"),
-                action=action,
-                expect=(204, 200),
-            )
-        except (HttpResponseError, ServiceRequestError) as exc:
-            _LOGGER.info("%s: upload session unusable (%s); starting over", action, exc)
-            return await self._start_upload(action), 0
-        held = parse_upload_range(response.headers.get("Range"), sent=sent)
-        if held is None or (held == 0 and sent > 1) or held > sent:
-            # `0-0` after sending more than a byte is ambiguous (0 or 1 held), and an offset we never
-            # sent is nonsense: resuming from a wrong offset would corrupt the blob, so start over.
-            _LOGGER.info(
-                "%s: registry reports an unusable offset (%r); starting over",
-                action,
-                response.headers.get("Range"),
-            )
-            return await self._start_upload(action), 0
-        new_location = self._location(response, action) if "Location" in response.headers else location
-        return new_location, held
-
-    async def _commit_upload(self, location: str, digest: str, action: str) -> None:
-        try:
-            response = await self._pipeline.send(
-                "PUT",
-                add_query(location, digest=digest),
-                scope=scope_for(self._repository, "pull", "push"),
-                action=action,
-                headers={"Content-Length": "0"},
-                expect=(201, 204),
-            )
-        except ResourceNotFoundError:
-            # The commit may have landed before a retry lost its answer: the blob then exists.
-            if await self.blob_exists(digest):
-                return
-            raise
-        _check_digest_header(response, digest, action)
+        return await self._uploader.upload(source, progress, chunk_size, action)
 
     # -- blobs: download ------------------------------------------------------------------------
 
@@ -455,16 +279,7 @@ class ContainerRegistryContentClient:
     async def blob_exists(self, digest: str) -> bool:
         """True when the repository holds the blob (HEAD)."""
         validate_digest(digest)
-        try:
-            await self._pipeline.send(
-                "HEAD",
-                f"{self._base}/blobs/{digest}",
-                scope=scope_for(self._repository, "pull"),
-                action=f"check blob {digest} in {self.login_server}/{self._repository}",
-            )
-        except ResourceNotFoundError:
-            return False
-        return True
+        return await head_blob(self._pipeline, self._repository, digest)
 
     async def mount_blob(self, digest: str, from_repository: str) -> bool:
         """Make a blob of another repository of this registry available here without copying it.
@@ -491,7 +306,7 @@ class ContainerRegistryContentClient:
             try:
                 await self._pipeline.send(
                     "DELETE",
-                    self._location(response, action),
+                    upload_location(self._pipeline.endpoint, response, action),
                     scope=scope_for(self._repository, "pull", "push"),
                     action=action,
                     expect=(204, 200, 202, 404),
@@ -529,7 +344,7 @@ class ContainerRegistryContentClient:
         comes from `media_type`, else the manifest's `mediaType`, else its shape. When the manifest has
         a `subject` and the registry has no referrers API, the `<alg>-<hex>` fallback tag is updated.
         """
-        content, media_type = _manifest_bytes(manifest, media_type)
+        content, media_type = encode_manifest(manifest, media_type)
         if tag is not None:
             validate_tag(tag)
         if len(content) > self._max_manifest_size:
@@ -547,8 +362,8 @@ class ContainerRegistryContentClient:
             content=content,
             expect=(201, 200, 202),
         )
-        _check_digest_header(response, digest, action)
-        parsed = _parse_quietly(content, media_type, action)
+        check_digest_header(response, digest, action)
+        parsed = parse_manifest_or_none(content, media_type, action)
         if parsed is not None and parsed.subject is not None and "OCI-Subject" not in response.headers:
             await self._add_to_referrers_tag(parsed, content, media_type, digest)
         return SetManifestResult(digest=digest, tag=tag)
@@ -577,9 +392,9 @@ class ContainerRegistryContentClient:
         if by_digest:
             verify_digest(content, tag_or_digest, what=f"manifest {tag_or_digest}")
         if header_digest:
-            _check_digest_header(response, compute_digest(content, _algorithm_of(header_digest)), action)
+            check_digest_header(response, compute_digest(content, _algorithm_of(header_digest)), action)
         digest = tag_or_digest if by_digest else compute_digest(content)
-        parsed = _parse_quietly(content, media_type or None, action)
+        parsed = parse_manifest_or_none(content, media_type or None, action)
         if not media_type and parsed is not None:
             media_type = parsed.media_type or ""
         return GetManifestResult(digest=digest, media_type=media_type, content=content, manifest=parsed)
@@ -712,163 +527,7 @@ class ContainerRegistryContentClient:
         await self.close()
 
 
-@dataclass
-class _UploadState:
-    """One upload in progress: where to send next, and the hash of what the registry acknowledged."""
-
-    location: str
-    hasher: Hasher
-    pending: bytes = b""  # chunked mode: the chunk in flight
-    resume_at: int | None = None  # chunked mode, non-seekable source: offset inside `pending`
-
-
-class BlobStream:
-    """A blob being downloaded: iterate `iter_bytes()` or call `read()`; verifies the digest at the end."""
-
-    def __init__(
-        self,
-        pipeline: AsyncPipeline,
-        url: str,
-        digest: str,
-        *,
-        scope: tuple[str, ...],
-        action: str,
-        attempts: int,
-        progress: ProgressCallback | None = None,
-    ) -> None:
-        self._pipeline = pipeline
-        self._url = url
-        self.digest = digest
-        self._scope = scope
-        self._action = action
-        self._attempts = attempts
-        self._progress = progress
-        self._hasher = PipelinedHasher(new_hasher(digest))
-        self._received = 0
-        self._response: httpx.Response | None = None
-        #: Total size, when the registry said (Content-Length or Content-Range).
-        self.size: int | None = None
-        self._done = False
-
-    @property
-    def bytes_received(self) -> int:
-        return self._received
-
-    async def __aenter__(self) -> BlobStream:
-        await self._open()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def _open(self) -> None:
-        offset = self._received
-        headers = {"Range": f"bytes={offset}-"} if offset else None
-        response = await self._pipeline.send(
-            "GET",
-            self._url,
-            scope=self._scope,
-            action=self._action,
-            headers=headers,
-            stream=True,
-            expect=(200, 206),
-        )
-        skip = 0
-        if response.status_code == 206:
-            start, _end, total = _content_range(response)
-            if start != offset:
-                await response.aclose()
-                raise ServiceRequestError(f"{self._action} failed: asked to resume at {offset}, got {start}")
-            if total is not None:
-                self.size = total
-        else:
-            skip = offset  # the registry ignored Range: drop what we already have
-            length = response.headers.get("Content-Length")
-            if length is not None and length.isdigit():
-                self.size = int(length)
-        self._response = response
-        self._skip = skip
-
-    async def iter_bytes(self) -> AsyncIterator[bytes]:
-        """Yield the blob's bytes; the last step verifies the digest."""
-        failures = 0
-        while not self._done:
-            if self._response is None:
-                await self._open()
-            response = self._response
-            assert response is not None
-            try:
-                async for chunk in response.aiter_raw():
-                    if self._skip:
-                        dropped = min(self._skip, len(chunk))
-                        chunk, self._skip = chunk[dropped:], self._skip - dropped
-                        if not chunk:
-                            continue
-                    await self._hasher.update(chunk)
-                    self._received += len(chunk)
-                    if self.size is not None and self._received > self.size:
-                        raise DigestValidationError(
-                            f"{self._action} failed: the registry sent more bytes than the {self.size} it announced",
-                            expected=self.digest,
-                        )
-                    if self._progress is not None:
-                        self._progress(self._received, self.size)
-                    yield chunk
-            except httpx.TransportError as exc:
-                failures += 1
-                await self._drop_response()
-                if failures >= self._attempts:
-                    raise ServiceRequestError(
-                        f"{self._action} failed after {failures} attempts at {self._received} bytes: {exc}"
-                    ) from exc
-                _LOGGER.info("%s interrupted at %d bytes (%s); resuming", self._action, self._received, exc)
-                await asyncio.sleep(self._pipeline.retry.delay(failures, None))
-                continue
-            await self._drop_response()
-            if self.size is not None and self._received < self.size:
-                failures += 1
-                if failures >= self._attempts:
-                    raise ServiceRequestError(
-                        f"{self._action} failed: the body ended at {self._received} of {self.size} bytes"
-                    )
-                continue
-            self._done = True
-        (await self._hasher.flush()).verify(self.digest, what=f"blob {self.digest}")
-
-    async def read(self) -> bytes:
-        """Read the rest of the blob into memory."""
-        buffer = bytearray()
-        async for chunk in self.iter_bytes():
-            buffer += chunk
-        return bytes(buffer)
-
-    async def _drop_response(self) -> None:
-        if self._response is not None:
-            response, self._response = self._response, None
-            await response.aclose()
-
-    async def close(self) -> None:
-        await self._drop_response()
-
-
 # -- helpers (pure) ------------------------------------------------------------------------------
-
-
-_SESSION_LOST_CODES = frozenset({"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN"})
-
-
-def _session_lost(exc: BaseException) -> bool:
-    return isinstance(exc, ResourceNotFoundError) and bool(_SESSION_LOST_CODES.intersection(exc.codes))
-
-
-def _resumable(exc: BaseException) -> bool:
-    if isinstance(exc, (ServiceRequestError, httpx.StreamError)) or _session_lost(exc):
-        return True
-    if isinstance(exc, ClientAuthenticationError):
-        return True  # an access token expired mid-upload; the next request fetches a fresh one
-    return isinstance(exc, HttpResponseError) and (exc.status_code >= 500 or exc.status_code in (408, 429))
 
 
 def _is_digest(reference: str) -> bool:
@@ -886,25 +545,6 @@ def _algorithm_of(digest: str) -> str:
         raise DigestValidationError(f"the registry sent a malformed Docker-Content-Digest: {exc}") from exc
 
 
-def _check_digest_header(response: httpx.Response, expected: str, action: str) -> None:
-    header = response.headers.get("Docker-Content-Digest")
-    if header and header.strip() != expected:
-        raise DigestValidationError(
-            f"{action} failed: the registry reports digest {header.strip()[:80]}, expected {expected}",
-            expected=expected,
-            actual=header.strip()[:80],
-        )
-
-
-def _content_range(response: httpx.Response) -> tuple[int, int, int | None]:
-    from ..protocol.http import parse_content_range
-
-    try:
-        return parse_content_range(response.headers.get("Content-Range", ""))
-    except ValueError as exc:
-        raise ServiceRequestError(f"malformed Content-Range from the registry: {exc}") from exc
-
-
 def _json_object(response: httpx.Response, action: str) -> dict[str, Any]:
     try:
         body = loads_json(response.content, action)
@@ -913,45 +553,3 @@ def _json_object(response: httpx.Response, action: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ServiceRequestError(f"{action} failed: the registry sent JSON that is not an object")
     return body
-
-
-def _manifest_bytes(
-    manifest: OciImageManifest | OciImageIndex | bytes | dict[str, Any], media_type: str | None
-) -> tuple[bytes, str]:
-    if isinstance(manifest, (OciImageManifest, OciImageIndex)):
-        content = manifest.to_bytes()
-        return content, media_type or manifest.media_type or _default_type(manifest.to_dict())
-    if isinstance(manifest, dict):
-        content = json.dumps(manifest, separators=(",", ":"), ensure_ascii=False).encode()
-        return content, media_type or str(manifest.get("mediaType") or _default_type(manifest))
-    if isinstance(manifest, (bytes, bytearray, memoryview)):
-        content = bytes(manifest)
-        if media_type:
-            return content, media_type
-        try:
-            body = json.loads(content)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError("manifest bytes are not JSON; pass media_type= to send them anyway") from exc
-        if not isinstance(body, dict):
-            raise ValueError("manifest JSON must be an object")
-        return content, str(body.get("mediaType") or _default_type(body))
-    raise TypeError(f"cannot push a manifest of type {type(manifest).__name__}")
-
-
-def _default_type(body: dict[str, Any]) -> str:
-    return media_types.OCI_INDEX if "manifests" in body else media_types.OCI_MANIFEST
-
-
-def _parse_quietly(
-    content: bytes, media_type: str | None, action: str
-) -> OciImageManifest | OciImageIndex | None:
-    """The parsed manifest, or None when it is not one we model; JSON nested too deeply to parse is
-    refused (`RegistryProtocolError`) rather than passed on as opaque bytes."""
-    try:
-        return parse_manifest(content, media_type)
-    except ManifestFormatError as exc:
-        if isinstance(exc.__cause__, RecursionError):
-            raise RegistryProtocolError(f"{action} failed: the manifest is JSON nested too deeply") from None
-        return None
-    except ValueError:
-        return None

@@ -1,0 +1,292 @@
+# This file is generated from containerregistry/aio/_blob_upload.py by scripts/unasync.py.
+# Do not edit it: edit the async source and run `python scripts/unasync.py`.
+"""The blob upload engine: the I/O of a monolithic, streamed or chunked, resumable blob upload.
+
+It owns the requests of an upload (open a session, PATCH the blob in one stream or in chunks, ask the
+session's offset, commit with `PUT ?digest=`) and the state they carry (the session's Location, the hash of
+what the registry acknowledged, the chunk in flight). Every decision (resume or give up, from which
+offset, in a new session or the same one, where a chunk starts) is made by
+`protocol.upload.UploadMachine`; this module only performs it. `ContainerRegistryContentClient.upload_blob`
+is its caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from .._blob_source import CHUNK, BlobSource
+from .._common import ProgressCallback, login_server_of, scope_for
+from ..exceptions import (
+    ClientAuthenticationError,
+    DigestValidationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
+from ..protocol.digest import Hasher
+from ..protocol.http import add_query, join_location
+from ..protocol.results import UploadRegistryBlobResult
+from ..protocol.upload import (
+    AskOffset,
+    Failure,
+    GiveUp,
+    Resume,
+    StartOver,
+    UploadMachine,
+    next_chunk,
+    stream_headers,
+)
+from ._pipeline import Pipeline
+
+__all__ = ["BlobUploader", "check_digest_header", "head_blob", "upload_location"]
+
+_LOGGER = logging.getLogger("containerregistry")
+
+
+@dataclass
+class _UploadState:
+    """One upload in progress: where to send next, and the hash of what the registry acknowledged."""
+
+    location: str
+    hasher: Hasher
+    pending: bytes = b""  # chunked mode: the chunk in flight
+    resume_at: int | None = None  # chunked mode, non-seekable source: offset inside `pending`
+
+
+class BlobUploader:
+    """Uploads blobs into one repository through the client's pipeline.
+
+    Args:
+        pipeline: the content client's pipeline.
+        repository: the repository name.
+        attempts: how many failures end an upload.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        repository: str,
+        *,
+        attempts: int,
+    ) -> None:
+        self._pipeline = pipeline
+        self._repository = repository
+        self._attempts = attempts
+        self._base = f"{pipeline.endpoint}/v2/{repository}"
+        self._scope = scope_for(repository, "pull", "push")
+
+    def upload(
+        self, source: BlobSource, progress: ProgressCallback | None, chunk_size: int | None, action: str
+    ) -> UploadRegistryBlobResult:
+        """Send `source` and commit it; resume as `UploadMachine` says after each failure."""
+        machine = UploadMachine(attempts=self._attempts, seekable=source.seekable, chunked=bool(chunk_size))
+        state = _UploadState(self.start_session(action), Hasher())
+        while True:
+            try:
+                if chunk_size:
+                    self._send_chunks(state, source, chunk_size, progress, action)
+                else:
+                    self._send_stream(state, source, progress, action)
+                digest = state.hasher.digest
+                self._commit(state.location, digest, action)
+                break
+            except (ServiceRequestError, HttpResponseError, httpx.StreamError) as exc:
+                step = machine.failed(
+                    _failure(exc), acknowledged=state.hasher.size, pending=len(state.pending)
+                )
+                if isinstance(step, GiveUp):
+                    raise
+                _LOGGER.info("%s interrupted at %d bytes (%s); resuming", action, state.hasher.size, exc)
+                time.sleep(self._pipeline.retry.delay(machine.failures, None))
+                if isinstance(step, AskOffset):
+                    step = self._ask_offset(machine, state, action)
+                if isinstance(step, StartOver):
+                    state.location = self.start_session(action)
+                    step = machine.restarted()
+                if not isinstance(step, Resume):
+                    raise
+                if step.rewind:
+                    state.hasher, state.pending = source.rehash(step.offset), b""
+                else:
+                    state.resume_at = step.offset  # within the chunk we still hold in memory
+        return UploadRegistryBlobResult(digest=digest, size=state.hasher.size)
+
+    def start_session(self, action: str) -> str:
+        """POST a new upload session; its absolute Location."""
+        response = self._pipeline.send(
+            "POST",
+            f"{self._base}/blobs/uploads/",
+            scope=self._scope,
+            action=action,
+            headers={"Content-Length": "0"},
+            expect=(202,),
+        )
+        return upload_location(self._pipeline.endpoint, response, action)
+
+    def _send_stream(
+        self, state: _UploadState, source: BlobSource, progress: ProgressCallback | None, action: str
+    ) -> None:
+        """One PATCH carrying the rest of the blob, hashed as it is read."""
+        hasher = state.hasher
+        headers = stream_headers(hasher.size, source.size)
+        if headers is None:
+            return  # nothing left to send (an empty blob, or the registry already holds it all)
+        total = source.size
+
+        def body() -> Iterator[bytes]:
+            while True:
+                chunk = source.read(CHUNK)
+                if not chunk:
+                    return
+                hasher.update(chunk)
+                if progress is not None:
+                    progress(hasher.size, total)
+                yield chunk
+
+        response = self._pipeline.send(
+            "PATCH",
+            state.location,
+            scope=self._scope,
+            action=action,
+            headers=headers,
+            content=body(),
+            expect=(202, 204),
+            retry=False,
+        )
+        if source.size is not None and hasher.size != source.size:
+            raise ServiceRequestError(f"{action} failed: the source changed size while uploading")
+        if "Location" in response.headers:
+            state.location = upload_location(self._pipeline.endpoint, response, action)
+
+    def _send_chunks(
+        self,
+        state: _UploadState,
+        source: BlobSource,
+        chunk_size: int,
+        progress: ProgressCallback | None,
+        action: str,
+    ) -> None:
+        """PATCH chunks with Content-Range; the hash covers only chunks the registry acknowledged.
+
+        The chunk in flight stays in memory, so even a non-seekable source resumes within it.
+        """
+        while True:
+            if not state.pending:
+                state.pending = source.read_full(chunk_size)
+                if not state.pending:
+                    return
+            chunk = next_chunk(state.hasher.size, len(state.pending), state.resume_at)
+            state.resume_at = None
+            if chunk.length > 0:
+                response = self._pipeline.send(
+                    "PATCH",
+                    state.location,
+                    scope=self._scope,
+                    action=action,
+                    headers={
+                        "Content-Type": "application/octet-stream",
+                        "Content-Range": chunk.content_range,
+                        "Content-Length": str(chunk.length),
+                    },
+                    content=state.pending[chunk.skip :],
+                    expect=(202, 204),
+                    retry=False,
+                )
+                if "Location" in response.headers:
+                    state.location = upload_location(self._pipeline.endpoint, response, action)
+            state.hasher.update(state.pending)
+            state.pending = b""
+            if progress is not None:
+                progress(state.hasher.size, source.size)
+
+    def _ask_offset(
+        self, machine: UploadMachine, state: _UploadState, action: str
+    ) -> GiveUp | StartOver | Resume:
+        """GET the session's status and let the machine read it; a new Location is kept."""
+        try:
+            response = self._pipeline.send(
+                "GET", state.location, scope=self._scope, action=action, expect=(204, 200)
+            )
+        except (HttpResponseError, ServiceRequestError) as exc:
+            _LOGGER.info("%s: upload session unusable (%s); starting over", action, exc)
+            return machine.offset_unknown()
+        step = machine.offset_reported(response.headers.get("Range"))
+        if isinstance(step, StartOver):
+            _LOGGER.info(
+                "%s: registry reports an unusable offset (%r); starting over",
+                action,
+                response.headers.get("Range"),
+            )
+        elif "Location" in response.headers:
+            state.location = upload_location(self._pipeline.endpoint, response, action)
+        return step
+
+    def _commit(self, location: str, digest: str, action: str) -> None:
+        try:
+            response = self._pipeline.send(
+                "PUT",
+                add_query(location, digest=digest),
+                scope=self._scope,
+                action=action,
+                headers={"Content-Length": "0"},
+                expect=(201, 204),
+            )
+        except ResourceNotFoundError:
+            # The commit may have landed before a retry lost its answer: the blob then exists.
+            if head_blob(self._pipeline, self._repository, digest):
+                return
+            raise
+        check_digest_header(response, digest, action)
+
+
+def head_blob(pipeline: Pipeline, repository: str, digest: str) -> bool:
+    """True when `repository` holds the blob `digest` (HEAD); the content client's `blob_exists`."""
+    try:
+        pipeline.send(
+            "HEAD",
+            f"{pipeline.endpoint}/v2/{repository}/blobs/{digest}",
+            scope=scope_for(repository, "pull"),
+            action=f"check blob {digest} in {login_server_of(pipeline.endpoint)}/{repository}",
+        )
+    except ResourceNotFoundError:
+        return False
+    return True
+
+
+def upload_location(endpoint: str, response: httpx.Response, action: str) -> str:
+    """The absolute upload URL of a session answer's `Location` header."""
+    location = response.headers.get("Location")
+    if not location:
+        raise ServiceRequestError(f"{action} failed: the registry sent no upload Location")
+    url = join_location(endpoint, location)
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ServiceRequestError(f"{action} failed: the registry sent an unusable upload Location")
+    return url
+
+
+def check_digest_header(response: httpx.Response, expected: str, action: str) -> None:
+    """Refuse an answer whose `Docker-Content-Digest` names another digest than `expected`."""
+    header = response.headers.get("Docker-Content-Digest")
+    if header and header.strip() != expected:
+        raise DigestValidationError(
+            f"{action} failed: the registry reports digest {header.strip()[:80]}, expected {expected}",
+            expected=expected,
+            actual=header.strip()[:80],
+        )
+
+
+def _failure(exc: BaseException) -> Failure:
+    """The machine's view of an exception: its status and OCI codes, or no answer at all."""
+    if isinstance(exc, ClientAuthenticationError):
+        return Failure(status=401, codes=tuple(exc.codes))
+    if isinstance(exc, ResourceNotFoundError):
+        return Failure(status=404, codes=tuple(exc.codes))
+    if isinstance(exc, HttpResponseError):
+        return Failure(status=exc.status_code, codes=tuple(exc.codes))
+    return Failure()
