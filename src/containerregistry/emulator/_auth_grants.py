@@ -55,6 +55,8 @@ class User:
 
 @dataclass(frozen=True)
 class Identity:
+    """Who a request or token stands for: a user, an Entra ID identity, anonymous, or anyone (open mode)."""
+
     subject: str
     kind: str  # "user", "entra", "anonymous", "open"
     roles: frozenset[str]
