@@ -15,6 +15,14 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Property tests judge the code, not the machine: on a loaded 2-core CI machine, generating large
+# documents can take longer than Hypothesis's "too slow" health check allows, and a deadline would turn
+# a slow draw into a failure. Both are off for the whole suite; each test's own settings still apply.
+settings.register_profile("containerregistry", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("containerregistry")
+
 from tests.support.distribution import (  # noqa: E402
     Distribution,
     run_distribution,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-import sqlite3
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -24,7 +23,7 @@ from ._common import (
 from ._errors import OciError
 from ._json import loads_json
 from ._oci import OciApi
-from ._storage import now
+from ._storage import RepositoryRecord, StoredManifest, TagRecord, now
 
 __all__ = ["AcrApi"]
 
@@ -96,20 +95,20 @@ class AcrApi:
 
     # -- repository -------------------------------------------------------------------------------
 
-    def _repository_json(self, registry: str, name: str, repo: sqlite3.Row) -> dict[str, Any]:
+    def _repository_json(self, registry: str, name: str, repo: RepositoryRecord) -> dict[str, Any]:
         manifests, tags = self.storage.repository_counts(name)
         return {
             "registry": registry,
             "imageName": name,
-            "createdTime": repo["created"],
-            "lastUpdateTime": repo["updated"],
+            "createdTime": repo.created,
+            "lastUpdateTime": repo.updated,
             "manifestCount": manifests,
             "tagCount": tags,
             "changeableAttributes": attributes_json(repo),
         }
 
     async def repository(
-        self, request: web.Request, registry: str, name: str, repo: sqlite3.Row
+        self, request: web.Request, registry: str, name: str, repo: RepositoryRecord
     ) -> web.Response:
         if request.method == "GET":
             return web.json_response(self._repository_json(registry, name, repo))
@@ -132,12 +131,12 @@ class AcrApi:
 
     # -- tags -------------------------------------------------------------------------------------
 
-    def _tag_json(self, row: sqlite3.Row) -> dict[str, Any]:
+    def _tag_json(self, row: TagRecord) -> dict[str, Any]:
         return {
-            "name": row["name"],
-            "digest": row["digest"],
-            "createdTime": row["created"],
-            "lastUpdateTime": row["updated"],
+            "name": row.name,
+            "digest": row.digest,
+            "createdTime": row.created,
+            "lastUpdateTime": row.updated,
             "signed": False,
             "changeableAttributes": attributes_json(row),
         }
@@ -149,8 +148,8 @@ class AcrApi:
         if digest is not None:
             require_digest(digest)
         rows = _ordered(self.storage.tags(name, digest=digest, include_hidden=False), orderby, "name")
-        by_name = {row["name"]: row for row in rows}
-        names, more = page([row["name"] for row in rows], n, request.query.get("last"))
+        by_name = {row.name: row for row in rows}
+        names, more = page([row.name for row in rows], n, request.query.get("last"))
         headers = {}
         if more and names:
             params = {"last": names[-1], "n": str(n), "orderby": "" if orderby == "none" else orderby}
@@ -161,7 +160,7 @@ class AcrApi:
         return web.json_response(body, headers=headers)
 
     async def tag(
-        self, request: web.Request, registry: str, name: str, tag: str, repo: sqlite3.Row
+        self, request: web.Request, registry: str, name: str, tag: str, repo: RepositoryRecord
     ) -> web.Response:
         row = self.storage.get_tag(name, tag)
         if row is None:
@@ -185,27 +184,23 @@ class AcrApi:
 
     # -- manifests ----------------------------------------------------------------------------
 
-    def _manifest_json(self, name: str, row: sqlite3.Row, tags: list[str]) -> dict[str, Any]:
+    def _manifest_json(self, name: str, row: StoredManifest, tags: list[str]) -> dict[str, Any]:
         result: dict[str, Any] = {
-            "digest": row["digest"],
-            "imageSize": row["image_size"],
-            "createdTime": row["created"],
-            "lastUpdateTime": row["updated"],
+            "digest": row.digest,
+            "imageSize": row.image_size,
+            "createdTime": row.created,
+            "lastUpdateTime": row.updated,
         }
         for key, column in (("architecture", "architecture"), ("os", "os")):
-            if row[column] is not None:
-                result[key] = row[column]
-        result["mediaType"] = row["media_type"]
-        if row["config_media_type"] is not None:
-            result["configMediaType"] = row["config_media_type"]
+            if getattr(row, column) is not None:
+                result[key] = getattr(row, column)
+        result["mediaType"] = row.media_type
+        if row.config_media_type is not None:
+            result["configMediaType"] = row.config_media_type
         result["tags"] = tags
         result["references"] = [
-            {
-                k: v
-                for k, v in (("digest", r["child"]), ("architecture", r["architecture"]), ("os", r["os"]))
-                if v
-            }
-            for r in self.storage.references(name, row["digest"])
+            {k: v for k, v in (("digest", r.child), ("architecture", r.architecture), ("os", r.os)) if v}
+            for r in self.storage.references(name, row.digest)
         ]
         result["changeableAttributes"] = attributes_json(row)
         return result
@@ -214,8 +209,8 @@ class AcrApi:
         n = parse_n(request)
         orderby = _orderby(request)
         rows = _ordered(self.storage.manifests(name, include_hidden=False), orderby, "digest")
-        by_digest = {row["digest"]: row for row in rows}
-        digests, more = page([row["digest"] for row in rows], n, request.query.get("last"))
+        by_digest = {row.digest: row for row in rows}
+        digests, more = page([row.digest for row in rows], n, request.query.get("last"))
         tag_map = self.storage.tag_names_by_digest(name)
         headers = {}
         if more and digests:
@@ -227,10 +222,10 @@ class AcrApi:
         )
 
     async def manifest(
-        self, request: web.Request, registry: str, name: str, reference: str, repo: sqlite3.Row
+        self, request: web.Request, registry: str, name: str, reference: str, repo: RepositoryRecord
     ) -> web.Response:
         row, _ = self.oci.resolve(name, reference)
-        digest = row["digest"]
+        digest = row.digest
         if request.method == "PATCH":
             attributes = await _patch_body(request)
             row, _ = self.oci.resolve(name, digest)
@@ -266,9 +261,12 @@ def _orderby(request: web.Request) -> str:
     return value.lower()
 
 
-def _ordered(rows: list[sqlite3.Row], orderby: str, key: str) -> list[sqlite3.Row]:
+_Rec = TypeVar("_Rec", TagRecord, StoredManifest)
+
+
+def _ordered(rows: list[_Rec], orderby: str, key: str) -> list[_Rec]:
     if orderby == "none":
-        return sorted(rows, key=lambda r: r[key])
+        return sorted(rows, key=lambda r: getattr(r, key))
     # Ties (same timestamp) are broken by name so paging with `last` is stable.
-    ordered = sorted(rows, key=lambda r: (r["updated"], r[key]))
+    ordered = sorted(rows, key=lambda r: (r.updated, getattr(r, key)))
     return ordered[::-1] if orderby == "timedesc" else ordered

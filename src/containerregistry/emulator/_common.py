@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -12,7 +11,7 @@ from aiohttp import web
 from ..exceptions import InvalidReferenceError
 from ..protocol.reference import validate_digest, validate_repository, validate_tag
 from ._errors import OciError, disallowed
-from ._storage import ATTRIBUTES
+from ._storage import ATTRIBUTES, Attributes
 
 __all__ = [
     "MAX_PAGE",
@@ -115,24 +114,24 @@ def link_header(path: str, params: dict[str, str]) -> str:
     return f'<{path}?{urlencode(params)}>; rel="next"'
 
 
-def attributes_json(row: sqlite3.Row) -> dict[str, bool]:
-    return {name: bool(row[column]) for name, column in ATTRIBUTES.items()}
+def attributes_json(row: Attributes) -> dict[str, bool]:
+    return {name: bool(getattr(row, column)) for name, column in ATTRIBUTES.items()}
 
 
-def check_write(*rows: sqlite3.Row | None) -> None:
+def check_write(*rows: Attributes | None) -> None:
     """Refuse to overwrite anything whose writeEnabled is false (405, like ACR)."""
-    if any(row is not None and not row["write_enabled"] for row in rows):
+    if any(row is not None and not row.write_enabled for row in rows):
         raise disallowed()
 
 
-def check_delete(*rows: sqlite3.Row | None) -> None:
+def check_delete(*rows: Attributes | None) -> None:
     """Deletes need both deleteEnabled and writeEnabled on every object involved."""
-    if any(row is not None and not (row["delete_enabled"] and row["write_enabled"]) for row in rows):
+    if any(row is not None and not (row.delete_enabled and row.write_enabled) for row in rows):
         raise disallowed()
 
 
-def check_read(*rows: sqlite3.Row | None) -> None:
-    if any(row is not None and not row["read_enabled"] for row in rows):
+def check_read(*rows: Attributes | None) -> None:
+    if any(row is not None and not row.read_enabled for row in rows):
         raise disallowed()
 
 

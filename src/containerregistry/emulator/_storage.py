@@ -11,7 +11,8 @@ only afterwards is it linked to a repository in the database; so a kill -9 leave
 unlinked file (harmless) or an upload file longer than its session's offset (truncated on resume).
 Metadata changes are single SQLite transactions.
 
-All methods are synchronous and cheap (indexed queries on a local database); the server calls them
+The read methods return frozen records (`RepositoryRecord`, `StoredManifest`, `TagRecord`,
+`ChildRecord`, `UploadRecord`), never database rows. All methods are synchronous and cheap (indexed queries on a local database); the server calls them
 on its event loop and does the heavy file work (hashing, fsync) in an executor.
 """
 
@@ -21,19 +22,25 @@ import datetime as _dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..protocol.reference import validate_digest, validate_repository
 
 __all__ = [
     "ATTRIBUTES",
+    "Attributes",
     "UPLOAD_SESSION_DAYS",
+    "ChildRecord",
     "ManifestRecord",
+    "RepositoryRecord",
     "Storage",
+    "StoredManifest",
+    "TagRecord",
+    "UploadRecord",
     "now",
 ]
 
@@ -96,6 +103,91 @@ class ManifestRecord:
     references: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
 
+# -- records: what the read methods return (rows of the tables, as frozen values) ---------------------
+
+
+@dataclass(frozen=True)
+class Attributes:
+    """The changeable attributes of a repository, manifest or tag (`ATTRIBUTES` maps their JSON names)."""
+
+    delete_enabled: bool
+    write_enabled: bool
+    read_enabled: bool
+    list_enabled: bool
+
+
+@dataclass(frozen=True)
+class RepositoryRecord(Attributes):
+    """A row of `repositories`."""
+
+    name: str
+    created: str
+    updated: str
+
+
+@dataclass(frozen=True)
+class StoredManifest(Attributes):
+    """A row of `manifests`: a stored manifest, its exact bytes and what was read from it."""
+
+    repo: str
+    digest: str
+    media_type: str
+    size: int
+    content: bytes
+    image_size: int
+    created: str
+    updated: str
+    architecture: str | None
+    os: str | None
+    artifact_type: str | None
+    config_media_type: str | None
+    subject: str | None
+    annotations: str | None  # JSON text, as stored
+
+
+@dataclass(frozen=True)
+class TagRecord(Attributes):
+    """A row of `tags`."""
+
+    repo: str
+    name: str
+    digest: str
+    created: str
+    updated: str
+
+
+@dataclass(frozen=True)
+class ChildRecord:
+    """A manifest an index references, with the platform the index gives it."""
+
+    child: str
+    architecture: str | None
+    os: str | None
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    """A row of `uploads`: an upload session and the offset its file holds committed bytes up to."""
+
+    id: str
+    repo: str
+    offset: int
+    created: str
+
+
+_R = TypeVar("_R")
+_FLAGS = frozenset(ATTRIBUTES.values())
+
+
+def _record(cls: Callable[..., _R], row: sqlite3.Row) -> _R:
+    values = dict(zip(row.keys(), tuple(row), strict=True))
+    return cls(**{key: bool(value) if key in _FLAGS else value for key, value in values.items()})
+
+
+def _maybe(cls: Callable[..., _R], row: sqlite3.Row | None) -> _R | None:
+    return None if row is None else _record(cls, row)
+
+
 class Storage:
     """Blob files and the metadata database of one data directory."""
 
@@ -156,11 +248,9 @@ class Storage:
 
     # -- repositories -------------------------------------------------------------------------
 
-    def get_repository(self, name: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.db.execute(
-            "SELECT * FROM repositories WHERE name = ?", (name,)
-        ).fetchone()
-        return row
+    def get_repository(self, name: str) -> RepositoryRecord | None:
+        row = self.db.execute("SELECT * FROM repositories WHERE name = ?", (name,)).fetchone()
+        return _maybe(RepositoryRecord, row)
 
     def ensure_repository(self, name: str, when: str) -> None:
         validate_repository(name)
@@ -244,17 +334,15 @@ class Storage:
 
     # -- manifests ----------------------------------------------------------------------------
 
-    def get_manifest(self, repo: str, digest: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.db.execute(
+    def get_manifest(self, repo: str, digest: str) -> StoredManifest | None:
+        row = self.db.execute(
             "SELECT * FROM manifests WHERE repo = ? AND digest = ?", (repo, digest)
         ).fetchone()
-        return row
+        return _maybe(StoredManifest, row)
 
-    def get_tag(self, repo: str, tag: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.db.execute(
-            "SELECT * FROM tags WHERE repo = ? AND name = ?", (repo, tag)
-        ).fetchone()
-        return row
+    def get_tag(self, repo: str, tag: str) -> TagRecord | None:
+        row = self.db.execute("SELECT * FROM tags WHERE repo = ? AND name = ?", (repo, tag)).fetchone()
+        return _maybe(TagRecord, row)
 
     def put_manifest(self, repo: str, record: ManifestRecord, tag: str | None) -> None:
         when = now()
@@ -320,7 +408,7 @@ class Storage:
             db.execute("DELETE FROM tags WHERE repo = ? AND name = ?", (repo, tag))
             db.execute("UPDATE repositories SET updated = ? WHERE name = ?", (now(), repo))
 
-    def tags(self, repo: str, *, digest: str | None = None, include_hidden: bool = True) -> list[sqlite3.Row]:
+    def tags(self, repo: str, *, digest: str | None = None, include_hidden: bool = True) -> list[TagRecord]:
         sql = "SELECT * FROM tags WHERE repo = ?"
         args: list[Any] = [repo]
         if digest is not None:
@@ -328,13 +416,13 @@ class Storage:
             args.append(digest)
         if not include_hidden:
             sql += " AND list_enabled = 1"
-        return list(self.db.execute(sql + " ORDER BY name", args))
+        return [_record(TagRecord, row) for row in self.db.execute(sql + " ORDER BY name", args)]
 
-    def manifests(self, repo: str, *, include_hidden: bool = True) -> list[sqlite3.Row]:
+    def manifests(self, repo: str, *, include_hidden: bool = True) -> list[StoredManifest]:
         sql = "SELECT * FROM manifests WHERE repo = ?"
         if not include_hidden:
             sql += " AND list_enabled = 1"
-        return list(self.db.execute(sql + " ORDER BY digest", (repo,)))
+        return [_record(StoredManifest, row) for row in self.db.execute(sql + " ORDER BY digest", (repo,))]
 
     def tag_names_by_digest(self, repo: str) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {}
@@ -342,20 +430,22 @@ class Storage:
             result.setdefault(row["digest"], []).append(row["name"])
         return result
 
-    def references(self, repo: str, digest: str) -> list[sqlite3.Row]:
-        return list(
-            self.db.execute(
+    def references(self, repo: str, digest: str) -> list[ChildRecord]:
+        return [
+            _record(ChildRecord, row)
+            for row in self.db.execute(
                 "SELECT child, architecture, os FROM manifest_refs WHERE repo = ? AND digest = ? ORDER BY position",
                 (repo, digest),
             )
-        )
+        ]
 
-    def referrers(self, repo: str, subject: str) -> list[sqlite3.Row]:
-        return list(
-            self.db.execute(
+    def referrers(self, repo: str, subject: str) -> list[StoredManifest]:
+        return [
+            _record(StoredManifest, row)
+            for row in self.db.execute(
                 "SELECT * FROM manifests WHERE repo = ? AND subject = ? ORDER BY digest", (repo, subject)
             )
-        )
+        ]
 
     # -- upload sessions ----------------------------------------------------------------------
 
@@ -366,11 +456,9 @@ class Storage:
             "INSERT INTO uploads (id, repo, offset, created) VALUES (?, ?, 0, ?)", (upload_id, repo, now())
         )
 
-    def get_upload(self, upload_id: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.db.execute(
-            "SELECT * FROM uploads WHERE id = ?", (upload_id,)
-        ).fetchone()
-        return row
+    def get_upload(self, upload_id: str) -> UploadRecord | None:
+        row = self.db.execute("SELECT * FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+        return _maybe(UploadRecord, row)
 
     def set_upload_offset(self, upload_id: str, offset: int) -> None:
         self.db.execute("UPDATE uploads SET offset = ? WHERE id = ?", (offset, upload_id))
@@ -380,5 +468,5 @@ class Storage:
         self.db.execute("DELETE FROM uploads WHERE id = ?", (upload_id,))
         self.upload_path(upload_id).unlink(missing_ok=True)
 
-    def uploads(self) -> Iterable[sqlite3.Row]:
-        return list(self.db.execute("SELECT * FROM uploads"))
+    def uploads(self) -> list[UploadRecord]:
+        return [_record(UploadRecord, row) for row in self.db.execute("SELECT * FROM uploads")]
