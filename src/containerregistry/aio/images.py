@@ -11,6 +11,15 @@ Example::
 from __future__ import annotations
 
 from .._layout import ImageLayoutError, OciLayout
+from ..images._artifacts import (
+    ArtifactFile,
+    ArtifactPathError,
+    PullArtifactResult,
+    PulledFile,
+    PushArtifactResult,
+    ReferrerNode,
+)
+from ..images._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
 from ..images._models import (
     CopyImageResult,
     ImageLocation,
@@ -21,21 +30,42 @@ from ..images._models import (
     TransferProgress,
     parse_image_location,
 )
+from ._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
 from ._images import copy_image, prune, pull_image, push_image
+from ._inspect import add_tags, get_digest, get_image_config, inspect_image
 
 __all__ = [
+    "AddTagsResult",
+    "ArtifactFile",
+    "ArtifactPathError",
     "CopyImageResult",
+    "ImageInspection",
     "ImageLayoutError",
     "ImageLocation",
+    "IndexEntry",
+    "LayerInfo",
     "LayoutLocation",
     "OciLayout",
+    "PlatformNotFoundError",
     "PruneResult",
     "PrunedManifest",
+    "PullArtifactResult",
+    "PulledFile",
+    "PushArtifactResult",
+    "ReferrerNode",
     "RegistryLocation",
     "TransferProgress",
+    "add_tags",
+    "attach_artifact",
     "copy_image",
+    "get_digest",
+    "get_image_config",
+    "inspect_image",
     "parse_image_location",
     "prune",
+    "pull_artifact",
     "pull_image",
+    "push_artifact",
     "push_image",
+    "referrer_tree",
 ]

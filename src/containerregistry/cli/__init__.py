@@ -11,6 +11,7 @@ from ._auth import login, logout
 from ._blob import blob
 from ._demo import demo
 from ._images import copy, prune, pull, push, referrers
+from ._inspect import config, digest, inspect, tag_add
 from ._manifest import manifest
 from ._repo import repo
 from ._serve import serve
@@ -20,6 +21,9 @@ __all__ = ["cli", "main"]
 
 for _command in (serve, login, logout, repo, tag, manifest, blob, push, pull, copy, referrers, prune, demo):
     cli.add_command(_command)
+for _command in (digest, config, inspect):
+    cli.add_command(_command)
+tag.add_command(tag_add)
 
 
 def main() -> None:

@@ -15,7 +15,18 @@ or OCI layout directories `oci:DIR[:tag]`.
 from __future__ import annotations
 
 from .._layout import ImageLayoutError, OciLayout
+from .._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
 from .._sync._images import copy_image, prune, pull_image, push_image
+from .._sync._inspect import add_tags, get_digest, get_image_config, inspect_image
+from ._artifacts import (
+    ArtifactFile,
+    ArtifactPathError,
+    PullArtifactResult,
+    PulledFile,
+    PushArtifactResult,
+    ReferrerNode,
+)
+from ._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
 from ._models import (
     CopyImageResult,
     ImageLocation,
@@ -28,18 +39,37 @@ from ._models import (
 )
 
 __all__ = [
+    "AddTagsResult",
+    "ArtifactFile",
+    "ArtifactPathError",
     "CopyImageResult",
+    "ImageInspection",
     "ImageLayoutError",
     "ImageLocation",
+    "IndexEntry",
+    "LayerInfo",
     "LayoutLocation",
     "OciLayout",
+    "PlatformNotFoundError",
     "PruneResult",
     "PrunedManifest",
+    "PullArtifactResult",
+    "PulledFile",
+    "PushArtifactResult",
+    "ReferrerNode",
     "RegistryLocation",
     "TransferProgress",
+    "add_tags",
+    "attach_artifact",
     "copy_image",
+    "get_digest",
+    "get_image_config",
+    "inspect_image",
     "parse_image_location",
     "prune",
+    "pull_artifact",
     "pull_image",
+    "push_artifact",
     "push_image",
+    "referrer_tree",
 ]
