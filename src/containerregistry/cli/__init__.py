@@ -7,6 +7,7 @@ turns them into clients. `main` is the console-script entry point.
 from __future__ import annotations
 
 from ._app import cli
+from ._artifact import artifact
 from ._auth import login, logout
 from ._blob import blob
 from ._demo import demo
@@ -21,7 +22,7 @@ __all__ = ["cli", "main"]
 
 for _command in (serve, login, logout, repo, tag, manifest, blob, push, pull, copy, referrers, prune, demo):
     cli.add_command(_command)
-for _command in (digest, config, inspect):
+for _command in (digest, config, inspect, artifact):
     cli.add_command(_command)
 tag.add_command(tag_add)
 

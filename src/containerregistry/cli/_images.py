@@ -201,8 +201,9 @@ def copy(
 @click.command("referrers")
 @click.argument("reference")
 @click.option("--artifact-type", metavar="TYPE", help="only referrers of this artifact type")
+@click.option("--tree", is_flag=True, help="also the referrers of referrers, as a tree (oras discover)")
 @pass_app
-def referrers(app: AppContext, reference: str, artifact_type: str | None) -> None:
+def referrers(app: AppContext, reference: str, artifact_type: str | None, tree: bool) -> None:
     """List the manifests that refer to an image (signatures, SBOMs, attestations).
 
     Uses the referrers API, or the sha256-<hex> tag fallback on registries without it.
@@ -211,9 +212,15 @@ def referrers(app: AppContext, reference: str, artifact_type: str | None) -> Non
     Example:
       creg referrers app:1.0
       creg -o json referrers app@sha256:4e5f... --artifact-type application/spdx+json
+      creg referrers app:1.0 --tree        # signatures of SBOMs too
     """
     ref = app.reference(reference, require="identifier")
     with app.content_client(ref) as content:
+        if tree:
+            assert ref.identifier is not None
+            from ._artifact import print_referrer_tree
+
+            return print_referrer_tree(app, content, ref.identifier, artifact_type)
         digest = ref.digest or content.get_manifest(ref.identifier).digest
         emit_records(
             app,
