@@ -20,6 +20,16 @@ from ..images._artifacts import (
     ReferrerNode,
 )
 from ..images._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
+from ..images._mirror import (
+    MirrorItem,
+    MirrorResult,
+    SyncConfig,
+    SyncConfigError,
+    SyncJob,
+    SyncReport,
+    TagFilter,
+    load_sync_config,
+)
 from ..images._models import (
     CopyImageResult,
     ImageLocation,
@@ -33,6 +43,7 @@ from ..images._models import (
 from ._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
 from ._images import copy_image, prune, pull_image, push_image
 from ._inspect import add_tags, get_digest, get_image_config, inspect_image
+from ._mirror import mirror_repository, sync_mirrors
 
 __all__ = [
     "AddTagsResult",
@@ -45,6 +56,8 @@ __all__ = [
     "IndexEntry",
     "LayerInfo",
     "LayoutLocation",
+    "MirrorItem",
+    "MirrorResult",
     "OciLayout",
     "PlatformNotFoundError",
     "PruneResult",
@@ -54,6 +67,11 @@ __all__ = [
     "PushArtifactResult",
     "ReferrerNode",
     "RegistryLocation",
+    "SyncConfig",
+    "SyncConfigError",
+    "SyncJob",
+    "SyncReport",
+    "TagFilter",
     "TransferProgress",
     "add_tags",
     "attach_artifact",
@@ -61,6 +79,8 @@ __all__ = [
     "get_digest",
     "get_image_config",
     "inspect_image",
+    "load_sync_config",
+    "mirror_repository",
     "parse_image_location",
     "prune",
     "pull_artifact",
@@ -68,4 +88,5 @@ __all__ = [
     "push_artifact",
     "push_image",
     "referrer_tree",
+    "sync_mirrors",
 ]

@@ -16,13 +16,14 @@ from ._inspect import config, digest, inspect, tag_add
 from ._manifest import manifest
 from ._repo import repo
 from ._serve import serve
+from ._sync import sync
 from ._tag import tag
 
 __all__ = ["cli", "main"]
 
 for _command in (serve, login, logout, repo, tag, manifest, blob, push, pull, copy, referrers, prune, demo):
     cli.add_command(_command)
-for _command in (digest, config, inspect, artifact):
+for _command in (digest, config, inspect, artifact, sync):
     cli.add_command(_command)
 tag.add_command(tag_add)
 

@@ -174,6 +174,9 @@ def pull(
 @click.argument("destination")
 @_transfer_options
 @_preserve_digests_option
+@click.option(
+    "--all-tags", is_flag=True, help="copy every tag of repository SOURCE to repository DESTINATION"
+)
 @pass_app
 def copy(
     app: AppContext,
@@ -183,6 +186,7 @@ def copy(
     referrers: bool,
     concurrency: int,
     preserve_digests: bool,
+    all_tags: bool,
 ) -> None:
     """Copy an image between registries and/or OCI layouts (digests preserved; same-registry blobs are mounted).
 
@@ -194,7 +198,12 @@ def copy(
       creg copy app:1.0 mirror/app:1.0
       creg copy docker.io/library/alpine:3 myregistry.azurecr.io/alpine:3 --platform linux/amd64
       creg copy oci:./a:1 oci:./b:1
+      creg copy --all-tags app mirror/app      # every tag; those already there are skipped
     """
+    if all_tags:
+        from ._sync import copy_all_tags
+
+        return copy_all_tags(app, source, destination, platforms, referrers, concurrency)
     _run(app, copy_image, "copy", source, destination, platforms, referrers, concurrency, preserve_digests)
 
 

@@ -18,6 +18,7 @@ from .._layout import ImageLayoutError, OciLayout
 from .._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
 from .._sync._images import copy_image, prune, pull_image, push_image
 from .._sync._inspect import add_tags, get_digest, get_image_config, inspect_image
+from .._sync._mirror import mirror_repository, sync_mirrors
 from ._artifacts import (
     ArtifactFile,
     ArtifactPathError,
@@ -27,6 +28,16 @@ from ._artifacts import (
     ReferrerNode,
 )
 from ._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
+from ._mirror import (
+    MirrorItem,
+    MirrorResult,
+    SyncConfig,
+    SyncConfigError,
+    SyncJob,
+    SyncReport,
+    TagFilter,
+    load_sync_config,
+)
 from ._models import (
     CopyImageResult,
     ImageLocation,
@@ -49,6 +60,8 @@ __all__ = [
     "IndexEntry",
     "LayerInfo",
     "LayoutLocation",
+    "MirrorItem",
+    "MirrorResult",
     "OciLayout",
     "PlatformNotFoundError",
     "PruneResult",
@@ -58,6 +71,11 @@ __all__ = [
     "PushArtifactResult",
     "ReferrerNode",
     "RegistryLocation",
+    "SyncConfig",
+    "SyncConfigError",
+    "SyncJob",
+    "SyncReport",
+    "TagFilter",
     "TransferProgress",
     "add_tags",
     "attach_artifact",
@@ -65,6 +83,8 @@ __all__ = [
     "get_digest",
     "get_image_config",
     "inspect_image",
+    "load_sync_config",
+    "mirror_repository",
     "parse_image_location",
     "prune",
     "pull_artifact",
@@ -72,4 +92,5 @@ __all__ = [
     "push_artifact",
     "push_image",
     "referrer_tree",
+    "sync_mirrors",
 ]
