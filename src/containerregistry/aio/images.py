@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 from .._layout import ImageLayoutError, OciLayout
+from ..images._archive import ArchiveError, ArchiveLocation, parse_archive_location
 from ..images._artifacts import (
     ArtifactFile,
     ArtifactPathError,
@@ -40,6 +41,7 @@ from ..images._models import (
     TransferProgress,
     parse_image_location,
 )
+from ._archives import pull_archive, push_archive
 from ._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
 from ._images import copy_image, prune, pull_image, push_image
 from ._inspect import add_tags, get_digest, get_image_config, inspect_image
@@ -47,6 +49,8 @@ from ._mirror import mirror_repository, sync_mirrors
 
 __all__ = [
     "AddTagsResult",
+    "ArchiveError",
+    "ArchiveLocation",
     "ArtifactFile",
     "ArtifactPathError",
     "CopyImageResult",
@@ -81,10 +85,13 @@ __all__ = [
     "inspect_image",
     "load_sync_config",
     "mirror_repository",
+    "parse_archive_location",
     "parse_image_location",
     "prune",
+    "pull_archive",
     "pull_artifact",
     "pull_image",
+    "push_archive",
     "push_artifact",
     "push_image",
     "referrer_tree",

@@ -80,6 +80,10 @@ def _run(
     concurrency: int,
     preserve_digests: bool | None = None,
 ) -> None:
+    from ._archive import is_archive_location, run_archive
+
+    if is_archive_location(source) or is_archive_location(target):
+        return run_archive(app, verb, source, target, platforms)
     src = image_location(app, source)
     dst = image_location(app, target)
     extra = {} if preserve_digests is None else {"convert_to_oci": not preserve_digests}
@@ -131,12 +135,16 @@ def push(
     referrers: bool,
     concurrency: int,
 ) -> None:
-    """Push an image from an OCI layout (oci:DIR[:tag]) to REFERENCE in a registry.
+    """Push an image from an OCI layout (oci:DIR[:tag]) or an archive to REFERENCE in a registry.
+
+    Archives: oci-archive:FILE[:tag] (a tar of an OCI layout) and docker-archive:FILE[:ref] (what
+    `docker save` writes), read in place (nothing is extracted), every digest verified.
 
     \b
     Example:
       creg push oci:./build:1.0 app:1.0
       creg push oci:./build myregistry.azurecr.io/app:1.0 --platform linux/amd64
+      creg push docker-archive:app.tar:app:1.0 app:1.0    # docker save -o app.tar app:1.0
     """
     _run(app, push_image, "push", source, reference, platforms, referrers, concurrency)
 
@@ -156,7 +164,10 @@ def pull(
     concurrency: int,
     preserve_digests: bool,
 ) -> None:
-    """Pull the image REFERENCE into an OCI layout directory (oci:DIR[:tag]); digests are verified.
+    """Pull the image REFERENCE into an OCI layout directory (oci:DIR[:tag]) or an archive; digests are verified.
+
+    Archives: oci-archive:FILE[:tag] (every platform) and docker-archive:FILE[:ref] (one image, for
+    `docker load`; --platform chooses it from an index). The file appears only when complete.
 
     A Docker v2 image is stored with OCI media types (its manifest digest changes, as with skopeo),
     unless --preserve-digests is given.
@@ -165,6 +176,7 @@ def pull(
     Example:
       creg pull app:1.0 oci:./app:1.0
       skopeo inspect oci:./app:1.0      # any OCI tool reads the layout
+      creg pull app:1.0 docker-archive:app.tar --platform linux/amd64 && docker load -i app.tar
     """
     _run(app, pull_image, "pull", reference, destination, platforms, referrers, concurrency, preserve_digests)
 

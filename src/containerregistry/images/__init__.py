@@ -15,10 +15,12 @@ or OCI layout directories `oci:DIR[:tag]`.
 from __future__ import annotations
 
 from .._layout import ImageLayoutError, OciLayout
+from .._sync._archives import pull_archive, push_archive
 from .._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
 from .._sync._images import copy_image, prune, pull_image, push_image
 from .._sync._inspect import add_tags, get_digest, get_image_config, inspect_image
 from .._sync._mirror import mirror_repository, sync_mirrors
+from ._archive import ArchiveError, ArchiveLocation, parse_archive_location
 from ._artifacts import (
     ArtifactFile,
     ArtifactPathError,
@@ -51,6 +53,8 @@ from ._models import (
 
 __all__ = [
     "AddTagsResult",
+    "ArchiveError",
+    "ArchiveLocation",
     "ArtifactFile",
     "ArtifactPathError",
     "CopyImageResult",
@@ -85,10 +89,13 @@ __all__ = [
     "inspect_image",
     "load_sync_config",
     "mirror_repository",
+    "parse_archive_location",
     "parse_image_location",
     "prune",
+    "pull_archive",
     "pull_artifact",
     "pull_image",
+    "push_archive",
     "push_artifact",
     "push_image",
     "referrer_tree",
