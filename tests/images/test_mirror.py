@@ -61,7 +61,7 @@ def test_mirror_is_incremental_and_dry_run_writes_nothing(sides: tuple[str, str]
     assert digest_of(dst, f"copy/{repo}", "1.0.0") is None
 
     first = run(flavour, "mirror_repository", source, target, tags=TagFilter(semver=">=1"))
-    assert actions(first) == {"1.0.0": "copied", "1.1.0": "copied"}
+    assert actions(first) == {"1.0.0": "copied", "1.1.0": "copied"}, [i.error for i in first.items]
     for tag, sample in samples.items():
         assert digest_of(dst, f"copy/{repo}", tag) == sample["index"]
     assert all(item.blobs_copied > 0 for item in first.items)
@@ -135,3 +135,88 @@ def test_sync_mirrors_runs_its_shard_and_reports_unreadable_sources(
         broken[0].error or ""
     )
     assert whole.count("up-to-date") == 4
+
+
+class _LosesABlobOnce:
+    """A loopback HTTP proxy in front of a real registry that answers the first manifest PUT as CNCF
+    Distribution does when two concurrent uploads of one blob lose it: 400 MANIFEST_BLOB_UNKNOWN."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        import http.server
+        import threading
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(upstream)
+        self.refused = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if self.command == "PUT" and "/manifests/" in self.path and proxy.refused == 0:
+                    proxy.refused += 1
+                    error = (
+                        b'{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}'
+                    )
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
+                    return
+                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                connection.request(self.command, self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() in ("content-length", "connection", "transfer-encoding"):
+                        continue
+                    if key.lower() == "location":
+                        value = value.replace(upstream, f"http://127.0.0.1:{self.server.server_address[1]}")
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                connection.close()
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_blob_lost_by_the_target_is_uploaded_again(
+    distribution: Any, registry_emulator: Any, flavour: str
+) -> None:
+    repo = f"mirror/{flavour}-{secrets.token_hex(3)}"
+    sample = push_sample(registry_emulator.endpoint, repo, "v1")
+    proxy = _LosesABlobOnce(distribution.endpoint)
+    try:
+        result = run(
+            flavour,
+            "mirror_repository",
+            f"{registry_emulator.endpoint}/{repo}",
+            f"{proxy.endpoint}/lost/{repo}",
+            tags=["v1"],
+        )
+    finally:
+        proxy.close()
+    assert proxy.refused == 1
+    assert actions(result) == {"v1": "copied"}, [i.error for i in result.items]
+    assert digest_of(distribution.endpoint, f"lost/{repo}", "v1") == sample["index"]
