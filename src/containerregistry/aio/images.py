@@ -11,6 +11,26 @@ Example::
 from __future__ import annotations
 
 from .._layout import ImageLayoutError, OciLayout
+from ..images._archive import ArchiveError, ArchiveLocation, parse_archive_location
+from ..images._artifacts import (
+    ArtifactFile,
+    ArtifactPathError,
+    PullArtifactResult,
+    PulledFile,
+    PushArtifactResult,
+    ReferrerNode,
+)
+from ..images._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
+from ..images._mirror import (
+    MirrorItem,
+    MirrorResult,
+    SyncConfig,
+    SyncConfigError,
+    SyncJob,
+    SyncReport,
+    TagFilter,
+    load_sync_config,
+)
 from ..images._models import (
     CopyImageResult,
     ImageLocation,
@@ -21,21 +41,59 @@ from ..images._models import (
     TransferProgress,
     parse_image_location,
 )
+from ._archives import pull_archive, push_archive
+from ._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
 from ._images import copy_image, prune, pull_image, push_image
+from ._inspect import add_tags, get_digest, get_image_config, inspect_image
+from ._mirror import mirror_repository, sync_mirrors
 
 __all__ = [
+    "AddTagsResult",
+    "ArchiveError",
+    "ArchiveLocation",
+    "ArtifactFile",
+    "ArtifactPathError",
     "CopyImageResult",
+    "ImageInspection",
     "ImageLayoutError",
     "ImageLocation",
+    "IndexEntry",
+    "LayerInfo",
     "LayoutLocation",
+    "MirrorItem",
+    "MirrorResult",
     "OciLayout",
+    "PlatformNotFoundError",
     "PruneResult",
     "PrunedManifest",
+    "PullArtifactResult",
+    "PulledFile",
+    "PushArtifactResult",
+    "ReferrerNode",
     "RegistryLocation",
+    "SyncConfig",
+    "SyncConfigError",
+    "SyncJob",
+    "SyncReport",
+    "TagFilter",
     "TransferProgress",
+    "add_tags",
+    "attach_artifact",
     "copy_image",
+    "get_digest",
+    "get_image_config",
+    "inspect_image",
+    "load_sync_config",
+    "mirror_repository",
+    "parse_archive_location",
     "parse_image_location",
     "prune",
+    "pull_archive",
+    "pull_artifact",
     "pull_image",
+    "push_archive",
+    "push_artifact",
     "push_image",
+    "referrer_tree",
+    "sync_mirrors",
 ]

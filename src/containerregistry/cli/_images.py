@@ -80,6 +80,10 @@ def _run(
     concurrency: int,
     preserve_digests: bool | None = None,
 ) -> None:
+    from ._archive import is_archive_location, run_archive
+
+    if is_archive_location(source) or is_archive_location(target):
+        return run_archive(app, verb, source, target, platforms)
     src = image_location(app, source)
     dst = image_location(app, target)
     extra = {} if preserve_digests is None else {"convert_to_oci": not preserve_digests}
@@ -131,12 +135,16 @@ def push(
     referrers: bool,
     concurrency: int,
 ) -> None:
-    """Push an image from an OCI layout (oci:DIR[:tag]) to REFERENCE in a registry.
+    """Push an image from an OCI layout (oci:DIR[:tag]) or an archive to REFERENCE in a registry.
+
+    Archives: oci-archive:FILE[:tag] (a tar of an OCI layout) and docker-archive:FILE[:ref] (what
+    `docker save` writes), read in place (nothing is extracted), every digest verified.
 
     \b
     Example:
       creg push oci:./build:1.0 app:1.0
       creg push oci:./build myregistry.azurecr.io/app:1.0 --platform linux/amd64
+      creg push docker-archive:app.tar:app:1.0 app:1.0    # docker save -o app.tar app:1.0
     """
     _run(app, push_image, "push", source, reference, platforms, referrers, concurrency)
 
@@ -156,7 +164,10 @@ def pull(
     concurrency: int,
     preserve_digests: bool,
 ) -> None:
-    """Pull the image REFERENCE into an OCI layout directory (oci:DIR[:tag]); digests are verified.
+    """Pull the image REFERENCE into an OCI layout directory (oci:DIR[:tag]) or an archive; digests are verified.
+
+    Archives: oci-archive:FILE[:tag] (every platform) and docker-archive:FILE[:ref] (one image, for
+    `docker load`; --platform chooses it from an index). The file appears only when complete.
 
     A Docker v2 image is stored with OCI media types (its manifest digest changes, as with skopeo),
     unless --preserve-digests is given.
@@ -165,6 +176,7 @@ def pull(
     Example:
       creg pull app:1.0 oci:./app:1.0
       skopeo inspect oci:./app:1.0      # any OCI tool reads the layout
+      creg pull app:1.0 docker-archive:app.tar --platform linux/amd64 && docker load -i app.tar
     """
     _run(app, pull_image, "pull", reference, destination, platforms, referrers, concurrency, preserve_digests)
 
@@ -174,6 +186,9 @@ def pull(
 @click.argument("destination")
 @_transfer_options
 @_preserve_digests_option
+@click.option(
+    "--all-tags", is_flag=True, help="copy every tag of repository SOURCE to repository DESTINATION"
+)
 @pass_app
 def copy(
     app: AppContext,
@@ -183,6 +198,7 @@ def copy(
     referrers: bool,
     concurrency: int,
     preserve_digests: bool,
+    all_tags: bool,
 ) -> None:
     """Copy an image between registries and/or OCI layouts (digests preserved; same-registry blobs are mounted).
 
@@ -194,15 +210,21 @@ def copy(
       creg copy app:1.0 mirror/app:1.0
       creg copy docker.io/library/alpine:3 myregistry.azurecr.io/alpine:3 --platform linux/amd64
       creg copy oci:./a:1 oci:./b:1
+      creg copy --all-tags app mirror/app      # every tag; those already there are skipped
     """
+    if all_tags:
+        from ._sync import copy_all_tags
+
+        return copy_all_tags(app, source, destination, platforms, referrers, concurrency)
     _run(app, copy_image, "copy", source, destination, platforms, referrers, concurrency, preserve_digests)
 
 
 @click.command("referrers")
 @click.argument("reference")
 @click.option("--artifact-type", metavar="TYPE", help="only referrers of this artifact type")
+@click.option("--tree", is_flag=True, help="also the referrers of referrers, as a tree (oras discover)")
 @pass_app
-def referrers(app: AppContext, reference: str, artifact_type: str | None) -> None:
+def referrers(app: AppContext, reference: str, artifact_type: str | None, tree: bool) -> None:
     """List the manifests that refer to an image (signatures, SBOMs, attestations).
 
     Uses the referrers API, or the sha256-<hex> tag fallback on registries without it.
@@ -211,9 +233,15 @@ def referrers(app: AppContext, reference: str, artifact_type: str | None) -> Non
     Example:
       creg referrers app:1.0
       creg -o json referrers app@sha256:4e5f... --artifact-type application/spdx+json
+      creg referrers app:1.0 --tree        # signatures of SBOMs too
     """
     ref = app.reference(reference, require="identifier")
     with app.content_client(ref) as content:
+        if tree:
+            assert ref.identifier is not None
+            from ._artifact import print_referrer_tree
+
+            return print_referrer_tree(app, content, ref.identifier, artifact_type)
         digest = ref.digest or content.get_manifest(ref.identifier).digest
         emit_records(
             app,

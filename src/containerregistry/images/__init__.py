@@ -15,7 +15,31 @@ or OCI layout directories `oci:DIR[:tag]`.
 from __future__ import annotations
 
 from .._layout import ImageLayoutError, OciLayout
+from .._sync._archives import pull_archive, push_archive
+from .._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
 from .._sync._images import copy_image, prune, pull_image, push_image
+from .._sync._inspect import add_tags, get_digest, get_image_config, inspect_image
+from .._sync._mirror import mirror_repository, sync_mirrors
+from ._archive import ArchiveError, ArchiveLocation, parse_archive_location
+from ._artifacts import (
+    ArtifactFile,
+    ArtifactPathError,
+    PullArtifactResult,
+    PulledFile,
+    PushArtifactResult,
+    ReferrerNode,
+)
+from ._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
+from ._mirror import (
+    MirrorItem,
+    MirrorResult,
+    SyncConfig,
+    SyncConfigError,
+    SyncJob,
+    SyncReport,
+    TagFilter,
+    load_sync_config,
+)
 from ._models import (
     CopyImageResult,
     ImageLocation,
@@ -28,18 +52,52 @@ from ._models import (
 )
 
 __all__ = [
+    "AddTagsResult",
+    "ArchiveError",
+    "ArchiveLocation",
+    "ArtifactFile",
+    "ArtifactPathError",
     "CopyImageResult",
+    "ImageInspection",
     "ImageLayoutError",
     "ImageLocation",
+    "IndexEntry",
+    "LayerInfo",
     "LayoutLocation",
+    "MirrorItem",
+    "MirrorResult",
     "OciLayout",
+    "PlatformNotFoundError",
     "PruneResult",
     "PrunedManifest",
+    "PullArtifactResult",
+    "PulledFile",
+    "PushArtifactResult",
+    "ReferrerNode",
     "RegistryLocation",
+    "SyncConfig",
+    "SyncConfigError",
+    "SyncJob",
+    "SyncReport",
+    "TagFilter",
     "TransferProgress",
+    "add_tags",
+    "attach_artifact",
     "copy_image",
+    "get_digest",
+    "get_image_config",
+    "inspect_image",
+    "load_sync_config",
+    "mirror_repository",
+    "parse_archive_location",
     "parse_image_location",
     "prune",
+    "pull_archive",
+    "pull_artifact",
     "pull_image",
+    "push_archive",
+    "push_artifact",
     "push_image",
+    "referrer_tree",
+    "sync_mirrors",
 ]

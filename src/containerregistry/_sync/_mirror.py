@@ -1,0 +1,299 @@
+# This file is generated from containerregistry/aio/_mirror.py by scripts/unasync.py.
+# Do not edit it: edit the async source and run `python scripts/unasync.py`.
+"""Mirroring whole repositories: `mirror_repository` (`creg copy --all-tags`) and `sync_mirrors` (`creg sync`).
+
+This is the async source; `containerregistry._sync._mirror` is generated from it by scripts/unasync.py.
+Incremental: a tag whose target already has the digest the copy would write is skipped (and, with
+referrers, only when the target also holds every referrer of it). Each tag is copied pinned to the
+digest read at the start (`repo@sha256:...`), by `copy_image`, which writes manifests only after
+every blob arrived, so an interrupted run leaves no half-image, and a re-run resumes: finished tags
+are skipped by digest and blobs already there are skipped by HEAD. Tags are copied concurrently
+(`image_concurrency`), each with `concurrency` blobs at once. A failed tag is reported and the others
+go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import httpx
+
+from ..exceptions import HttpResponseError, RegistryError, ResourceNotFoundError
+from ..images._mirror import (
+    MirrorItem,
+    MirrorResult,
+    SyncConfig,
+    SyncReport,
+    TagFilter,
+    expected_digest,
+    in_shard,
+    select_tags,
+)
+from ..images._models import CopyImageResult, RegistryLocation, as_location
+from ..protocol.reference import parse_reference
+from ..transport import RetryPolicy
+from ._content_client import ContainerRegistryContentClient
+from ._images import copy_image
+from ._shim import run_bounded
+
+__all__ = ["mirror_repository", "sync_mirrors"]
+
+_LOGGER = logging.getLogger("containerregistry.images")
+
+MirrorProgress = Callable[[MirrorItem], None]
+
+
+def _repository(text: str | RegistryLocation, what: str) -> RegistryLocation:
+    location = as_location(text)
+    if not isinstance(location, RegistryLocation):
+        raise ValueError(f"{what} {location} must be a registry repository (host/repo), not a layout")
+    if location.tag or location.digest:
+        raise ValueError(f"{what} {location} must be a repository without a tag or digest")
+    return location
+
+
+def _endpoint(location: RegistryLocation) -> str:
+    return f"{location.scheme}://{location.registry}" if location.scheme else location.registry
+
+
+def _at(location: RegistryLocation, suffix: str) -> RegistryLocation:
+    reference = parse_reference(f"{location.registry}/{location.repository}{suffix}")
+    return RegistryLocation(reference, scheme=location.scheme)
+
+
+def _describe(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _shown(text: str) -> str:
+    """`text` as results show repositories (`host/repo`, no scheme), or as given when it does not parse."""
+    try:
+        return str(as_location(text))
+    except ValueError:
+        return text
+
+
+def _digest_or_none(client: ContainerRegistryContentClient, tag: str) -> str | None:
+    try:
+        return (client.get_manifest(tag)).digest
+    except ResourceNotFoundError:
+        return None
+
+
+def _referrer_digests(client: ContainerRegistryContentClient, digest: str) -> set[str]:
+    found = set()
+    for descriptor in client.list_referrers(digest):
+        found.add(descriptor.digest)
+    return found
+
+
+#: Copies of one tag when the target forgets a blob another copy raced to upload (see `_copy_tag`).
+_BLOB_RACE_ATTEMPTS = 3
+
+
+def _lost_a_blob(exc: HttpResponseError) -> bool:
+    return exc.status_code == 400 and bool({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"} & set(exc.codes))
+
+
+def _copy_tag(source: RegistryLocation, target: RegistryLocation, **kwargs: Any) -> CopyImageResult:
+    """`copy_image`, again when the target answers the manifest with MANIFEST_BLOB_UNKNOWN.
+
+    Tags copied at the same time often share blobs (a base layer, a config). CNCF Distribution loses
+    a blob when two uploads of it commit at once (seen: 400 MANIFEST_BLOB_UNKNOWN on the manifest PUT
+    that follows, for blobs both copies had just uploaded); a new attempt HEADs every blob again and
+    uploads what is missing, so the tag lands.
+    """
+    for attempt in range(1, _BLOB_RACE_ATTEMPTS + 1):
+        try:
+            return copy_image(source, target, **kwargs)
+        except HttpResponseError as exc:
+            if attempt == _BLOB_RACE_ATTEMPTS or not _lost_a_blob(exc):
+                raise
+            _LOGGER.info("%s: the registry lost a blob uploaded concurrently; copying again", target)
+    raise AssertionError("unreachable")
+
+
+def mirror_repository(
+    source: str | RegistryLocation,
+    target: str | RegistryLocation,
+    *,
+    tags: TagFilter | Sequence[str] | None = None,
+    credential: Any = None,
+    source_credential: Any = None,
+    target_credential: Any = None,
+    platforms: Sequence[str] | None = None,
+    include_referrers: bool = False,
+    concurrency: int = 4,
+    image_concurrency: int = 2,
+    dry_run: bool = False,
+    progress: MirrorProgress | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float | httpx.Timeout | None = None,
+    retry: RetryPolicy | None = None,
+    verify: bool | str = True,
+    insecure: bool = False,
+    trusted_token_hosts: Iterable[str] | None = None,
+) -> MirrorResult:
+    """Copy the tags of repository `source` to repository `target` (`host/repo` each), skipping what is there.
+
+    Args:
+        tags: a `TagFilter`, an explicit list of tags, or None for every tag.
+        platforms, include_referrers, concurrency: as for `copy_image` (per tag).
+        image_concurrency: tags copied at the same time.
+        dry_run: only say what would be copied (reads both sides, writes nothing).
+        progress: called with each `MirrorItem` as soon as its tag is done (from worker threads in
+            the sync API).
+        credential, source_credential, target_credential, transport, timeout, retry, verify,
+            insecure, trusted_token_hosts: as for `copy_image`.
+
+    Returns:
+        A `MirrorResult`, one `MirrorItem` per selected tag (in natural tag order). Errors of single
+        tags are reported in their item (`action="failed"`); an unreadable source repository raises.
+    """
+    src = _repository(source, "source")
+    dst = _repository(target, "target")
+    if image_concurrency < 1:
+        raise ValueError("image_concurrency must be at least 1")
+    options: dict[str, Any] = {
+        "transport": transport,
+        "timeout": timeout,
+        "retry": retry,
+        "verify": verify,
+        "insecure": insecure,
+        "trusted_token_hosts": trusted_token_hosts,
+    }
+    src_credential = source_credential if source_credential is not None else credential
+    dst_credential = target_credential if target_credential is not None else credential
+    with (
+        ContainerRegistryContentClient(
+            _endpoint(src), src.repository, src_credential, **options
+        ) as src_client,
+        ContainerRegistryContentClient(
+            _endpoint(dst), dst.repository, dst_credential, **options
+        ) as dst_client,
+    ):
+        listed = [tag for tag in src_client.list_tags()]
+        if tags is None or isinstance(tags, TagFilter):
+            chosen = select_tags(listed, tags)
+        else:
+            if isinstance(tags, str):
+                raise TypeError("tags must be a TagFilter or a list of tags, not a string")
+            missing = [t for t in tags if t not in listed]
+            if missing:
+                raise ResourceNotFoundError(f"{src} has no tag(s) {', '.join(missing)}", status_code=404)
+            chosen = list(dict.fromkeys(tags))
+
+        def one(tag: str) -> MirrorItem:
+            src_ref, dst_ref = f"{src}:{tag}", f"{dst}:{tag}"
+            digest = None
+            try:
+                found = src_client.get_manifest(tag)
+                digest = found.digest
+                wanted = expected_digest(found.content, found.media_type, platforms) or digest
+                present = _digest_or_none(dst_client, tag)
+                up_to_date = present == wanted
+                if up_to_date and include_referrers:
+                    theirs = _referrer_digests(src_client, digest)
+                    up_to_date = theirs <= _referrer_digests(dst_client, wanted)
+                if up_to_date:
+                    item = MirrorItem(tag, src_ref, dst_ref, digest, "up-to-date")
+                elif dry_run:
+                    item = MirrorItem(tag, src_ref, dst_ref, digest, "would copy")
+                else:
+                    result = _copy_tag(
+                        _at(src, f"@{digest}"),
+                        _at(dst, f":{tag}"),
+                        source_credential=src_credential,
+                        target_credential=dst_credential,
+                        platforms=platforms,
+                        include_referrers=include_referrers,
+                        concurrency=concurrency,
+                        **options,
+                    )
+                    item = MirrorItem(
+                        tag,
+                        src_ref,
+                        dst_ref,
+                        digest,
+                        "copied",
+                        bytes_copied=result.bytes_copied,
+                        blobs_copied=result.blobs_copied,
+                    )
+            except (RegistryError, OSError, ValueError) as exc:
+                _LOGGER.debug("mirror %s -> %s failed", src_ref, dst_ref, exc_info=True)
+                item = MirrorItem(tag, src_ref, dst_ref, digest, "failed", error=_describe(exc))
+            if progress is not None:
+                progress(item)
+            return item
+
+        def task(tag: str) -> Callable[[], Any]:
+            def run() -> MirrorItem:
+                return one(tag)
+
+            return run
+
+        items = run_bounded([task(tag) for tag in chosen], image_concurrency)
+    return MirrorResult(source=str(src), target=str(dst), items=list(items))
+
+
+def sync_mirrors(
+    config: SyncConfig,
+    *,
+    shard: tuple[int, int] | None = None,
+    dry_run: bool = False,
+    credential: Any = None,
+    progress: MirrorProgress | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float | httpx.Timeout | None = None,
+    retry: RetryPolicy | None = None,
+    verify: bool | str = True,
+    insecure: bool = False,
+    trusted_token_hosts: Iterable[str] | None = None,
+) -> SyncReport:
+    """Run the jobs of a sync config (`load_sync_config`), one repository after the other.
+
+    Args:
+        shard: `(I, N)` runs only the jobs of shard I of N (`in_shard`): N workers started with
+            0/N ... N-1/N mirror every job exactly once between them, without coordination.
+        dry_run: only say what would be copied.
+        credential: for every registry (the docker config's credentials are per host anyway).
+
+    Returns:
+        A `SyncReport`; a job whose source cannot be listed has its `error` set, the others still run.
+    """
+    jobs = config.jobs
+    if shard is not None:
+        jobs = [job for job in jobs if in_shard(job, *shard)]
+    results = []
+    for job in jobs:
+        try:
+            result = mirror_repository(
+                job.source,
+                job.target,
+                tags=job.tags,
+                credential=credential,
+                platforms=job.platforms,
+                include_referrers=job.referrers,
+                concurrency=config.concurrency,
+                image_concurrency=config.image_concurrency,
+                dry_run=dry_run,
+                progress=progress,
+                transport=transport,
+                timeout=timeout,
+                retry=retry,
+                verify=verify,
+                insecure=insecure,
+                trusted_token_hosts=trusted_token_hosts,
+            )
+        except (RegistryError, OSError, ValueError) as exc:
+            _LOGGER.debug("sync %s -> %s failed", job.source, job.target, exc_info=True)
+            result = MirrorResult(source=_shown(job.source), target=_shown(job.target), error=_describe(exc))
+        results.append(result)
+    return SyncReport(
+        results=results,
+        dry_run=dry_run,
+        shard=f"{shard[0]}/{shard[1]}" if shard else None,
+        jobs_total=len(config.jobs),
+    )

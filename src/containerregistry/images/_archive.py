@@ -1,0 +1,282 @@
+"""Image archives, the file half: `oci-archive:FILE[:tag]` (a tar of an OCI layout) and
+`docker-archive:FILE[:ref]` (what `docker save` writes), read and written as tar streams.
+
+Reading never extracts the archive: members are read in place (`ArchiveReader.open_member`), so a
+blob goes from the tar straight into an upload. Writing streams each blob into the tar as it
+downloads (`ArchiveWriter.blob`: header, bytes, padding) into `FILE.partial`, renamed over FILE only
+when everything arrived and matched its digest. The registry half is `aio/_archives.py`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from ..exceptions import DigestValidationError, RegistryError
+from ..protocol.digest import Hasher
+
+__all__ = [
+    "ArchiveError",
+    "ArchiveLocation",
+    "ArchiveReader",
+    "ArchiveWriter",
+    "is_archive_location",
+    "parse_archive_location",
+]
+
+OCI_ARCHIVE = "oci-archive"
+DOCKER_ARCHIVE = "docker-archive"
+_BLOCK = 512
+
+
+class ArchiveError(RegistryError, ValueError):
+    """An archive that cannot be read (missing member, malformed JSON, no such image) or written."""
+
+
+@dataclass(frozen=True)
+class ArchiveLocation:
+    """`oci-archive:FILE[:tag]` or `docker-archive:FILE[:ref]`.
+
+    Attributes:
+        kind: `oci-archive` or `docker-archive`.
+        path: the tar file.
+        name: the tag (oci-archive: the `org.opencontainers.image.ref.name`) or the reference
+            (docker-archive: one of `RepoTags`, e.g. `app:1.0`), or None for the only image.
+    """
+
+    kind: str
+    path: str
+    name: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.path}" + (f":{self.name}" if self.name else "")
+
+
+def is_archive_location(text: Any) -> bool:
+    return isinstance(text, (str, ArchiveLocation)) and (
+        isinstance(text, ArchiveLocation) or text.startswith((f"{OCI_ARCHIVE}:", f"{DOCKER_ARCHIVE}:"))
+    )
+
+
+def parse_archive_location(text: str | ArchiveLocation) -> ArchiveLocation:
+    """Parse `oci-archive:FILE[:tag]` / `docker-archive:FILE[:ref]` (the first `:` after FILE splits).
+
+    Raises:
+        ArchiveError: another form, or no FILE.
+    """
+    if isinstance(text, ArchiveLocation):
+        return text
+    kind, _, rest = text.partition(":")
+    if kind not in (OCI_ARCHIVE, DOCKER_ARCHIVE):
+        raise ArchiveError(
+            f"{text!r} is not an archive location (oci-archive:FILE[:tag] or docker-archive:FILE[:ref])"
+        )
+    path, sep, name = rest.partition(":")
+    if not path:
+        raise ArchiveError(
+            f"{text!r}: name the archive file ({kind}:FILE[:{'tag' if kind == OCI_ARCHIVE else 'ref'}])"
+        )
+    if sep and not name:
+        raise ArchiveError(f"{text!r}: empty name after ':'")
+    return ArchiveLocation(kind=kind, path=path, name=name if sep else None)
+
+
+def _member_name(name: str) -> str:
+    name = name.lstrip("./") if name.startswith("./") else name
+    return name
+
+
+class _Section(io.RawIOBase):
+    """A read-only, seekable window of `size` bytes at `offset` of a file (one tar member)."""
+
+    def __init__(self, file: BinaryIO, offset: int, size: int) -> None:
+        self._file, self._offset, self._size, self._pos = file, offset, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, min(self._size, base + pos))
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        self._file.seek(self._offset + self._pos)
+        data = self._file.read(want)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class ArchiveReader:
+    """An image archive opened for reading: its member index, and members read in place."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        try:
+            with tarfile.open(self.path, mode="r:") as tar:  # plain tar: what docker save and skopeo write
+                self._members = {
+                    _member_name(m.name): m for m in tar.getmembers() if m.isfile() or m.issym() or m.islnk()
+                }
+        except (tarfile.TarError, OSError) as exc:
+            raise ArchiveError(f"{self.path}: not a readable tar archive: {exc}") from exc
+
+    def has(self, name: str) -> bool:
+        return _member_name(name) in self._members
+
+    def _resolve(self, name: str, depth: int = 0) -> tarfile.TarInfo:
+        member = self._members.get(_member_name(name))
+        if member is None:
+            raise ArchiveError(f"{self.path}: no member {name!r}")
+        if member.issym() or member.islnk():
+            if depth > 8:
+                raise ArchiveError(f"{self.path}: member {name!r}: too many links")
+            target = (
+                member.linkname
+                if member.islnk()
+                else os.path.normpath(os.path.join(os.path.dirname(member.name), member.linkname))
+            )
+            return self._resolve(target, depth + 1)
+        return member
+
+    def size(self, name: str) -> int:
+        return self._resolve(name).size
+
+    def open_member(self, name: str) -> BinaryIO:
+        """A seekable reader of one member, without extracting it (the caller closes it)."""
+        member = self._resolve(name)
+        file = open(self.path, "rb")  # noqa: SIM115 - owned by the returned reader
+        return io.BufferedReader(_Section(file, member.offset_data, member.size), 1024 * 1024)
+
+    def read(self, name: str, *, limit: int = 16 * 1024 * 1024) -> bytes:
+        """A small member's bytes (a manifest, a config, index.json)."""
+        if self.size(name) > limit:
+            raise ArchiveError(f"{self.path}: member {name!r} is larger than {limit} bytes")
+        with self.open_member(name) as reader:
+            return reader.read()
+
+    def read_json(self, name: str) -> Any:
+        try:
+            return json.loads(self.read(name))
+        except ValueError as exc:
+            raise ArchiveError(f"{self.path}: {name} is not valid JSON: {exc}") from exc
+
+    def blob_name(self, digest: str) -> str:
+        algorithm, _, hexpart = digest.partition(":")
+        if not re.fullmatch(r"[a-z0-9]+", algorithm) or not re.fullmatch(r"[a-f0-9]+", hexpart):
+            raise ArchiveError(f"{self.path}: malformed digest {digest!r}")
+        return f"blobs/{algorithm}/{hexpart}"
+
+    def read_blob(self, digest: str, *, limit: int = 16 * 1024 * 1024) -> bytes:
+        """A small blob by digest (oci-archive), verified."""
+        data = self.read(self.blob_name(digest), limit=limit)
+        hasher = Hasher(digest.partition(":")[0])
+        hasher.update(data)
+        if hasher.digest != digest:
+            raise DigestValidationError(
+                f"{self.path}: blob {digest} does not match its digest", expected=digest
+            )
+        return data
+
+
+class ArchiveWriter:
+    """A tar being written to `path.partial`; `commit()` renames it over `path`, `abort()` removes it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self._file: IO[bytes] = open(self.partial, "wb")  # noqa: SIM115 - closed by commit/abort
+        self._names: set[str] = set()
+
+    def _header(self, name: str, size: int) -> None:
+        info = tarfile.TarInfo(name)
+        info.size = size
+        info.mode = 0o644
+        info.mtime = 0
+        self._file.write(info.tobuf(format=tarfile.PAX_FORMAT))
+
+    def _pad(self, size: int) -> None:
+        remainder = size % _BLOCK
+        if remainder:
+            self._file.write(b"\0" * (_BLOCK - remainder))
+
+    def has(self, name: str) -> bool:
+        return name in self._names
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        if name in self._names:
+            return
+        self._names.add(name)
+        self._header(name, len(data))
+        self._file.write(data)
+        self._pad(len(data))
+
+    @contextmanager
+    def blob(self, name: str, size: int, digest: str) -> Iterator[_BlobSink]:
+        """Stream one member of known `size`; its digest is checked when the block ends."""
+        self._names.add(name)
+        self._header(name, size)
+        sink = _BlobSink(self._file, size, digest)
+        yield sink
+        sink.finish()
+        self._pad(size)
+
+    def commit(self) -> None:
+        self._file.write(b"\0" * (_BLOCK * 2))
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.partial, self.path)
+
+    def abort(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            try:
+                os.unlink(self.partial)
+            except FileNotFoundError:
+                pass
+
+
+class _BlobSink:
+    def __init__(self, file: IO[bytes], size: int, digest: str) -> None:
+        self._file, self._size, self._digest = file, size, digest
+        self._hasher = Hasher(digest.partition(":")[0])
+        self.written = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.written += len(chunk)
+        if self.written > self._size:
+            raise DigestValidationError(
+                f"blob {self._digest} is larger than its descriptor's {self._size} bytes"
+            )
+        self._hasher.update(chunk)
+        self._file.write(chunk)
+
+    def finish(self) -> None:
+        if self.written != self._size or self._hasher.digest != self._digest:
+            raise DigestValidationError(
+                f"blob {self._digest}: got {self.written} bytes with digest {self._hasher.digest}",
+                expected=self._digest,
+            )
