@@ -55,7 +55,12 @@ def push_sample(endpoint: str, repository: str, tag: str) -> dict[str, Any]:
         other_config = json.dumps({"architecture": "arm", "os": "linux", "variant": "v7"}).encode()
         other_cd = client.upload_blob(other_config)
         other = dict(
-            manifest, config={**cast(dict[str, Any], manifest["config"]), "digest": other_cd.digest, "size": len(other_config)}
+            manifest,
+            config={
+                **cast(dict[str, Any], manifest["config"]),
+                "digest": other_cd.digest,
+                "size": len(other_config),
+            },
         )
         other_bytes = json.dumps(other).encode()
         other_m = client.set_manifest(other_bytes)
