@@ -31,6 +31,7 @@ import httpx
 
 from .._bounded import aread_response, loads_json, read_response
 from ..exceptions import ClientAuthenticationError, ErrorDetail
+from ..protocol.http import MAX_ERROR_BODY
 from ._credentials import BasicCredential, RefreshTokenCredential, RegistryTokenCredential
 
 __all__ = [
@@ -68,9 +69,9 @@ logger = logging.getLogger("containerregistry.auth")
 INTERNAL = "containerregistry.auth.internal"
 DEFAULT_EXPIRES_IN = 60.0  # Docker token spec: assume 60 s when the server does not say
 ACR_CLIENT_ID = "containerregistry-python"
-#: Token answers above this many decoded bytes are refused; error and 401 bodies are cut at the second.
+#: Token answers above this many decoded bytes are refused; error and 401 bodies are cut at
+#: `MAX_ERROR_BODY` (the protocol's one cap on error bodies).
 MAX_TOKEN_BODY = 1024 * 1024
-MAX_ERROR_BODY = 64 * 1024
 
 
 @dataclass
