@@ -15,6 +15,7 @@ from containerregistry.protocol.challenge import (
     parse_scopes,
     parse_www_authenticate,
     scopes_cover,
+    select_challenge,
 )
 
 CASES = [
@@ -70,6 +71,20 @@ def test_token68_and_several_headers() -> None:
     parsed = parse_www_authenticate(["Negotiate abc+/==", 'Basic realm="r"'])
     assert parsed[0] == Challenge("negotiate", {}, "abc+/==")
     assert parsed[1].scheme == "basic" and parsed[1].realm == "r"
+
+
+@pytest.mark.parametrize(
+    ("header", "chosen"),
+    [
+        ('Basic realm="r", Bearer realm="https://t/token"', "bearer"),
+        ('Negotiate abc==, Basic realm="r"', "basic"),
+        ("Negotiate abc==", None),
+        ("", None),
+    ],
+)
+def test_select_challenge_prefers_bearer_then_basic(header: str, chosen: str | None) -> None:
+    picked = select_challenge(parse_www_authenticate(header))
+    assert (picked.scheme if picked else None) == chosen
 
 
 def test_challenge_properties() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 
 import httpx
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from containerregistry.auth import SCOPE_EXTENSION, BasicCredential, RefreshTokenCredential, RegistryAuth
 from containerregistry.exceptions import ClientAuthenticationError
 from containerregistry.protocol.digest import compute_digest
+from tests.support.clock import FakeClock
 
 
 def scope(repo: str, actions: str = "pull") -> dict[str, object]:
@@ -167,17 +167,24 @@ def test_refresh_token_credential_uses_the_refresh_grant(distribution_token) -> 
 
 def test_expired_token_is_fetched_again(distribution_token) -> None:
     reg = distribution_token
-    reg.token_server.expires_in = 1  # cached for 0.75 s (a quarter is kept as a margin)
-    auth = RegistryAuth(BasicCredential(reg.username, reg.password))
+    reg.token_server.expires_in = 60  # cached for 45 s (a quarter is kept as a margin)
+    clock = FakeClock()
+    auth = RegistryAuth(BasicCredential(reg.username, reg.password), clock=clock)
     repo = unique_repo("e")
     with httpx.Client(auth=auth, timeout=10) as client:
+
+        def tags() -> int:
+            return client.get(f"{reg.endpoint}/v2/{repo}/tags/list", extensions=scope(repo)).status_code
+
         for attempt in range(3):
             if attempt:
-                time.sleep(0.8)
-            assert (
-                client.get(f"{reg.endpoint}/v2/{repo}/tags/list", extensions=scope(repo)).status_code == 404
-            )
-    # First: 401 + token; then each request finds its token stale and fetches one before sending.
+                clock.advance(45)  # the cached token is past its deadline
+            assert tags() == 404
+        # First: 401 + token; then each request finds its token stale and fetches one before sending.
+        assert auth.stats.challenges == 1
+        assert reg.token_server.stats.requests == 3
+        clock.advance(44.9)  # still inside the token's 45 s: it is used, nothing is fetched
+        assert tags() == 404
     assert auth.stats.challenges == 1
     assert reg.token_server.stats.requests == 3
 

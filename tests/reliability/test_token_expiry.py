@@ -1,8 +1,9 @@
 """Token expiry mid-operation: the emulator issues 5-second access tokens.
 
-A transfer throttled through the proxy to last longer than a token, and listings paged one item at a
-time with a pause longer than a token's life between pages, must finish without a user-visible error
-(the client fetches fresh tokens on its own). Sync and async.
+A transfer throttled through the proxy to last longer than a token (the real-clock, end-to-end proof:
+the emulator's tokens really expire mid-transfer), and listings paged one item at a time while the
+client's token cache clock (a fake one, moved 5.5 s between pages: no waiting) outruns a token's life,
+must finish without a user-visible error (the client fetches fresh tokens on its own). Sync and async.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from containerregistry import BasicCredential, ContainerRegistryClient, Containe
 from containerregistry.emulator.auth import AuthConfig, EmulatorAuth, User
 from tests.reliability.faultproxy import FaultConfig, run_fault_proxy
 from tests.reliability.report import Report
+from tests.support.clock import FakeClock, use_clock
 
 pytestmark = pytest.mark.reliability
 
 TOKEN_TTL = 5
-PAUSE = TOKEN_TTL + 0.5  # between pages: the token is dead by then, on both clocks
+PAUSE = TOKEN_TTL + 0.5  # the fake clock moves this much between pages: the token is dead by then
 THROTTLE = 2 * 1024 * 1024  # bytes/s through the proxy
 BLOB = 13 * 1024 * 1024  # at THROTTLE: about 6.5 s, longer than a token lives
 USER, PASSWORD = "alice", "reliability-pw"  # test-only credentials of a throwaway emulator
@@ -103,28 +105,31 @@ def test_long_transfers_outlive_their_token(
     # The download started with a token that expired while the body was still streaming.
 
 
-def _sync_pages(paged: Any, pause: float) -> list[list[Any]]:
+def _sync_pages(paged: Any, clock: FakeClock) -> list[list[Any]]:
     pages = []
     for page in paged.by_page():
         pages.append(list(page))
         if len(pages) >= 10:
             break
-        time.sleep(pause)
+        clock.advance(PAUSE)
     return pages
 
 
-async def _async_pages(paged: Any, pause: float) -> list[list[Any]]:
+async def _async_pages(paged: Any, clock: FakeClock) -> list[list[Any]]:
     pages = []
     async for page in paged.by_page():
         pages.append([item async for item in page])
         if len(pages) >= 10:
             break
-        await asyncio.sleep(pause)
+        clock.advance(PAUSE)
     return pages
 
 
 def test_paging_outlives_its_token(token_registry: Any, report_dir: Path) -> None:
-    """ACR tags, the catalog and OCI tags/list, one item per page, 5.5 s between pages, sync and async."""
+    """ACR tags, the catalog and OCI tags/list, one item per page, sync and async: the client's clock
+    moves 5.5 s (more than a token's 5 s) between pages, so every page after the first needs a fresh
+    token, fetched before sending. Each listing has its own client and clock, and the whole test takes
+    no real waiting (the emulator's tokens really expiring is `test_long_transfers_outlive_their_token`)."""
     endpoint = token_registry.endpoint
     credential = BasicCredential(USER, PASSWORD)
     repos = ["reliability/page-a", "reliability/page-b", "reliability/page-c"]
@@ -146,53 +151,68 @@ def test_paging_outlives_its_token(token_registry: Any, report_dir: Path) -> Non
             for tag in tags:
                 seeder.set_manifest(manifest, tag=tag)
     stats = token_registry.auth.stats
-    tokens_before = stats.token_requests
+    pages: dict[str, list[list[Any]]] = {}
+    fetched: dict[str, int] = {}
 
-    sync_acr = ContainerRegistryClient(endpoint, credential)
-    sync_content = ContainerRegistryContentClient(endpoint, repos[0], credential)
-
-    async def run_all() -> dict[str, list[list[Any]]]:
-        async with (
-            aio.ContainerRegistryClient(endpoint, credential) as acr,
-            aio.ContainerRegistryContentClient(endpoint, repos[0], credential) as content,
-        ):
-            jobs = {
-                "async acr list_tag_properties": _async_pages(
-                    acr.get_repository(repos[0]).list_tag_properties(results_per_page=1), PAUSE
-                ),
-                "async acr list_repository_names": _async_pages(
-                    acr.list_repository_names(results_per_page=1), PAUSE
-                ),
-                "async content list_tags": _async_pages(content.list_tags(results_per_page=1), PAUSE),
-                "sync acr list_tag_properties": asyncio.to_thread(
-                    _sync_pages,
-                    sync_acr.get_repository(repos[0]).list_tag_properties(results_per_page=1),
-                    PAUSE,
-                ),
-                "sync acr list_repository_names": asyncio.to_thread(
-                    _sync_pages, sync_acr.list_repository_names(results_per_page=1), PAUSE
-                ),
-                "sync content list_tags": asyncio.to_thread(
-                    _sync_pages, sync_content.list_tags(results_per_page=1), PAUSE
-                ),
-            }
-            results = await asyncio.wait_for(asyncio.gather(*jobs.values()), 120)
-            return dict(zip(jobs, results, strict=True))
+    def listings_sync() -> Iterator[tuple[str, Any, Callable[[Any], Any]]]:
+        yield (
+            "sync acr list_tag_properties",
+            ContainerRegistryClient(endpoint, credential),
+            lambda c: c.get_repository(repos[0]).list_tag_properties(results_per_page=1),
+        )
+        yield (
+            "sync acr list_repository_names",
+            ContainerRegistryClient(endpoint, credential),
+            lambda c: c.list_repository_names(results_per_page=1),
+        )
+        yield (
+            "sync content list_tags",
+            ContainerRegistryContentClient(endpoint, repos[0], credential),
+            lambda c: c.list_tags(results_per_page=1),
+        )
 
     started = time.monotonic()
-    try:
-        pages = asyncio.run(run_all())
-    finally:
-        sync_acr.close()
-        sync_content.close()
+    for name, client, listing in listings_sync():
+        with client:
+            before = stats.token_requests
+            pages[name] = _sync_pages(listing(client), use_clock(client, FakeClock()))
+            fetched[name] = stats.token_requests - before
+
+    async def run_async() -> None:
+        listings: list[tuple[str, Any, Callable[[Any], Any]]] = [
+            (
+                "async acr list_tag_properties",
+                aio.ContainerRegistryClient(endpoint, credential),
+                lambda c: c.get_repository(repos[0]).list_tag_properties(results_per_page=1),
+            ),
+            (
+                "async acr list_repository_names",
+                aio.ContainerRegistryClient(endpoint, credential),
+                lambda c: c.list_repository_names(results_per_page=1),
+            ),
+            (
+                "async content list_tags",
+                aio.ContainerRegistryContentClient(endpoint, repos[0], credential),
+                lambda c: c.list_tags(results_per_page=1),
+            ),
+        ]
+        for name, client, listing in listings:
+            async with client:
+                before = stats.token_requests
+                clock = use_clock(client, FakeClock())
+                pages[name] = await asyncio.wait_for(_async_pages(listing(client), clock), 60)
+                fetched[name] = stats.token_requests - before
+
+    asyncio.run(run_async())
     seconds = time.monotonic() - started
     report = Report("token-expiry-paging")
     report.set("seconds", round(seconds, 1))
-    report.set("pause between pages (s)", PAUSE)
-    report.count("token requests while paging", stats.token_requests - tokens_before)
+    report.set("client clock moved between pages (s)", PAUSE)
+    report.count("token requests while paging", sum(fetched.values()))
     for name, got in pages.items():
         report.set(f"pages: {name}", len(got))
     report.publish(report_dir)
+    assert len(pages) == 6
     for name, got in pages.items():
         assert all(len(page) == 1 for page in got), (name, got)
         items = [page[0] for page in got]
@@ -202,6 +222,6 @@ def test_paging_outlives_its_token(token_registry: Any, report_dir: Path) -> Non
             assert sorted(items) == repos, name
         else:
             assert sorted(items) == tags, name
-    assert seconds > 2 * PAUSE
-    # Each of the six listings outlived two tokens: fresh tokens were fetched mid-listing.
-    assert stats.token_requests - tokens_before >= 6 * 2
+        # One token for the first page (after its 401), then a fresh one for each later page: the
+        # client's clock says the one before has expired.
+        assert fetched[name] == 3, (name, fetched)

@@ -1,49 +1,75 @@
 """`RegistryAuth`: the registry authentication handshake as one ``httpx.Auth`` generator flow.
 
-The flow (``_flow``) is written once. It yields either an ``httpx.Request`` to send (and receives the
-response) or an `_EntraTokenNeeded` step (and receives an Entra ID access token string). The only
-sync/async difference is how an Entra token is obtained and how a token response body is read, so
-`RegistryAuth.sync_auth_flow` and `RegistryAuth.async_auth_flow` are small drivers around it.
+The flow (``RegistryAuth._flow``) is written once. It yields either an ``httpx.Request`` to send (and
+receives the response) or an `EntraTokenNeeded` step (and receives an Entra ID access token string).
+The only sync/async difference is how an Entra token is obtained and how a token response body is
+read, so there is one driver per flavour (`RegistryAuth._drive_sync`, `RegistryAuth._drive_async`),
+and both the ``httpx.Auth`` entry points and `get_refresh_token` / `get_refresh_token_async` run
+their flow through it.
 
-Per registry (scheme + host) it remembers the challenge (Basic, or Bearer realm/service), the scopes
-it holds, access tokens per scope set (until their expiry), and a refresh token (from a token server
-or from the ACR Entra ID exchange). Requests carry the scopes they need in
-``request.extensions["containerregistry.scope"]``; when a cached token covers them it is attached
-before sending, and once the challenge is known a new scope is fetched before sending too, so the
-steady state costs no 401 round trips. At most one retry per request.
+This module owns the decisions of the handshake: which credential a registry gets, when to ping,
+attach a cached token, fetch one before sending or answer a 401, and which token request a
+credential needs. The pieces it uses live beside it: the token forms and answers in `._tokens`, the
+token cache (with its injectable clock) in `._cache`, the Entra ID exchange in `._entra`, and which
+hosts may receive a credential in `._hosts`.
+
+Requests carry the scopes they need in ``request.extensions["containerregistry.scope"]``; when a
+cached token covers them it is attached before sending, and once the challenge is known a new scope
+is fetched before sending too, so the steady state costs no 401 round trips. At most one retry per
+request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import inspect
-import json
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, Generator, Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from typing import Any
 
 import httpx
 
-from .._bounded import aread_response, loads_json, read_response
-from .._common import is_loopback_host
-from ..exceptions import ClientAuthenticationError, ErrorDetail, InsecureTransportError
-from ..protocol.challenge import Challenge, merge_scopes, parse_www_authenticate, scopes_cover
+from ..exceptions import ClientAuthenticationError
+from ..protocol.challenge import Challenge, merge_scopes, parse_www_authenticate, select_challenge
+from ._cache import RegistryState, Token, TokenCache
 from ._credentials import (
     BasicCredential,
     DockerConfigCredential,
     RefreshTokenCredential,
     RegistryTokenCredential,
 )
+from ._entra import EntraExchange, entra_token_async, entra_token_sync, is_entra
 from ._hosts import (
     REGISTRY_EXTENSION,
     check_entra_realm,
     check_token_host,
     normalize_trusted_hosts,
     origin_key,
+    require_secure_transport,
+)
+from ._tokens import (
+    ACR_CLIENT_ID,
+    INTERNAL,
+    AuthStats,
+    EntraTokenNeeded,
+    Flow,
+    Step,
+    aread_answer,
+    basic_header,
+    is_acr_realm,
+    known_secrets,
+    needs_body,
+    parse_token_body,
+    password_form,
+    prepare,
+    read_answer,
+    refresh_grant_form,
+    refresh_token_of,
+    server_message,
+    token_get,
+    token_post,
+    without_query,
 )
 
 __all__ = ["DEFAULT_AUDIENCE", "SCOPE_EXTENSION", "AuthStats", "RegistryAuth"]
@@ -52,95 +78,10 @@ logger = logging.getLogger("containerregistry.auth")
 
 SCOPE_EXTENSION = "containerregistry.scope"
 DEFAULT_AUDIENCE = "https://containerregistry.azure.net"
-# Marks requests the flow itself makes (token endpoints, pings): the drivers read their bodies.
-_INTERNAL = "containerregistry.auth.internal"
-_DEFAULT_EXPIRES_IN = 60.0  # Docker token spec: assume 60 s when the server does not say
-_ACR_REFRESH_MARGIN = 300.0  # exchange again 5 minutes before the ACR refresh token expires
-_ACR_REFRESH_DEFAULT = 3600.0  # when the refresh token is not a readable JWT (ACR's last about 3 h)
-_ACR_CLIENT_ID = "containerregistry-python"
-#: Token answers above this many decoded bytes are refused; error and 401 bodies are cut at the second.
-_MAX_TOKEN_BODY = 1024 * 1024
-_MAX_ERROR_BODY = 64 * 1024
-
-
-@dataclass
-class AuthStats:
-    """Counters for tests and diagnostics.
-
-    Attributes:
-        token_requests: requests sent to token endpoints (realm GET/POST, ``/oauth2/exchange``).
-        challenges: 401 responses with a ``WWW-Authenticate`` challenge received from registries.
-        exchanges: Entra ID -> ACR refresh token exchanges.
-        entra_tokens: Entra ID access tokens requested from the credential.
-        pings: ``GET /v2/`` requests the flow sent to learn a challenge.
-    """
-
-    token_requests: int = 0
-    challenges: int = 0
-    exchanges: int = 0
-    entra_tokens: int = 0
-    pings: int = 0
-
-
-@dataclass
-class _Token:
-    value: str = field(repr=False)
-    scopes: tuple[str, ...]
-    expires_at: float  # time.monotonic() deadline, margin already taken off
-
-    def valid(self) -> bool:
-        return time.monotonic() < self.expires_at
-
-
-@dataclass
-class _RegistryState:
-    key: str  # "https://host:port"
-    host: str
-    challenge: Challenge | None = None
-    held_scopes: tuple[str, ...] = ()
-    tokens: dict[tuple[str, ...], _Token] = field(default_factory=dict)
-    last_token: _Token | None = None
-    refresh_token: str | None = field(default=None, repr=False)
-    refresh_expires_at: float | None = None
-    refresh_from_exchange: bool = False
-    pinged: bool = False
-    # Set once a request succeeded without any Authorization: such a registry needs no warm-up.
-    open_access: bool = False
-
-
-@dataclass(frozen=True)
-class _EntraTokenNeeded:
-    """A flow step: the driver must return an Entra ID access token string for these scopes."""
-
-    scopes: tuple[str, ...]
-
-
-_Step = httpx.Request | _EntraTokenNeeded
-_Flow = Generator[_Step, Any, Any]
-
-
-def _jwt_claims(token: str) -> dict[str, Any]:
-    """Claims of a JWT without verifying it (only to read ``exp``/``tid``; the server verifies)."""
-    import jwt  # here, not at the top: PyJWT loads cryptography, which a client without tokens never needs
-
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return {}
-    return claims if isinstance(claims, dict) else {}
 
 
 def _is_replayable(request: httpx.Request) -> bool:
     return isinstance(request.stream, httpx.ByteStream)
-
-
-def _origin(url: httpx.URL) -> str:
-    port = f":{url.port}" if url.port is not None else ""
-    return f"{url.scheme}://{url.host}{port}"
-
-
-def _without_query(url: str) -> str:
-    return url.split("?", 1)[0]
 
 
 class RegistryAuth(httpx.Auth):
@@ -181,6 +122,8 @@ class RegistryAuth(httpx.Auth):
         trusted_token_hosts: token servers outside the registry's host and registrable domain that may
             receive a password, identity or refresh token: ``"auth.example.com"`` (any port) or
             ``"auth.example.com:8443"``. Does not apply to Entra ID credentials.
+        clock: the clock of the token cache (seconds that never go back; default ``time.monotonic``).
+            Tests pass a fake one to expire tokens without waiting.
 
     Attributes:
         stats: `AuthStats` counters.
@@ -197,16 +140,19 @@ class RegistryAuth(httpx.Auth):
         insecure: bool = False,
         prefer_post: bool = False,
         trusted_token_hosts: Iterable[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._credential = credential
         self._trusted = normalize_trusted_hosts(trusted_token_hosts)
         self._audience = audience.rstrip("/")
         self._insecure = insecure
         self._prefer_post = prefer_post
-        self._registries: dict[str, _RegistryState] = {}
+        self._cache = TokenCache(clock)
+        self._registries = self._cache.registries
         self._resolved: dict[str, object | None] = {}
         self._resolving: dict[str, asyncio.Future[object | None]] = {}
         self.stats = AuthStats()
+        self._entra = EntraExchange(self._audience, insecure, self.stats, self._cache)
         self._thread_lock = threading.Lock()
         self._aio_lock: asyncio.Lock | None = None
         self._aio_lock_loop: asyncio.AbstractEventLoop | None = None
@@ -221,17 +167,7 @@ class RegistryAuth(httpx.Auth):
 
     # ----------------------------------------------------------------- credentials per registry
 
-    def _is_entra(self, credential: object | None) -> bool:
-        return (
-            credential is not None
-            and not isinstance(
-                credential,
-                BasicCredential | RefreshTokenCredential | RegistryTokenCredential | DockerConfigCredential,
-            )
-            and callable(getattr(credential, "get_token", None))
-        )
-
-    def _credential_for(self, state: _RegistryState) -> object | None:
+    def _credential_for(self, state: RegistryState) -> object | None:
         if isinstance(self._credential, DockerConfigCredential):
             # Resolving may run a credential helper: do it once per host.
             if state.host not in self._resolved:
@@ -239,21 +175,8 @@ class RegistryAuth(httpx.Auth):
             return self._resolved[state.host]
         return self._credential
 
-    def _state_for(self, url: httpx.URL) -> _RegistryState:
-        key = _origin(url)
-        state = self._registries.get(key)
-        if state is None:
-            host = url.host if url.port is None else f"{url.host}:{url.port}"
-            state = self._registries[key] = _RegistryState(key=key, host=host)
-        return state
-
-    def _require_secure(self, url: httpx.URL, credential: object | None, state: _RegistryState) -> None:
-        if credential is None or self._insecure or url.scheme != "http" or is_loopback_host(url.host):
-            return
-        raise InsecureTransportError(
-            f"refusing to send credentials for registry {state.host} over plain http to {url.host}; "
-            "use https, or pass insecure=True if this network is trusted"
-        )
+    def _require_secure(self, url: httpx.URL, credential: object | None, state: RegistryState) -> None:
+        require_secure_transport(url, credential, state.host, self._insecure)
 
     @staticmethod
     def _foreign(request: httpx.Request) -> bool:
@@ -261,34 +184,19 @@ class RegistryAuth(httpx.Auth):
         registry = request.extensions.get(REGISTRY_EXTENSION)
         return registry is not None and origin_key(request.url) != origin_key(str(registry))
 
-    def _check_token_host(self, state: _RegistryState, realm_url: httpx.URL, what: str) -> None:
-        check_token_host(state.key, state.host, realm_url, self._trusted, what)
-
-    def _check_entra_realm(self, state: _RegistryState, realm_url: httpx.URL) -> None:
-        check_entra_realm(state.key, state.host, realm_url)
-
-    def _secrets(self, credential: object | None, state: _RegistryState, *extra: str) -> list[str]:
-        found = [s for s in extra if s]
-        if isinstance(credential, BasicCredential):
-            found.append(credential.password)
-        elif isinstance(credential, RefreshTokenCredential):
-            found.append(credential.refresh_token)
-        elif isinstance(credential, RegistryTokenCredential):
-            found.append(credential.token)
-        if state.refresh_token:
-            found.append(state.refresh_token)
-        return [s for s in found if len(s) >= 4]
+    def _secrets(self, credential: object | None, state: RegistryState, *extra: str) -> list[str]:
+        return known_secrets(credential, state.refresh_token, *extra)
 
     # --------------------------------------------------------------------------- the flow
 
-    def _flow(self, request: httpx.Request) -> _Flow:
+    def _flow(self, request: httpx.Request) -> Flow:
         if self._foreign(request):
             # A URL the server supplied on another origin (an upload Location, a redirect target): no
             # credential goes there, asked for or not, and its challenges are not answered.
             request.headers.pop("Authorization", None)
             yield request
             return
-        state = self._state_for(request.url)
+        state = self._cache.state_for(request.url)
         credential = self._credential_for(state)
         hinted = tuple(request.extensions.get(SCOPE_EXTENSION) or ())
 
@@ -324,11 +232,8 @@ class RegistryAuth(httpx.Auth):
             # httpx followed a redirect to another origin (a storage host): its challenge is not the
             # registry's, and answering it would hand that host the registry's credentials.
             return
-        challenges = parse_www_authenticate(response.headers.get_list("www-authenticate"))
+        challenge = select_challenge(parse_www_authenticate(response.headers.get_list("www-authenticate")))
         self.stats.challenges += 1
-        challenge = next((c for c in challenges if c.scheme == "bearer"), None) or next(
-            (c for c in challenges if c.scheme == "basic"), None
-        )
         if challenge is None:
             return
         logger.debug(
@@ -351,24 +256,19 @@ class RegistryAuth(httpx.Auth):
             if sent == "basic":
                 raise self._rejected(state, request, response, credential, "the user name or password")
             self._require_secure(request.url, credential, state)
-            request.headers["Authorization"] = _basic_header(credential)
+            request.headers["Authorization"] = basic_header(credential)
             retry = yield request
             if retry.status_code == 401 and not _redirected_away(request, retry):
                 raise self._rejected(state, request, retry, credential, "the user name or password")
             return
 
         wanted = merge_scopes(hinted, challenge.scopes)
-        if isinstance(sent, _Token):
+        if isinstance(sent, Token):
             # The token we sent was refused although it was meant for these scopes: it was revoked or
             # expired early. Forget it and fetch a fresh one (once).
-            for key, cached in list(state.tokens.items()):
-                if cached is sent:
-                    del state.tokens[key]
-            if state.last_token is sent:
-                state.last_token = None
+            self._cache.forget(state, sent)
         if previous is not None and previous.realm != challenge.realm:
-            state.tokens.clear()
-            state.last_token = None
+            self._cache.forget_all(state)
         # Like go-containerregistry: add the new scope to those already held and refresh once, so one
         # token keeps serving every repository this client touched.
         scopes = merge_scopes(state.held_scopes, wanted)
@@ -383,29 +283,29 @@ class RegistryAuth(httpx.Auth):
 
     def _rejected(
         self,
-        state: _RegistryState,
+        state: RegistryState,
         request: httpx.Request,
         response: httpx.Response,
         credential: object | None,
         what: str,
     ) -> ClientAuthenticationError:
         who = "anonymous access" if credential is None else what
-        message, errors = _server_message(response, self._secrets(credential, state))
+        message, errors = server_message(response, self._secrets(credential, state))
         return ClientAuthenticationError(
             f"registry {state.host} refused {who} for {request.method} {request.url.path} (HTTP 401): {message}",
             status_code=401,
             errors=errors,
             method=request.method,
-            url=_without_query(str(request.url)),
+            url=without_query(str(request.url)),
         )
 
     def _attach_cached(
         self,
-        state: _RegistryState,
+        state: RegistryState,
         credential: object | None,
         request: httpx.Request,
         hinted: tuple[str, ...],
-    ) -> _Token | str | None:
+    ) -> Token | str | None:
         """Attach what is already known to work (no I/O). Returns the token, ``"basic"`` or None."""
         challenge = state.challenge
         if challenge is None:
@@ -413,44 +313,31 @@ class RegistryAuth(httpx.Auth):
         if challenge.scheme == "basic":
             if isinstance(credential, BasicCredential):
                 self._require_secure(request.url, credential, state)
-                request.headers["Authorization"] = _basic_header(credential)
+                request.headers["Authorization"] = basic_header(credential)
                 return "basic"
             return None
-        token = self._cached_token(state, hinted)
+        token = self._cache.cached(state, hinted)
         if token is None:
             return None
         self._require_secure(request.url, credential, state)
         request.headers["Authorization"] = f"Bearer {token.value}"
         return token
 
-    def _cached_token(self, state: _RegistryState, hinted: tuple[str, ...]) -> _Token | None:
-        if not hinted:
-            last = state.last_token
-            return last if last is not None and last.valid() else None
-        exact = state.tokens.get(merge_scopes((), hinted))
-        if exact is not None and exact.valid():
-            return exact
-        for token in reversed(list(state.tokens.values())):
-            if token.valid() and scopes_cover(token.scopes, hinted):
-                return token
-        return None
-
-    def _ping(self, state: _RegistryState) -> _Flow:
+    def _ping(self, state: RegistryState) -> Flow:
         state.pinged = True
         self.stats.pings += 1
-        ping = httpx.Request("GET", f"{state.key}/v2/", extensions={_INTERNAL: True})
+        ping = httpx.Request("GET", f"{state.key}/v2/", extensions={INTERNAL: True})
         response = yield ping
         if response.status_code == 401 and not _redirected_away(ping, response):
-            challenges = parse_www_authenticate(response.headers.get_list("www-authenticate"))
-            state.challenge = next((c for c in challenges if c.scheme == "bearer"), None) or next(
-                (c for c in challenges if c.scheme == "basic"), None
+            state.challenge = select_challenge(
+                parse_www_authenticate(response.headers.get_list("www-authenticate"))
             )
 
     # ------------------------------------------------------------------------- token requests
 
     def _get_token(
-        self, state: _RegistryState, credential: object | None, challenge: Challenge, scopes: tuple[str, ...]
-    ) -> Generator[_Step, Any, _Token]:
+        self, state: RegistryState, credential: object | None, challenge: Challenge, scopes: tuple[str, ...]
+    ) -> Generator[Step, Any, Token]:
         realm = challenge.realm
         if not realm:
             raise ClientAuthenticationError(
@@ -458,311 +345,78 @@ class RegistryAuth(httpx.Auth):
             )
         service = challenge.service or ""
         realm_url = httpx.URL(realm)
-        acr_realm = realm_url.path.rstrip("/").endswith("/oauth2/token")
+        acr_realm = is_acr_realm(realm_url)
         body: dict[str, Any]
-        if self._is_entra(credential):
+        if is_entra(credential):
             if not acr_realm:
                 raise ClientAuthenticationError(
                     f"registry {state.host}: an Entra ID credential needs an ACR token endpoint "
-                    f"(realm .../oauth2/token), but the registry named {_without_query(realm)}",
+                    f"(realm .../oauth2/token), but the registry named {without_query(realm)}",
                     status_code=401,
                 )
-            self._check_entra_realm(state, realm_url)
-            body = yield from self._acr_access_token(state, credential, realm_url, service, scopes)
+            check_entra_realm(state.key, state.host, realm_url)
+            body = yield from self._entra.access_token(state, credential, realm_url, service, scopes)
         elif isinstance(credential, RefreshTokenCredential) or state.refresh_token:
             refresh = (
                 credential.refresh_token
                 if isinstance(credential, RefreshTokenCredential)
                 else state.refresh_token or ""
             )
-            self._check_token_host(state, realm_url, "the refresh token")
+            check_token_host(state.key, state.host, realm_url, self._trusted, "the refresh token")
             self._require_secure(realm_url, credential or "refresh", state)
-            body = yield from self._post_refresh_grant(
-                state, credential, realm, service, scopes, refresh, acr_realm
+            form = refresh_grant_form(service, refresh)
+            response = yield from token_post(self.stats, state.host, realm, form, scopes, acr_realm)
+            body = self._token_body(
+                state, credential, realm, scopes, response, "refresh token grant", refresh
             )
         elif isinstance(credential, BasicCredential):
-            self._check_token_host(state, realm_url, "the password")
+            check_token_host(state.key, state.host, realm_url, self._trusted, "the password")
             self._require_secure(realm_url, credential, state)
             body = {}
             if self._prefer_post:
-                form = {
-                    "grant_type": "password",
-                    "service": service,
-                    "client_id": _ACR_CLIENT_ID,
-                    "access_type": "offline",
-                    "username": credential.username,
-                    "password": credential.password,
-                }
-                response = yield from self._token_post(state, realm, form, scopes, acr_realm)
+                form = password_form(service, credential)
+                response = yield from token_post(self.stats, state.host, realm, form, scopes, acr_realm)
                 if response.status_code not in (404, 405):
                     body = self._token_body(state, credential, realm, scopes, response, "password grant")
             if not body:
-                response = yield from self._token_get(
-                    state, realm, service, scopes, _basic_header(credential)
+                response = yield from token_get(
+                    self.stats, state.host, realm, service, scopes, basic_header(credential)
                 )
                 body = self._token_body(state, credential, realm, scopes, response, "token request")
         else:
             body = {}
             if acr_realm:
                 # ACR's anonymous flow is a password grant without credentials; others want a GET.
-                form = {"grant_type": "password", "service": service, "client_id": _ACR_CLIENT_ID}
-                response = yield from self._token_post(state, realm, form, scopes, acr_realm)
+                form = {"grant_type": "password", "service": service, "client_id": ACR_CLIENT_ID}
+                response = yield from token_post(self.stats, state.host, realm, form, scopes, acr_realm)
                 if response.status_code == 200:
                     body = self._token_body(state, None, realm, scopes, response, "anonymous token request")
             if not body:
-                response = yield from self._token_get(state, realm, service, scopes, None)
+                response = yield from token_get(self.stats, state.host, realm, service, scopes, None)
                 body = self._token_body(state, None, realm, scopes, response, "anonymous token request")
-        return self._store_token(state, body, scopes)
-
-    def _store_token(self, state: _RegistryState, body: dict[str, Any], scopes: tuple[str, ...]) -> _Token:
-        value = body.get("token") or body.get("access_token")
-        assert isinstance(value, str)  # checked by _token_body
-        lifetime: float | None = None
-        expires_in = body.get("expires_in")
-        if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and expires_in > 0:
-            lifetime = float(expires_in)
-        else:
-            exp = _jwt_claims(value).get("exp")
-            if isinstance(exp, (int, float)):
-                lifetime = float(exp) - time.time()
-        if lifetime is None:
-            lifetime = _DEFAULT_EXPIRES_IN
-        # Leave a margin for clock skew and the time the request spends in flight.
-        margin = min(30.0, max(lifetime, 0.0) / 4)
-        token = _Token(value=value, scopes=scopes, expires_at=time.monotonic() + lifetime - margin)
-        refresh = body.get("refresh_token")
-        if isinstance(refresh, str) and refresh and not state.refresh_from_exchange:
-            state.refresh_token = refresh
-        state.tokens[scopes] = token
-        state.last_token = token
-        state.held_scopes = merge_scopes(state.held_scopes, scopes)
-        return token
-
-    def _token_get(
-        self,
-        state: _RegistryState,
-        realm: str,
-        service: str,
-        scopes: tuple[str, ...],
-        authorization: str | None,
-    ) -> Generator[_Step, Any, httpx.Response]:
-        params: list[tuple[str, str | int | float | bool | None]] = [("service", service)] if service else []
-        params.extend(("scope", s) for s in scopes)
-        request = httpx.Request(
-            "GET", httpx.URL(realm).copy_merge_params(params), extensions={_INTERNAL: True}
-        )
-        if authorization:
-            request.headers["Authorization"] = authorization
-        self.stats.token_requests += 1
-        response: httpx.Response = yield request
-        logger.debug(
-            "token GET %s for %s scope=%s: HTTP %s",
-            _without_query(realm),
-            state.host,
-            " ".join(scopes),
-            response.status_code,
-        )
-        return response
-
-    def _token_post(
-        self,
-        state: _RegistryState,
-        url: str,
-        form: dict[str, str],
-        scopes: tuple[str, ...],
-        repeat_scope: bool,
-    ) -> Generator[_Step, Any, httpx.Response]:
-        fields: list[tuple[str, str | int | float | bool | None]] = [(k, v) for k, v in form.items() if v]
-        if scopes:
-            # ACR takes one scope parameter per scope; the Docker OAuth spec wants one space-separated value.
-            if repeat_scope:
-                fields.extend(("scope", s) for s in scopes)
-            else:
-                fields.append(("scope", " ".join(scopes)))
-        content = str(httpx.QueryParams(fields)).encode()
-        request = httpx.Request(
-            "POST",
-            url,
-            content=content,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            extensions={_INTERNAL: True},
-        )
-        self.stats.token_requests += 1
-        response: httpx.Response = yield request
-        logger.debug(
-            "token POST %s (grant_type=%s) for %s scope=%s: HTTP %s",
-            _without_query(url),
-            form.get("grant_type"),
-            state.host,
-            " ".join(scopes),
-            response.status_code,
-        )
-        return response
+        return self._cache.store(state, body, scopes)
 
     def _token_body(
         self,
-        state: _RegistryState,
+        state: RegistryState,
         credential: object | None,
         realm: str,
         scopes: tuple[str, ...],
         response: httpx.Response,
         what: str,
-        *,
-        key: str = "",
-        extra_secrets: Iterable[str] = (),
+        *extra_secrets: str,
     ) -> dict[str, Any]:
         secrets = self._secrets(credential, state, *extra_secrets)
-        scope_text = " ".join(scopes) or "(none)"
-        if response.status_code != 200:
-            message, errors = _server_message(response, secrets)
-            raise ClientAuthenticationError(
-                f"registry {state.host}: {what} at {_without_query(realm)} for scope {scope_text} "
-                f"failed with HTTP {response.status_code}: {message}",
-                status_code=response.status_code,
-                errors=errors,
-                method=response.request.method,
-                url=_without_query(realm),
-            )
-        try:
-            body = loads_json(
-                response.content, f"{what} at {_without_query(realm)} for registry {state.host}"
-            )
-        except ValueError:
-            body = None
-        wanted = (key,) if key else ("token", "access_token")
-        if not isinstance(body, dict) or not any(
-            isinstance(body.get(k), str) and body.get(k) for k in wanted
-        ):
-            raise ClientAuthenticationError(
-                f"registry {state.host}: {what} at {_without_query(realm)} for scope {scope_text} "
-                f"returned no {' or '.join(wanted)}",
-                status_code=response.status_code,
-                method=response.request.method,
-                url=_without_query(realm),
-            )
-        return body
-
-    def _post_refresh_grant(
-        self,
-        state: _RegistryState,
-        credential: object | None,
-        realm: str,
-        service: str,
-        scopes: tuple[str, ...],
-        refresh_token: str,
-        acr_realm: bool,
-    ) -> Generator[_Step, Any, dict[str, Any]]:
-        form = {
-            "grant_type": "refresh_token",
-            "service": service,
-            "client_id": _ACR_CLIENT_ID,
-            "refresh_token": refresh_token,
-        }
-        response = yield from self._token_post(state, realm, form, scopes, acr_realm)
-        return self._token_body(
-            state, credential, realm, scopes, response, "refresh token grant", extra_secrets=(refresh_token,)
-        )
-
-    # ------------------------------------------------------------------------ ACR / Entra ID
-
-    def _acr_refresh_token(
-        self, state: _RegistryState, credential: object | None, service: str
-    ) -> Generator[_Step, Any, str]:
-        now = time.monotonic()
-        if (
-            state.refresh_token
-            and state.refresh_from_exchange
-            and (state.refresh_expires_at is None or now < state.refresh_expires_at)
-        ):
-            return state.refresh_token
-        scope = f"{self._audience}/.default"
-        self.stats.entra_tokens += 1
-        entra_token: str = yield _EntraTokenNeeded((scope,))
-        # Always the registry's own origin (as the Azure SDK does), whatever a realm says.
-        exchange_url = f"{state.key}/oauth2/exchange"
-        self._require_secure(httpx.URL(exchange_url), credential, state)
-        tenant = _jwt_claims(entra_token).get("tid")
-        form = {
-            "grant_type": "access_token",
-            "service": service,
-            "tenant": tenant if isinstance(tenant, str) else "",
-            "access_token": entra_token,
-        }
-        self.stats.exchanges += 1
-        response = yield from self._token_post(state, exchange_url, form, (), False)
-        if response.status_code != 200:
-            message, errors = _server_message(response, [*self._secrets(credential, state), entra_token])
-            raise ClientAuthenticationError(
-                f"registry {state.host}: exchanging the Entra ID token (audience {self._audience}, "
-                f"scope {scope}) for an ACR refresh token at {exchange_url} failed with HTTP "
-                f"{response.status_code}: {message}",
-                status_code=response.status_code,
-                errors=errors,
-                method="POST",
-                url=exchange_url,
-            )
-        body = self._token_body(
-            state,
-            credential,
-            exchange_url,
-            (),
-            response,
-            "Entra ID exchange",
-            key="refresh_token",
-            extra_secrets=(entra_token,),
-        )
-        refresh = str(body["refresh_token"])
-        exp = _jwt_claims(refresh).get("exp")
-        lifetime = float(exp) - time.time() if isinstance(exp, (int, float)) else _ACR_REFRESH_DEFAULT
-        state.refresh_token = refresh
-        state.refresh_from_exchange = True
-        state.refresh_expires_at = time.monotonic() + lifetime - _ACR_REFRESH_MARGIN
-        return refresh
-
-    def _acr_access_token(
-        self,
-        state: _RegistryState,
-        credential: object | None,
-        realm_url: httpx.URL,
-        service: str,
-        scopes: tuple[str, ...],
-    ) -> Generator[_Step, Any, dict[str, Any]]:
-        realm = str(realm_url)
-        self._require_secure(realm_url, credential, state)
-        for attempt in range(2):
-            had_cached = bool(state.refresh_token and state.refresh_from_exchange)
-            refresh = yield from self._acr_refresh_token(state, credential, service)
-            form = {"grant_type": "refresh_token", "service": service, "refresh_token": refresh}
-            response = yield from self._token_post(state, realm, form, scopes, True)
-            if response.status_code == 401 and had_cached and attempt == 0:
-                # The cached refresh token was revoked or expired early: exchange again, once.
-                state.refresh_token = None
-                state.refresh_from_exchange = False
-                continue
-            return self._token_body(
-                state,
-                credential,
-                realm,
-                scopes,
-                response,
-                "ACR access token request",
-                extra_secrets=(refresh,),
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
+        return parse_token_body(state.host, realm, scopes, response, what, secrets)
 
     # -------------------------------------------------------------- refresh token for docker login
 
     def cached_refresh_token(self, endpoint: str) -> str | None:
         """The ACR refresh token (or token-server refresh token) held for `endpoint`, without I/O."""
-        state = self._registries.get(_origin(httpx.URL(endpoint)))
-        if state is None or not state.refresh_token:
-            return None
-        if state.refresh_expires_at is not None and time.monotonic() >= state.refresh_expires_at:
-            return None
-        return state.refresh_token
+        return self._cache.refresh_token(httpx.URL(endpoint))
 
-    def _refresh_token_flow(self, endpoint: str) -> Generator[_Step, Any, str | None]:
-        state = self._state_for(httpx.URL(endpoint))
+    def _refresh_token_flow(self, endpoint: str) -> Generator[Step, Any, str | None]:
+        state = self._cache.state_for(httpx.URL(endpoint))
         credential = self._credential_for(state)
         if isinstance(credential, RefreshTokenCredential):
             return credential.refresh_token
@@ -775,30 +429,17 @@ class RegistryAuth(httpx.Auth):
         if challenge is None or challenge.scheme != "bearer" or not challenge.realm:
             return None
         realm_url = httpx.URL(challenge.realm)
-        if self._is_entra(credential):
-            return (yield from self._acr_refresh_token(state, credential, challenge.service or ""))
+        if is_entra(credential):
+            return (yield from self._entra.refresh_token(state, credential, challenge.service or ""))
         if isinstance(credential, BasicCredential):
-            self._check_token_host(state, realm_url, "the password")
+            check_token_host(state.key, state.host, realm_url, self._trusted, "the password")
             self._require_secure(realm_url, credential, state)
-            form = {
-                "grant_type": "password",
-                "service": challenge.service or "",
-                "client_id": _ACR_CLIENT_ID,
-                "access_type": "offline",
-                "username": credential.username,
-                "password": credential.password,
-            }
-            response = yield from self._token_post(state, challenge.realm, form, (), False)
-            if response.status_code == 200:
-                try:
-                    refresh = loads_json(
-                        response.content, f"password grant at {_without_query(challenge.realm)}"
-                    ).get("refresh_token")
-                except (ValueError, AttributeError):
-                    refresh = None
-                if isinstance(refresh, str) and refresh:
-                    state.refresh_token = refresh
-                    return refresh
+            form = password_form(challenge.service or "", credential)
+            response = yield from token_post(self.stats, state.host, challenge.realm, form, (), False)
+            refresh = refresh_token_of(response, challenge.realm)
+            if refresh:
+                state.refresh_token = refresh
+                return refresh
         return None
 
     def get_refresh_token(self, client: httpx.Client, endpoint: str) -> str | None:
@@ -816,17 +457,11 @@ class RegistryAuth(httpx.Auth):
         Returns:
             The refresh token, or None when the registry does not issue one for this credential.
         """
-        flow = self._refresh_token_flow(endpoint)
-        value: Any = None
+        driver = self._drive_sync(self._refresh_token_flow(endpoint))
         try:
+            request = next(driver)
             while True:
-                step = flow.send(value)
-                if isinstance(step, _EntraTokenNeeded):
-                    value = self._entra_token_sync(step)
-                else:
-                    _prepare(step)
-                    value = client.send(step, auth=None, stream=True, follow_redirects=False)
-                    _read_body(step, value)
+                request = driver.send(client.send(request, auth=None, stream=True, follow_redirects=False))
         except StopIteration as stop:
             result: str | None = stop.value
             return result
@@ -834,35 +469,61 @@ class RegistryAuth(httpx.Auth):
     async def get_refresh_token_async(self, client: httpx.AsyncClient, endpoint: str) -> str | None:
         """Async twin of `get_refresh_token` for ``httpx.AsyncClient``."""
         await self._resolve_off_loop(httpx.URL(endpoint))
-        flow = self._refresh_token_flow(endpoint)
-        value: Any = None
+        outcome: list[str | None] = []
+        driver = self._drive_async(self._refresh_token_flow(endpoint), outcome)
         try:
+            request = await driver.__anext__()
             while True:
-                step = flow.send(value)
-                if isinstance(step, _EntraTokenNeeded):
-                    value = await self._entra_token_async(step)
-                else:
-                    _prepare(step)
-                    value = await client.send(step, auth=None, stream=True, follow_redirects=False)
-                    await _aread_body(step, value)
-        except StopIteration as stop:
-            result: str | None = stop.value
-            return result
+                response = await client.send(request, auth=None, stream=True, follow_redirects=False)
+                request = await driver.asend(response)
+        except StopAsyncIteration:
+            pass
+        return outcome[0] if outcome else None
 
     # --------------------------------------------------------------------------- drivers
 
-    def _entra_token_sync(self, step: _EntraTokenNeeded) -> str:
-        get_token = getattr(self._credential, "get_token")  # noqa: B009 - checked by _is_entra
-        if inspect.iscoroutinefunction(get_token):
-            raise TypeError("an async Entra ID credential needs an async client (httpx.AsyncClient / .aio)")
-        return _token_string(get_token(*step.scopes))
+    def _drive_sync(self, flow: Flow) -> Generator[httpx.Request, httpx.Response, Any]:
+        """Run `flow` for a sync client: yields the requests to send, returns the flow's result.
 
-    async def _entra_token_async(self, step: _EntraTokenNeeded) -> str:
-        get_token = getattr(self._credential, "get_token")  # noqa: B009 - checked by _is_entra
-        result = get_token(*step.scopes)
-        if inspect.isawaitable(result):
-            result = await result
-        return _token_string(result)
+        Entra ID tokens come from the credential directly; the bodies the flow reads (token answers,
+        pings, 401s) are read here, capped.
+        """
+        value: Any = None
+        while True:
+            try:
+                step = flow.send(value)
+            except StopIteration as stop:
+                return stop.value
+            if isinstance(step, EntraTokenNeeded):
+                value = entra_token_sync(self._credential, step)
+                continue
+            prepare(step)
+            response = yield step
+            if needs_body(step, response):
+                read_answer(step, response)
+            value = response
+
+    async def _drive_async(
+        self, flow: Flow, outcome: list[Any] | None = None
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Async twin of `_drive_sync`; the flow's result is appended to `outcome` (an async generator
+        returns no value). Entra ID tokens may be awaited; bodies are read without blocking the loop."""
+        value: Any = None
+        while True:
+            try:
+                step = flow.send(value)
+            except StopIteration as stop:
+                if outcome is not None:
+                    outcome.append(stop.value)
+                return
+            if isinstance(step, EntraTokenNeeded):
+                value = await entra_token_async(self._credential, step)
+                continue
+            prepare(step)
+            response = yield step
+            if needs_body(step, response):
+                await aread_answer(step, response)
+            value = response
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """The flow for sync use (httpx calls `sync_auth_flow` / `async_auth_flow`)."""
@@ -878,14 +539,14 @@ class RegistryAuth(httpx.Auth):
         """
         if self._foreign(request):
             return False
-        state = self._state_for(request.url)
+        state = self._cache.state_for(request.url)
         if state.open_access or isinstance(self._credential, RegistryTokenCredential):
             return False
         challenge = state.challenge
         if challenge is not None and challenge.scheme == "basic":
             return False
         hinted = tuple(request.extensions.get(SCOPE_EXTENSION) or ())
-        return self._cached_token(state, hinted) is None
+        return self._cache.cached(state, hinted) is None
 
     def _sync_lock(self) -> threading.Lock:
         return self._thread_lock
@@ -904,7 +565,7 @@ class RegistryAuth(httpx.Auth):
         """
         if not isinstance(self._credential, DockerConfigCredential):
             return
-        host = self._state_for(url).host
+        host = self._cache.state_for(url).host
         if host in self._resolved:
             return
         pending = self._resolving.get(host)
@@ -933,27 +594,10 @@ class RegistryAuth(httpx.Auth):
                 lock.release()
                 lock = None
         try:
-            yield from self._drive_sync(request)
+            yield from self._drive_sync(self._flow(request))
         finally:
             if lock is not None:
                 lock.release()
-
-    def _drive_sync(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        flow = self._flow(request)
-        value: Any = None
-        while True:
-            try:
-                step = flow.send(value)
-            except StopIteration:
-                return
-            if isinstance(step, _EntraTokenNeeded):
-                value = self._entra_token_sync(step)
-                continue
-            _prepare(step)
-            response = yield step
-            if step.extensions.get(_INTERNAL) or response.status_code == 401:
-                _read_body(step, response)
-            value = response
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Drive the shared flow for ``httpx.AsyncClient``."""
@@ -965,23 +609,16 @@ class RegistryAuth(httpx.Auth):
             if not self._is_cold(request):
                 lock.release()
                 lock = None
+        driver = self._drive_async(self._flow(request))
         try:
-            flow = self._flow(request)
-            value: Any = None
+            step = await driver.__anext__()
             while True:
-                try:
-                    step = flow.send(value)
-                except StopIteration:
-                    return
-                if isinstance(step, _EntraTokenNeeded):
-                    value = await self._entra_token_async(step)
-                    continue
-                _prepare(step)
                 response = yield step
-                if step.extensions.get(_INTERNAL) or response.status_code == 401:
-                    await _aread_body(step, response)
-                value = response
+                step = await driver.asend(response)
+        except StopAsyncIteration:
+            return
         finally:
+            await driver.aclose()
             if lock is not None:
                 lock.release()
 
@@ -989,88 +626,3 @@ class RegistryAuth(httpx.Auth):
 def _redirected_away(request: httpx.Request, response: httpx.Response) -> bool:
     """True when `response` came from another origin than `request` (httpx followed a redirect)."""
     return origin_key(response.request.url) != origin_key(request.url)
-
-
-def _prepare(step: httpx.Request) -> None:
-    """Token requests and pings invite no compression (their answers are read with a cap anyway)."""
-    if step.extensions.get(_INTERNAL):
-        step.headers.setdefault("Accept-Encoding", "identity")
-
-
-def _body_limit(step: httpx.Request, response: httpx.Response) -> tuple[int, str, bool]:
-    """(cap, what, truncate) for reading a body the flow needs: a token answer is refused above its cap
-    (`RegistryProtocolError`); an error or 401 body is only read to describe a failure, so it is cut."""
-    what = f"{step.method} {_without_query(str(step.url))}"
-    if step.extensions.get(_INTERNAL) and response.status_code == 200:
-        return _MAX_TOKEN_BODY, what, False
-    return _MAX_ERROR_BODY, what, True
-
-
-def _read_body(step: httpx.Request, response: httpx.Response) -> None:
-    limit, what, truncate = _body_limit(step, response)
-    read_response(response, limit, what, truncate=truncate)
-
-
-async def _aread_body(step: httpx.Request, response: httpx.Response) -> None:
-    limit, what, truncate = _body_limit(step, response)
-    await aread_response(response, limit, what, truncate=truncate)
-
-
-def _basic_header(credential: BasicCredential) -> str:
-    raw = f"{credential.username}:{credential.password}".encode()
-    return "Basic " + base64.b64encode(raw).decode("ascii")
-
-
-def _token_string(result: object) -> str:
-    token = getattr(result, "token", result)
-    if not isinstance(token, str) or not token:
-        raise TypeError("get_token() must return an AccessToken (with .token) or a token string")
-    return token
-
-
-def _server_message(response: httpx.Response, secrets: Iterable[str]) -> tuple[str, list[ErrorDetail]]:
-    """A short, secret-free summary of an error response body, and its OCI error entries."""
-    errors: list[ErrorDetail] = []
-    text = ""
-    try:
-        body = json.loads(response.content or b"null")
-    except (ValueError, RecursionError, httpx.ResponseNotRead):
-        body = None
-        try:
-            text = response.text
-        except httpx.ResponseNotRead:
-            text = ""
-    if isinstance(body, dict):
-        raw = body.get("errors")
-        if isinstance(raw, list):
-            for entry in raw:
-                if isinstance(entry, dict):
-                    errors.append(
-                        ErrorDetail(
-                            str(entry.get("code", "")), str(entry.get("message", "")), entry.get("detail")
-                        )
-                    )
-        parts = [f"{e.code}: {e.message}" if e.message else e.code for e in errors]
-        for key in ("error", "error_description", "details", "message"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                parts.append(value)
-        text = "; ".join(parts)
-    text = " ".join(text.split())[:300] or (response.reason_phrase or "no details")
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    errors = [
-        ErrorDetail(
-            e.code,
-            _scrub(e.message, secrets),
-            e.detail if not isinstance(e.detail, str) else _scrub(e.detail, secrets),
-        )
-        for e in errors
-    ]
-    return text, errors
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text

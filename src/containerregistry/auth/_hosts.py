@@ -11,6 +11,8 @@ token realm, a redirect target, an upload ``Location``):
 - Requests to any other origin (a storage host a blob download is redirected to, an upload
   ``Location`` elsewhere) carry no ``Authorization`` and their challenges are not answered.
 - Anonymous token requests carry no secret and may go to any realm.
+- No credential goes over plain http, except to a loopback host or with ``insecure=True``
+  (`require_secure_transport`).
 
 The registrable domain is computed without a public-suffix list, by a small rule (see
 `registrable_domain`); IP addresses and single-label names only ever match themselves.
@@ -24,7 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..exceptions import UntrustedTokenServerError
+from .._common import is_loopback_host
+from ..exceptions import InsecureTransportError, UntrustedTokenServerError
 
 __all__ = [
     "REGISTRY_EXTENSION",
@@ -33,6 +36,7 @@ __all__ = [
     "normalize_trusted_hosts",
     "origin_key",
     "registrable_domain",
+    "require_secure_transport",
     "token_host_allowed",
 ]
 
@@ -91,6 +95,21 @@ def origin_key(url: httpx.URL | str) -> tuple[str, str, int]:
     url = httpx.URL(url) if isinstance(url, str) else url
     scheme = url.scheme.lower()
     return scheme, _host(url.host), url.port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+def require_secure_transport(
+    url: httpx.URL, credential: object | None, registry: str, insecure: bool
+) -> None:
+    """Raise `InsecureTransportError` before `credential` goes to `url` over plain http to a remote host.
+
+    Nothing is checked without a credential, with `insecure`, over https or to a loopback host.
+    """
+    if credential is None or insecure or url.scheme != "http" or is_loopback_host(url.host):
+        return
+    raise InsecureTransportError(
+        f"refusing to send credentials for registry {registry} over plain http to {url.host}; "
+        "use https, or pass insecure=True if this network is trusted"
+    )
 
 
 def normalize_trusted_hosts(hosts: Iterable[str] | None) -> frozenset[str]:

@@ -24,6 +24,7 @@ __all__ = [
     "parse_scopes",
     "parse_www_authenticate",
     "scopes_cover",
+    "select_challenge",
 ]
 
 _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -193,6 +194,14 @@ def parse_www_authenticate(value: str | Iterable[str]) -> list[Challenge]:
         if isinstance(item, str):
             challenges.extend(_parse_one_header(item))
     return challenges
+
+
+def select_challenge(challenges: Iterable[Challenge]) -> Challenge | None:
+    """The challenge a registry client answers: the first Bearer one, else the first Basic one, else None."""
+    found = list(challenges)
+    return next((c for c in found if c.scheme == "bearer"), None) or next(
+        (c for c in found if c.scheme == "basic"), None
+    )
 
 
 @dataclass(frozen=True)
