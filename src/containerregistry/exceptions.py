@@ -16,12 +16,19 @@ Hierarchy::
     └── InsecureTransportError          credentials would be sent over plain http
 
 Messages say what was asked, of which registry, and why it failed. They never contain secrets.
+
+When azure-core is loaded, an error raised is also an instance of azure-core's class of the same role
+(`HttpResponseError`, `ClientAuthenticationError`, `ResourceNotFoundError`, `ServiceRequestError`), so
+code written for the Azure SDK (`except azure.core.exceptions.ResourceNotFoundError:`) catches it; see
+`containerregistry._azure_core`. Nothing of azure-core is imported for this.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from ._azure_core import azure_twin
 
 __all__ = [
     "ClientAuthenticationError",
@@ -43,6 +50,9 @@ __all__ = [
 
 class RegistryError(Exception):
     """Base class of every error this library raises on purpose."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> RegistryError:
+        return super().__new__(azure_twin(cls), *args)
 
 
 @dataclass(frozen=True)
