@@ -12,7 +12,7 @@ Hierarchy::
     ├── ServiceRequestError             no usable answer: connect/read failures after retries
     ├── DigestValidationError           (also a ValueError) content does not match its digest
     ├── InvalidReferenceError           (also a ValueError) a malformed name, tag or digest
-    ├── ManifestTooLargeError           a manifest above the 4 MiB limit
+    ├── ManifestTooLargeError           (also a ValueError, as in the Azure SDK) a manifest above the 4 MiB limit
     └── InsecureTransportError          credentials would be sent over plain http
 
 Messages say what was asked, of which registry, and why it failed. They never contain secrets.
@@ -148,7 +148,7 @@ class InvalidReferenceError(RegistryError, ValueError):
     """A malformed reference, repository name, tag or digest. Raised before any I/O."""
 
 
-class ManifestTooLargeError(RegistryError):
+class ManifestTooLargeError(RegistryError, ValueError):
     """A manifest larger than the limit (4 MiB by default) was refused without reading it whole."""
 
 

@@ -357,3 +357,13 @@ def test_model_values_and_reprs(impl: Impl) -> None:
     props.can_read = True
     assert props.can_read is True
     assert issubclass(models.DigestValidationError, ValueError)
+
+
+def test_update_with_nothing_to_change_returns_the_properties(
+    sdk: Calls, entra_registry: Any, repo: str
+) -> None:
+    digest = push_image(entra_registry, repo, "v1", repo)
+    assert sdk("update_tag_properties", repo, "v1").digest == digest
+    assert sdk("update_manifest_properties", repo, digest).digest == digest
+    assert sdk("update_repository_properties", repo).name == repo
+    assert sdk("update_tag_properties", repo, "v1", sdk.models.ArtifactTagProperties()).can_write is True

@@ -26,6 +26,7 @@ from ..protocol.acr import (
     ArtifactTagOrder,
     ArtifactTagProperties,
     RepositoryProperties,
+    changeable_update,
 )
 from ..protocol.reference import validate_repository
 from ._artifact import RegistryArtifact
@@ -118,7 +119,10 @@ class _FlatMethods:
             ResourceNotFoundError: no such repository.
         """
         _no_options(kwargs)
-        return ContainerRepository(self._session, repository).update_properties(
+        target = ContainerRepository(self._session, repository)
+        if _nothing_to_change(properties, can_delete, can_write, can_read, can_list):
+            return target.get_properties()  # the SDK sends an empty update: the properties as they are
+        return target.update_properties(
             properties, can_delete=can_delete, can_write=can_write, can_read=can_read, can_list=can_list
         )
 
@@ -173,7 +177,10 @@ class _FlatMethods:
             ResourceNotFoundError: no such tag or manifest.
         """
         _no_options(kwargs)
-        return RegistryArtifact(self._session, repository, tag_or_digest).update_manifest_properties(
+        artifact = RegistryArtifact(self._session, repository, tag_or_digest)
+        if _nothing_to_change(properties, can_delete, can_write, can_read, can_list):
+            return artifact.get_manifest_properties()
+        return artifact.update_manifest_properties(
             properties, can_delete=can_delete, can_write=can_write, can_read=can_read, can_list=can_list
         )
 
@@ -235,7 +242,10 @@ class _FlatMethods:
             ResourceNotFoundError: no such tag.
         """
         _no_options(kwargs)
-        return RegistryArtifact(self._session, repository, tag).update_tag_properties(
+        artifact = RegistryArtifact(self._session, repository, tag)
+        if _nothing_to_change(properties, can_delete, can_write, can_read, can_list):
+            return artifact.get_tag_properties(tag)
+        return artifact.update_tag_properties(
             tag, properties, can_delete=can_delete, can_write=can_write, can_read=can_read, can_list=can_list
         )
 
@@ -340,6 +350,17 @@ class _FlatMethods:
         _no_options(kwargs)
         result = self._content(repository).get_manifest(tag_or_digest)
         return ManifestJsonResult.of(result)
+
+
+def _nothing_to_change(properties: Any, *values: bool | None) -> bool:
+    """True when an update would send nothing (no keyword given, and `properties` has no `can_*` set)."""
+    if any(value is not None for value in values):
+        return False
+    try:
+        changeable_update(properties)
+    except ValueError:
+        return True
+    return False
 
 
 def _no_options(kwargs: dict[str, Any]) -> None:

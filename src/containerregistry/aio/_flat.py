@@ -24,6 +24,7 @@ from ..protocol.acr import (
     ArtifactTagOrder,
     ArtifactTagProperties,
     RepositoryProperties,
+    changeable_update,
 )
 from ..protocol.reference import validate_repository
 from ._artifact import RegistryArtifact
@@ -116,7 +117,10 @@ class _FlatMethods:
             ResourceNotFoundError: no such repository.
         """
         _no_options(kwargs)
-        return await ContainerRepository(self._session, repository).update_properties(
+        target = ContainerRepository(self._session, repository)
+        if _nothing_to_change(properties, can_delete, can_write, can_read, can_list):
+            return await target.get_properties()  # the SDK sends an empty update: the properties as they are
+        return await target.update_properties(
             properties, can_delete=can_delete, can_write=can_write, can_read=can_read, can_list=can_list
         )
 
@@ -171,7 +175,10 @@ class _FlatMethods:
             ResourceNotFoundError: no such tag or manifest.
         """
         _no_options(kwargs)
-        return await RegistryArtifact(self._session, repository, tag_or_digest).update_manifest_properties(
+        artifact = RegistryArtifact(self._session, repository, tag_or_digest)
+        if _nothing_to_change(properties, can_delete, can_write, can_read, can_list):
+            return await artifact.get_manifest_properties()
+        return await artifact.update_manifest_properties(
             properties, can_delete=can_delete, can_write=can_write, can_read=can_read, can_list=can_list
         )
 
@@ -233,7 +240,10 @@ class _FlatMethods:
             ResourceNotFoundError: no such tag.
         """
         _no_options(kwargs)
-        return await RegistryArtifact(self._session, repository, tag).update_tag_properties(
+        artifact = RegistryArtifact(self._session, repository, tag)
+        if _nothing_to_change(properties, can_delete, can_write, can_read, can_list):
+            return await artifact.get_tag_properties(tag)
+        return await artifact.update_tag_properties(
             tag, properties, can_delete=can_delete, can_write=can_write, can_read=can_read, can_list=can_list
         )
 
@@ -338,6 +348,17 @@ class _FlatMethods:
         _no_options(kwargs)
         result = await self._content(repository).get_manifest(tag_or_digest)
         return ManifestJsonResult.of(result)
+
+
+def _nothing_to_change(properties: Any, *values: bool | None) -> bool:
+    """True when an update would send nothing (no keyword given, and `properties` has no `can_*` set)."""
+    if any(value is not None for value in values):
+        return False
+    try:
+        changeable_update(properties)
+    except ValueError:
+        return True
+    return False
 
 
 def _no_options(kwargs: dict[str, Any]) -> None:
