@@ -365,14 +365,17 @@ class _ReadableRepr:
 class _Changeable:
     """The `_to_wire` shared by every model with changeable attributes, which stay assignable.
 
-    The models are frozen except for `can_delete`, `can_write`, `can_read` and `can_list`, which may be
-    assigned (`props.can_write = False`) for the Azure SDK's read-modify-update pattern.
+    Every field is read-only once set, except `can_delete`, `can_write`, `can_read` and `can_list`, which
+    may be assigned (`props.can_write = False`) for the Azure SDK's read-modify-update pattern.
     """
 
-    def _assign(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: Any) -> None:
         if name not in _CHANGEABLE_NAMES:
-            raise FrozenInstanceError(f"cannot assign to field {name!r} (only can_delete, can_write, ...)")
-        if value is not None and not isinstance(value, bool):
+            if name in self.__dict__:
+                raise FrozenInstanceError(
+                    f"cannot assign to field {name!r} (only can_delete, can_write, ...)"
+                )
+        elif value is not None and not isinstance(value, bool):
             raise TypeError(f"{name} must be True, False or None, not {type(value).__name__}")
         object.__setattr__(self, name, value)
 
@@ -394,7 +397,7 @@ class _Changeable:
 # -- models -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(kw_only=True, repr=False, unsafe_hash=True)
 class RepositoryProperties(_Changeable, _ReadableRepr):
     """Properties of a repository.
 
@@ -483,7 +486,7 @@ def _enum(enum: type[_E], value: str | None) -> _E | str | None:
     return enum.from_wire(value)
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(kw_only=True, repr=False, unsafe_hash=True)
 class ArtifactManifestProperties(_Changeable, _ReadableRepr):
     """Properties of a manifest (an image, an index, or another artifact).
 
@@ -565,7 +568,7 @@ class ArtifactManifestProperties(_Changeable, _ReadableRepr):
         )
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(kw_only=True, repr=False, unsafe_hash=True)
 class ArtifactTagProperties(_Changeable, _ReadableRepr):
     """Properties of a tag.
 
@@ -618,10 +621,6 @@ class ArtifactTagProperties(_Changeable, _ReadableRepr):
             last_updated_on=_opt_time(data, "lastUpdateTime"),
             **_changeable_from_wire(data),
         )
-
-
-for _model in (RepositoryProperties, ArtifactManifestProperties, ArtifactTagProperties):
-    _model.__setattr__ = _Changeable._assign  # type: ignore[assignment,method-assign]
 
 
 # -- response bodies --------------------------------------------------------------------------------
