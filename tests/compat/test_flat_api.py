@@ -367,3 +367,22 @@ def test_update_with_nothing_to_change_returns_the_properties(
     assert sdk("update_manifest_properties", repo, digest).digest == digest
     assert sdk("update_repository_properties", repo).name == repo
     assert sdk("update_tag_properties", repo, "v1", sdk.models.ArtifactTagProperties()).can_write is True
+
+
+def test_download_of_a_corrupted_blob_fails_the_digest_check(
+    sdk: Calls, entra_registry: Any, repo: str
+) -> None:
+    data = repo.encode() * 1000
+    digest, _ = sdk("upload_blob", repo, io.BytesIO(data))
+    path = entra_registry.data_dir / "blobs" / "sha256" / digest.split(":")[1]
+    assert path.read_bytes() == data
+    path.write_bytes(data[:-1] + b"!")  # the same size, other bytes: only the digest check can tell
+    stream_class = (
+        sdk.impl.sync.DownloadBlobStream if sdk.flavour == "sync" else sdk.impl.aio.AsyncDownloadBlobStream
+    )
+    stream = sdk("download_blob", repo, digest)
+    assert isinstance(stream, stream_class)
+    sdk.run(stream.close())
+    with pytest.raises(sdk.models.DigestValidationError) as caught:
+        sdk.download(repo, digest)
+    assert isinstance(caught.value, ValueError)
