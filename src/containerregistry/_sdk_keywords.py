@@ -56,18 +56,28 @@ class SdkOptions:
     audience: str | None
 
 
-def _check_transport(transport: Any) -> None:
-    if (
-        transport is None
-        or hasattr(transport, "handle_request")
-        or hasattr(transport, "handle_async_request")
+def _transport(transport: Any, *, asynchronous: bool) -> Any:
+    """`transport` as an httpx transport: as is, or an azure-core transport wrapped (see _azure_transport).
+
+    As in the SDK, an azure-core transport brings its own TLS settings (`RequestsTransport(connection_verify=)`):
+    `connection_verify=` / `verify=` of the client do not apply to it.
+    """
+    from ._azure_transport import AsyncAzureCoreTransport, AzureCoreTransport, is_azure_transport
+
+    if transport is None or hasattr(
+        transport, "handle_request" if not asynchronous else "handle_async_request"
     ):
-        return
+        return transport
+    if is_azure_transport(transport):
+        is_async = type(transport).__name__.startswith("Async") or "aiohttp" in type(transport).__module__
+        if is_async == asynchronous:
+            return (AsyncAzureCoreTransport if asynchronous else AzureCoreTransport)(transport)
+    kind = "async" if asynchronous else "sync"
     raise TypeError(
-        f"transport= takes an httpx transport (httpx.HTTPTransport, or httpx.AsyncHTTPTransport for the async "
-        f"client), not {type(transport).__module__}.{type(transport).__name__}: azure-core transports cannot "
-        "carry this client's requests. Leave it out (the default transport is faster), or pass "
-        "http_client= with a configured httpx client"
+        f"transport= takes an httpx transport ({'httpx.AsyncHTTPTransport' if asynchronous else 'httpx.HTTPTransport'})"
+        f" or an azure-core {'AsyncHttpTransport' if asynchronous else 'HttpTransport'} for the {kind} client, not "
+        f"{type(transport).__module__}.{type(transport).__name__}. Leave it out (the default transport is "
+        "faster), or pass http_client= with a configured httpx client"
     )
 
 
@@ -79,16 +89,16 @@ def sdk_client_options(
     timeout: float | httpx.Timeout | None,
     retry: RetryPolicy | None,
     audience: str | None,
+    kind: type = httpx.BaseTransport,
 ) -> SdkOptions:
-    """Apply the Azure SDK keywords in `keywords` to our options.
+    """Apply the Azure SDK keywords in `keywords` to our options (`kind`: the client's httpx transport base).
 
     Raises:
-        TypeError: an unknown keyword, one with no equivalent (the message says what to use instead), or an
-            azure-core transport.
+        TypeError: an unknown keyword, one with no equivalent (the message says what to use instead), or a
+            transport that is neither httpx's nor azure-core's of the client's kind (sync or async).
         ValueError: `credential_scopes` that do not name one `<audience>/.default`, or that contradict
             `audience`.
     """
-    _check_transport(transport)
     given = dict(keywords)
     for name in list(given):
         if name in _IGNORED:
@@ -130,6 +140,7 @@ def sdk_client_options(
         if audience is not None and str(audience).rstrip("/") != scope_audience.rstrip("/"):
             raise ValueError(f"credential_scopes {scopes!r} contradict audience={audience!r}")
         audience = scope_audience
+    transport = _transport(transport, asynchronous=kind is httpx.AsyncBaseTransport)
     if given:
         raise TypeError(
             f"ContainerRegistryClient got unexpected keyword arguments: {', '.join(sorted(given))}"

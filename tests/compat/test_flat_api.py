@@ -386,3 +386,33 @@ def test_download_of_a_corrupted_blob_fails_the_digest_check(
     with pytest.raises(sdk.models.DigestValidationError) as caught:
         sdk.download(repo, digest)
     assert isinstance(caught.value, ValueError)
+
+
+def test_an_azure_core_transport_carries_the_calls(
+    impl: Impl, flavour: str, entra_registry: Any, repo: str
+) -> None:
+    from azure.core.pipeline.transport import AioHttpTransport, RequestsTransport
+
+    ca = str(entra_registry.ca_cert)  # an azure-core transport brings its own TLS settings
+    transport = (
+        RequestsTransport(connection_verify=ca)
+        if flavour == "sync"
+        else AioHttpTransport(connection_verify=ca)
+    )
+    credential = (
+        EntraCredential(entra_registry) if flavour == "sync" else AsyncEntraCredential(entra_registry)
+    )
+    calls = open_client(impl, flavour, entra_registry, credential, transport=transport)
+    try:
+        data = repo.encode() * 4096
+        digest, size = calls("upload_blob", repo, io.BytesIO(data))
+        assert (digest, size) == (sha256(data), len(data))
+        assert calls.download(repo, digest) == data
+        _, _, manifest = _image(repo)
+        with pytest.raises(HttpResponseError):  # its config and layer were never uploaded
+            calls("set_manifest", repo, manifest, tag="v1")
+        with pytest.raises(ResourceNotFoundError):
+            calls("get_tag_properties", repo, "v1")
+    finally:
+        close_client(calls)
+    assert blob_of(entra_registry, repo, digest) == data

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from azure.core import exceptions as azure_exceptions
 from azure.core.paging import ItemPaged as AzureItemPaged
-from azure.core.pipeline.transport import RequestsTransport
+from azure.core.pipeline.transport import AioHttpTransport, RequestsTransport
 
 import containerregistry
 from containerregistry import exceptions as ours
@@ -102,16 +102,21 @@ def test_pagers_are_azure_core_pagers_when_it_is_loaded() -> None:
     client.close()
 
 
-def test_an_azure_core_transport_is_refused_with_what_to_pass() -> None:
+def test_a_transport_of_the_wrong_kind_is_refused_with_what_to_pass() -> None:
     with pytest.raises(TypeError) as refused:
         containerregistry.ContainerRegistryClient(
-            "https://registry.example", None, transport=RequestsTransport()
+            "https://registry.example", None, transport=AioHttpTransport()
         )
     message = str(refused.value)
-    assert "httpx transport" in message and "RequestsTransport" in message and "http_client=" in message
-    containerregistry.ContainerRegistryClient(
-        "https://registry.example", None, transport=httpx.HTTPTransport()
-    ).close()
+    assert "httpx.HTTPTransport" in message and "AioHttpTransport" in message and "http_client=" in message
+    with pytest.raises(TypeError, match=r"httpx\.AsyncHTTPTransport"):
+        AsyncClient("https://registry.example", None, transport=RequestsTransport())
+    with pytest.raises(TypeError, match="object"):
+        containerregistry.ContainerRegistryClient("https://registry.example", None, transport=object())
+    for transport in (httpx.HTTPTransport(), RequestsTransport()):
+        containerregistry.ContainerRegistryClient(
+            "https://registry.example", None, transport=transport
+        ).close()
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,8 @@ class ContainerRegistryClient(_FlatMethods):
         audience: the Entra ID audience (see `ContainerRegistryAudience`); default
             `https://containerregistry.azure.net`.
         api_version: the ACR data-plane API version sent as `api-version` (default `2021-07-01`).
-        transport: an httpx transport to use instead of the default fast one (retries still wrap it).
+        transport: an httpx transport to use instead of the default fast one (retries still wrap it), or
+            an azure-core transport (`RequestsTransport()`, `AioHttpTransport()` for the async client).
         http_client: an httpx client to use as is.
         timeout: seconds or an `httpx.Timeout`.
         retry: the retry policy for idempotent requests.
@@ -77,7 +78,13 @@ class ContainerRegistryClient(_FlatMethods):
         **sdk_keywords: Any,
     ) -> None:
         sdk = sdk_client_options(
-            sdk_keywords, transport=transport, verify=verify, timeout=timeout, retry=retry, audience=audience
+            sdk_keywords,
+            transport=transport,
+            verify=verify,
+            timeout=timeout,
+            retry=retry,
+            audience=audience,
+            kind=httpx.AsyncBaseTransport,
         )
         transport, verify, timeout, retry, audience = (
             sdk.transport,
