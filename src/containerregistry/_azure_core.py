@@ -43,6 +43,24 @@ def _counterpart(cls: type) -> type | None:
     return None
 
 
+#: What azure-core's `AzureError.__init__` records of the exception being handled: not for pickling.
+_UNPICKLED = ("exc_type", "exc_value", "exc_traceback", "inner_exception")
+
+
+def _reduce_error(error: BaseException) -> tuple[Any, ...]:
+    """Pickle a twin as our own class (the twin is rebuilt on unpickling where azure-core is loaded)."""
+    ours = type(error).__mro__[1]
+    state = {k: (None if k in _UNPICKLED else v) for k, v in vars(error).items()}
+    return _rebuild_error, (ours, error.args, state)
+
+
+def _rebuild_error(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
+    error = BaseException.__new__(azure_twin(cls))
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 def azure_twin(cls: T) -> T:
     """`cls`, or (when azure-core's counterpart is loaded) a subclass of `cls` and that counterpart."""
     if not _ENABLED or "azure.core" not in sys.modules:
@@ -52,7 +70,9 @@ def azure_twin(cls: T) -> T:
         return cls
     twin = _twins.get((cls, azure))
     if twin is None:
-        namespace = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        namespace: dict[str, Any] = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        if issubclass(cls, BaseException):
+            namespace["__reduce__"] = _reduce_error
         twin = type(cls.__name__, (cls, azure), namespace)
         _twins[(cls, azure)] = twin
     return twin  # type: ignore[return-value]

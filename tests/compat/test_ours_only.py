@@ -82,6 +82,12 @@ def test_with_azure_core_loaded_errors_are_both_ours_and_azure_cores() -> None:
             assert caught is error
         assert str(error) == "x" and getattr(error, "message", "x") == "x"
     assert cases[0][0].status_code == 404
+    import pickle
+
+    for error, azure_class in cases:  # a twin pickles (as ours; rebuilt as a twin where azure-core is loaded)
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and isinstance(copy, azure_class) and str(copy) == "x"
+        assert getattr(copy, "status_code", None) == getattr(error, "status_code", None)
     assert not isinstance(ours.DigestValidationError("x"), azure_exceptions.AzureError)
     assert isinstance(ours.ManifestTooLargeError("x"), ValueError)  # the SDK raises ValueError there
 
