@@ -416,3 +416,13 @@ def test_an_azure_core_transport_carries_the_calls(
     finally:
         close_client(calls)
     assert blob_of(entra_registry, repo, digest) == data
+
+
+def test_a_download_stopped_part_way_can_be_closed(sdk: Calls, repo: str) -> None:
+    data = bytes(range(256)) * 8192  # 2 MiB: more than one chunk
+    digest, _ = sdk("upload_blob", repo, io.BytesIO(data))
+    stream = sdk("download_blob", repo, digest)
+    first = next(stream) if sdk.flavour == "sync" else sdk.run(stream.__anext__())
+    assert first and data.startswith(first)
+    sdk.run(stream.close())
+    assert sdk.download(repo, digest) == data  # the client is still fine

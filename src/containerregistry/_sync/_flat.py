@@ -72,6 +72,10 @@ class DownloadBlobStream:
 
     def close(self) -> None:
         """Close the connection (a partly read blob is not verified)."""
+        chunks, self._chunks = self._chunks, None
+        finish = getattr(chunks, "close", None)  # a reader stopped part-way: end it here, not at GC
+        if finish is not None:
+            finish()
         self._stream.close()
 
     def __enter__(self) -> DownloadBlobStream:

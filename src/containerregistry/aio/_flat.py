@@ -70,6 +70,10 @@ class AsyncDownloadBlobStream:
 
     async def close(self) -> None:
         """Close the connection (a partly read blob is not verified)."""
+        chunks, self._chunks = self._chunks, None
+        finish = getattr(chunks, "aclose", None)  # a reader stopped part-way: end it here, not at GC
+        if finish is not None:
+            await finish()
         await self._stream.close()
 
     async def __aenter__(self) -> AsyncDownloadBlobStream:
