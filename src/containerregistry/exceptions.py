@@ -14,18 +14,25 @@ Hierarchy::
     │                                   undecodable, JSON nested too deeply)
     ├── DigestValidationError           (also a ValueError) content does not match its digest
     ├── InvalidReferenceError           (also a ValueError) a malformed name, tag or digest
-    ├── ManifestTooLargeError           a manifest above the 4 MiB limit
+    ├── ManifestTooLargeError           (also a ValueError, as in the Azure SDK) a manifest above the 4 MiB limit
     ├── InsecureTransportError          credentials would be sent over plain http
     ├── UnsupportedOperationError       the registry has no API for this (e.g. ACR's on Distribution)
     └── UnsafePathError                 a local file would be written through a symlink
 
 Messages say what was asked, of which registry, and why it failed. They never contain secrets.
+
+When azure-core is loaded, an error raised is also an instance of azure-core's class of the same role
+(`HttpResponseError`, `ClientAuthenticationError`, `ResourceNotFoundError`, `ServiceRequestError`), so
+code written for the Azure SDK (`except azure.core.exceptions.ResourceNotFoundError:`) catches it; see
+`containerregistry._azure_core`. Nothing of azure-core is imported for this.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from ._azure_core import azure_twin
 
 __all__ = [
     "ClientAuthenticationError",
@@ -50,6 +57,9 @@ __all__ = [
 
 class RegistryError(Exception):
     """Base class of every error this library raises on purpose."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> RegistryError:
+        return super().__new__(azure_twin(cls), *args)
 
 
 @dataclass(frozen=True)
@@ -154,7 +164,7 @@ class InvalidReferenceError(RegistryError, ValueError):
     """A malformed reference, repository name, tag or digest. Raised before any I/O."""
 
 
-class ManifestTooLargeError(RegistryError):
+class ManifestTooLargeError(RegistryError, ValueError):
     """A manifest larger than the limit (4 MiB by default) was refused without reading it whole."""
 
 

@@ -190,7 +190,11 @@ def test_repository_properties_from_wire() -> None:
         "tag_count=2, can_delete=True, can_write=False, can_read=True, can_list=False)"
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
-        props.can_write = True  # type: ignore[misc]
+        props.name = "other"
+    props.can_write = True  # the can_* stay assignable (the Azure SDK's read-modify-update)
+    assert props._to_wire() == {**LOCKS, "writeEnabled": True}
+    with pytest.raises(TypeError):
+        props.can_read = "yes"  # type: ignore[assignment]
 
 
 def test_manifest_properties_from_wire_index_with_unknown_platform() -> None:

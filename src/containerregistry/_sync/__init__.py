@@ -15,6 +15,7 @@ from ..protocol.acr import (
 )
 from ._artifact import RegistryArtifact
 from ._content_client import BlobStream, ContainerRegistryContentClient
+from ._flat import DownloadBlobStream
 from ._paging import ItemPaged, PageIterator
 from ._registry_client import ContainerRegistryClient
 from ._repository import ContainerRepository
@@ -32,6 +33,7 @@ __all__ = [
     "ContainerRegistryClient",
     "ContainerRegistryContentClient",
     "ContainerRepository",
+    "DownloadBlobStream",
     "ItemPaged",
     "PageIterator",
     "RegistryArtifact",

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from .._azure_core import azure_twin
 
 __all__ = ["ItemPaged", "PageIterator"]
 
@@ -49,11 +51,14 @@ class _ListIterator(Generic[T]):
 
 
 class ItemPaged(Generic[T]):
-    """An iterable of items fetched page by page, on demand.
+    """An iterable of items fetched page by page, on demand (also an azure-core `ItemPaged` when loaded).
 
     Iterate it for the items, or call `by_page()` to iterate pages (each page an iterator of items)
     and resume later from a `continuation_token`.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ItemPaged[T]:
+        return super().__new__(azure_twin(cls))
 
     def __init__(self, fetch: PageFetcher[T]) -> None:
         self._fetch = fetch

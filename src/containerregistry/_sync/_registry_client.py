@@ -10,12 +10,14 @@ from typing import Any
 
 import httpx
 
+from .._sdk_keywords import sdk_client_options
 from ..protocol.acr import DEFAULT_API_VERSION, parse_catalog
 from ..protocol.http import add_query
 from ..protocol.reference import validate_repository
 from ..protocol.results import DeleteRepositoryResult
 from ..transport import RetryPolicy
 from ._artifact import RegistryArtifact, _AcrSession
+from ._flat import _FlatMethods
 from ._paging import ItemPaged
 from ._pipeline import Pipeline
 from ._repository import ContainerRepository
@@ -25,7 +27,7 @@ __all__ = ["ContainerRegistryClient"]
 _CATALOG_SCOPE = ("registry:catalog:*",)
 
 
-class ContainerRegistryClient:
+class ContainerRegistryClient(_FlatMethods):
     """The repositories of an Azure Container Registry (or an ACR-compatible registry such as the emulator).
 
     Args:
@@ -38,7 +40,8 @@ class ContainerRegistryClient:
         audience: the Entra ID audience (see `ContainerRegistryAudience`); default
             `https://containerregistry.azure.net`.
         api_version: the ACR data-plane API version sent as `api-version` (default `2021-07-01`).
-        transport: an httpx transport to use instead of the default fast one (retries still wrap it).
+        transport: an httpx transport to use instead of the default fast one (retries still wrap it), or
+            an azure-core transport (`RequestsTransport()`, `AioHttpTransport()` for the async client).
         http_client: an httpx client to use as is.
         timeout: seconds or an `httpx.Timeout`.
         retry: the retry policy for idempotent requests.
@@ -50,6 +53,11 @@ class ContainerRegistryClient:
 
     Repositories and artifacts from `get_repository` / `get_artifact` share this client's connection
     pool and token cache. Use the client as a context manager, or call `close()`.
+
+    It also has the flat methods of azure-containerregistry's client (`get_tag_properties(repository,
+    tag)`, `upload_blob(repository, data)`, ...: see `_FlatMethods`) and takes its keywords
+    (`connection_verify=`, `retry_total=`, `credential_scopes=`, ...), so SDK code runs with only its
+    import changed.
 
     Raises:
         InvalidReferenceError: the endpoint is malformed.
@@ -69,7 +77,24 @@ class ContainerRegistryClient:
         verify: bool | str = True,
         insecure: bool = False,
         trusted_token_hosts: Iterable[str] | None = None,
+        **sdk_keywords: Any,
     ) -> None:
+        sdk = sdk_client_options(
+            sdk_keywords,
+            transport=transport,
+            verify=verify,
+            timeout=timeout,
+            retry=retry,
+            audience=audience,
+            kind=httpx.BaseTransport,
+        )
+        transport, verify, timeout, retry, audience = (
+            sdk.transport,
+            sdk.verify,
+            sdk.timeout,
+            sdk.retry,
+            sdk.audience,
+        )
         pipeline = Pipeline(
             endpoint,
             credential,

@@ -19,6 +19,7 @@ from ..protocol.acr import (
 from ..transport import _aiohttp  # noqa: F401
 from ._artifact import RegistryArtifact
 from ._content_client import BlobStream, ContainerRegistryContentClient
+from ._flat import AsyncDownloadBlobStream
 from ._paging import AsyncItemPaged, AsyncPageIterator
 from ._registry_client import ContainerRegistryClient
 from ._repository import ContainerRepository
@@ -31,6 +32,7 @@ __all__ = [
     "ArtifactOperatingSystem",
     "ArtifactTagOrder",
     "ArtifactTagProperties",
+    "AsyncDownloadBlobStream",
     "AsyncItemPaged",
     "AsyncPageIterator",
     "BlobStream",

@@ -108,12 +108,13 @@ class ContainerRegistryContentClient:
         max_manifest_size: int = MAX_MANIFEST_SIZE,
         upload_attempts: int = 5,
         trusted_token_hosts: Iterable[str] | None = None,
+        _pipeline: AsyncPipeline | None = None,  # another client's (it stays the owner's to close)
     ) -> None:
         validate_repository(repository)
         if chunk_size is not None and chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
         self._repository = repository
-        self._pipeline = AsyncPipeline(
+        self._pipeline = _pipeline or AsyncPipeline(
             endpoint,
             credential,
             transport=transport,

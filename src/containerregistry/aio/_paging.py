@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from .._azure_core import azure_twin
 
 __all__ = ["AsyncItemPaged", "AsyncPageIterator"]
 
@@ -47,11 +49,14 @@ class _ListIterator(Generic[T]):
 
 
 class AsyncItemPaged(Generic[T]):
-    """An iterable of items fetched page by page, on demand.
+    """An iterable of items fetched page by page, on demand (also an azure-core `AsyncItemPaged` when loaded).
 
     Iterate it for the items, or call `by_page()` to iterate pages (each page an iterator of items)
     and resume later from a `continuation_token`.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> AsyncItemPaged[T]:
+        return super().__new__(azure_twin(cls))
 
     def __init__(self, fetch: PageFetcher[T]) -> None:
         self._fetch = fetch

@@ -8,12 +8,14 @@ from typing import Any
 
 import httpx
 
+from .._sdk_keywords import sdk_client_options
 from ..protocol.acr import DEFAULT_API_VERSION, parse_catalog
 from ..protocol.http import add_query
 from ..protocol.reference import validate_repository
 from ..protocol.results import DeleteRepositoryResult
 from ..transport import RetryPolicy
 from ._artifact import RegistryArtifact, _AcrSession
+from ._flat import _FlatMethods
 from ._paging import AsyncItemPaged
 from ._pipeline import AsyncPipeline
 from ._repository import ContainerRepository
@@ -23,7 +25,7 @@ __all__ = ["ContainerRegistryClient"]
 _CATALOG_SCOPE = ("registry:catalog:*",)
 
 
-class ContainerRegistryClient:
+class ContainerRegistryClient(_FlatMethods):
     """The repositories of an Azure Container Registry (or an ACR-compatible registry such as the emulator).
 
     Args:
@@ -36,7 +38,8 @@ class ContainerRegistryClient:
         audience: the Entra ID audience (see `ContainerRegistryAudience`); default
             `https://containerregistry.azure.net`.
         api_version: the ACR data-plane API version sent as `api-version` (default `2021-07-01`).
-        transport: an httpx transport to use instead of the default fast one (retries still wrap it).
+        transport: an httpx transport to use instead of the default fast one (retries still wrap it), or
+            an azure-core transport (`RequestsTransport()`, `AioHttpTransport()` for the async client).
         http_client: an httpx client to use as is.
         timeout: seconds or an `httpx.Timeout`.
         retry: the retry policy for idempotent requests.
@@ -48,6 +51,11 @@ class ContainerRegistryClient:
 
     Repositories and artifacts from `get_repository` / `get_artifact` share this client's connection
     pool and token cache. Use the client as a context manager, or call `close()`.
+
+    It also has the flat methods of azure-containerregistry's client (`get_tag_properties(repository,
+    tag)`, `upload_blob(repository, data)`, ...: see `_FlatMethods`) and takes its keywords
+    (`connection_verify=`, `retry_total=`, `credential_scopes=`, ...), so SDK code runs with only its
+    import changed.
 
     Raises:
         InvalidReferenceError: the endpoint is malformed.
@@ -67,7 +75,24 @@ class ContainerRegistryClient:
         verify: bool | str = True,
         insecure: bool = False,
         trusted_token_hosts: Iterable[str] | None = None,
+        **sdk_keywords: Any,
     ) -> None:
+        sdk = sdk_client_options(
+            sdk_keywords,
+            transport=transport,
+            verify=verify,
+            timeout=timeout,
+            retry=retry,
+            audience=audience,
+            kind=httpx.AsyncBaseTransport,
+        )
+        transport, verify, timeout, retry, audience = (
+            sdk.transport,
+            sdk.verify,
+            sdk.timeout,
+            sdk.retry,
+            sdk.audience,
+        )
         pipeline = AsyncPipeline(
             endpoint,
             credential,

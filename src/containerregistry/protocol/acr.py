@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import FrozenInstanceError, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, TypeVar
@@ -77,10 +77,13 @@ class ArtifactArchitecture(_WireEnum):
     ARM = "arm"
     ARM64 = "arm64"
     MIPS = "mips"
+    MIPSLE = "mipsle"  # the Azure SDK's names come first (they are the canonical ones in reprs)
     MIPS_LE = "mipsle"
     MIPS64 = "mips64"
+    MIPS64LE = "mips64le"
     MIPS64_LE = "mips64le"
     PPC64 = "ppc64"
+    PPC64LE = "ppc64le"
     PPC64_LE = "ppc64le"
     RISCV64 = "riscv64"
     S390X = "s390x"
@@ -256,6 +259,7 @@ _CHANGEABLE = (
     ("can_read", "readEnabled"),
     ("can_list", "listEnabled"),
 )
+_CHANGEABLE_NAMES = frozenset(name for name, _ in _CHANGEABLE)
 
 
 def _changeable_from_wire(data: Mapping[str, Any]) -> dict[str, bool | None]:
@@ -359,7 +363,21 @@ class _ReadableRepr:
 
 
 class _Changeable:
-    """The `_to_wire` shared by every model with changeable attributes."""
+    """The `_to_wire` shared by every model with changeable attributes, which stay assignable.
+
+    Every field is read-only once set, except `can_delete`, `can_write`, `can_read` and `can_list`, which
+    may be assigned (`props.can_write = False`) for the Azure SDK's read-modify-update pattern.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in _CHANGEABLE_NAMES:
+            if name in self.__dict__:
+                raise FrozenInstanceError(
+                    f"cannot assign to field {name!r} (only can_delete, can_write, ...)"
+                )
+        elif value is not None and not isinstance(value, bool):
+            raise TypeError(f"{name} must be True, False or None, not {type(value).__name__}")
+        object.__setattr__(self, name, value)
 
     can_delete: bool | None
     can_write: bool | None
@@ -379,7 +397,7 @@ class _Changeable:
 # -- models -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(kw_only=True, repr=False, unsafe_hash=True)
 class RepositoryProperties(_Changeable, _ReadableRepr):
     """Properties of a repository.
 
@@ -468,7 +486,7 @@ def _enum(enum: type[_E], value: str | None) -> _E | str | None:
     return enum.from_wire(value)
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(kw_only=True, repr=False, unsafe_hash=True)
 class ArtifactManifestProperties(_Changeable, _ReadableRepr):
     """Properties of a manifest (an image, an index, or another artifact).
 
@@ -550,7 +568,7 @@ class ArtifactManifestProperties(_Changeable, _ReadableRepr):
         )
 
 
-@dataclass(frozen=True, kw_only=True, repr=False)
+@dataclass(kw_only=True, repr=False, unsafe_hash=True)
 class ArtifactTagProperties(_Changeable, _ReadableRepr):
     """Properties of a tag.
 
