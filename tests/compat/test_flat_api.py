@@ -109,7 +109,7 @@ def test_repository_properties_both_update_forms(sdk: Calls, entra_registry: Any
     with pytest.raises(ResourceNotFoundError):
         sdk("get_repository_properties", repo)
     assert repo not in sdk.items("list_repository_names")
-    sdk("delete_repository", repo)  # already gone: no error
+    sdk("delete_repository", repository=repo)  # already gone: no error (and the SDK's keyword name)
 
 
 # -- manifest properties --------------------------------------------------------------------------

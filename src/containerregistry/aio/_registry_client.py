@@ -168,7 +168,7 @@ class ContainerRegistryClient(_FlatMethods):
         """
         return RegistryArtifact(self._session, repository, tag_or_digest)
 
-    async def delete_repository(self, name: str, *, missing_ok: bool = True) -> DeleteRepositoryResult:
+    async def delete_repository(self, repository: str, *, missing_ok: bool = True) -> DeleteRepositoryResult:
         """Delete a repository with all its manifests and tags; succeeds when it is already gone.
 
         Args:
@@ -184,8 +184,8 @@ class ContainerRegistryClient(_FlatMethods):
             UnsupportedOperationError: the registry has no repository delete API (no ACR API);
                 nothing was deleted.
         """
-        validate_repository(name)
-        return await self.get_repository(name).delete(missing_ok=missing_ok)
+        validate_repository(repository)
+        return await self.get_repository(repository).delete(missing_ok=missing_ok)
 
     async def get_acr_refresh_token(self) -> str | None:
         """The refresh token this client holds for the registry, obtaining one when needed.
