@@ -330,11 +330,16 @@ class _Copier:
         blobs = list(self.blobs.values())
         self.tracker.plan(blobs)
         try:
-            run_bounded([self._blob_task(blob) for blob in blobs], self.concurrency)
+            run_bounded([self._blob_task(blob) for blob in blobs], self.concurrency, on_stop=self._stop)
         except BaseException:
             if self.first_error is not None:
                 raise self.first_error from None
             raise
+
+    def _stop(self) -> None:
+        # A blob failed or the caller was interrupted (Ctrl-C): the transfers still running raise
+        # TransferAborted at their next chunk (their progress callback), instead of running to the end.
+        self.tracker.aborted = True
 
     def _blob_task(self, blob: OciDescriptor) -> Callable[[], Any]:
         def task() -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "AppContext",
     "CliError",
     "CregGroup",
+    "Interrupted",
     "ResolvedRef",
     "cli",
     "describe_error",
@@ -64,6 +65,15 @@ class CliError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C (SIGINT): stop, say what was left behind, exit status 130 (128 + SIGINT) as shells expect."""
+
+    exit_code = 130
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"interrupted: {self.format_message()}", err=True, file=file)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -98,6 +108,9 @@ class CregGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            # click would print "Aborted!" and exit 1; a shell expects 130 after Ctrl-C.
+            raise Interrupted("stopped before the command completed") from exc
         except (RegistryError, OSError, ValueError) as exc:
             # The traceback is detail for -vv only; users get one line that names the failure.
             _LOGGER.debug("command failed", exc_info=True)

@@ -22,7 +22,7 @@ from ..images import (
 from ..images import (
     prune as prune_images,
 )
-from ._app import AppContext, emit_record, emit_records, pass_app
+from ._app import AppContext, Interrupted, emit_record, emit_records, pass_app
 from ._progress import TransferBar
 
 __all__ = ["copy", "parse_duration", "prune", "pull", "push", "referrers"]
@@ -84,17 +84,20 @@ def _run(
     dst = image_location(app, target)
     extra = {} if preserve_digests is None else {"convert_to_oci": not preserve_digests}
     with TransferBar(verb) as bar:
-        result = operation(
-            src,
-            dst,
-            credential=app.credential,
-            platforms=list(platforms) or None,
-            include_referrers=referrers,
-            concurrency=concurrency,
-            progress=bar.event,
-            **extra,
-            **app.client_options(),
-        )
+        try:
+            result = operation(
+                src,
+                dst,
+                credential=app.credential,
+                platforms=list(platforms) or None,
+                include_referrers=referrers,
+                concurrency=concurrency,
+                progress=bar.event,
+                **extra,
+                **app.client_options(),
+            )
+        except KeyboardInterrupt as exc:
+            raise Interrupted(_interrupted_state(dst, bar)) from exc
     click.echo(
         f"{verb}: {result.source} -> {result.target} ({result.blobs_copied} blobs copied, "
         f"{result.blobs_skipped} skipped, {result.blobs_mounted} mounted, {result.bytes_copied} bytes)",
@@ -107,6 +110,20 @@ def _run(
             err=True,
         )
     emit_record(app, result)
+
+
+def _interrupted_state(target: ImageLocation, bar: TransferBar) -> str:
+    """What an interrupted transfer left at `target`: the blobs that landed, and that a re-run resumes."""
+    landed = bar.landed
+    size = sum(landed.values())
+    total = f" of {bar.blobs_total}" if bar.blobs_total else ""
+    text = (
+        f"{len(landed)}{total} blobs are complete at {target} ({size} bytes)"
+        f"{': ' + ', '.join(sorted(landed)) if 0 < len(landed) <= 8 else ''}; no manifest was written,"
+        f" so {target} shows no new image; run the same command again to resume (blobs already there"
+        f" are skipped)"
+    )
+    return text
 
 
 def _preserve_digests_option(function: Callable[..., Any]) -> Callable[..., Any]:
