@@ -6,16 +6,13 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
 from ..images import (
     CopyImageResult,
     ImageLocation,
-    RegistryLocation,
     copy_image,
-    parse_image_location,
     pull_image,
     push_image,
 )
@@ -23,26 +20,10 @@ from ..images import (
     prune as prune_images,
 )
 from ._app import AppContext, Interrupted, emit_record, emit_records, pass_app
+from ._locations import image_location
 from ._progress import TransferBar
 
-__all__ = ["copy", "parse_duration", "prune", "pull", "push", "referrers"]
-
-
-def image_location(app: AppContext, text: str) -> ImageLocation:
-    """`oci:DIR[:tag]`, or a reference relative to `--registry` (whose scheme it then keeps)."""
-    try:
-        location = parse_image_location(text, default_registry=app.login_server)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    # `-r http://myhost:5000` and `app:1` must talk http to myhost, as every other command does.
-    if (
-        isinstance(location, RegistryLocation)
-        and location.scheme is None
-        and location.registry == app.login_server
-        and "://" in app.endpoint
-    ):
-        location = RegistryLocation(location.reference, scheme=urlsplit(app.endpoint).scheme)
-    return location
+__all__ = ["copy", "image_location", "parse_duration", "prune", "pull", "push", "referrers"]
 
 
 def _transfer_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,8 +61,8 @@ def _run(
     concurrency: int,
     preserve_digests: bool | None = None,
 ) -> None:
-    src = image_location(app, source)
-    dst = image_location(app, target)
+    src = image_location(app, source, role="source")
+    dst = image_location(app, target, role="destination", local_only=verb == "pull")
     extra = {} if preserve_digests is None else {"convert_to_oci": not preserve_digests}
     with TransferBar(verb) as bar:
         try:
