@@ -30,7 +30,7 @@ import httpx
 import jwt
 
 from .._common import is_loopback_host
-from ..exceptions import ClientAuthenticationError, ErrorDetail, InsecureTransportError
+from ..exceptions import ClientAuthenticationError, ErrorDetail, InsecureTransportError, RegistryError
 from ..protocol.challenge import Challenge, merge_scopes, parse_www_authenticate, scopes_cover
 from ._credentials import (
     BasicCredential,
@@ -842,13 +842,20 @@ class RegistryAuth(httpx.Auth):
         get_token = getattr(self._credential, "get_token")  # noqa: B009 - checked by _is_entra
         if inspect.iscoroutinefunction(get_token):
             raise TypeError("an async Entra ID credential needs an async client (httpx.AsyncClient / .aio)")
-        return _token_string(get_token(*step.scopes))
+        try:
+            result = get_token(*step.scopes)
+        except Exception as exc:
+            raise _entra_failure(self._credential, exc) from exc
+        return _token_string(result)
 
     async def _entra_token_async(self, step: _EntraTokenNeeded) -> str:
         get_token = getattr(self._credential, "get_token")  # noqa: B009 - checked by _is_entra
-        result = get_token(*step.scopes)
-        if inspect.isawaitable(result):
-            result = await result
+        try:
+            result = get_token(*step.scopes)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:
+            raise _entra_failure(self._credential, exc) from exc
         return _token_string(result)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -951,6 +958,22 @@ def _redirected_away(request: httpx.Request, response: httpx.Response) -> bool:
 def _basic_header(credential: BasicCredential) -> str:
     raw = f"{credential.username}:{credential.password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def _entra_failure(credential: object, exc: Exception) -> Exception:
+    """An Entra ID credential's failure (azure-identity / azure-core raise their own types, with
+    messages of many lines listing each credential tried) as this library's `ClientAuthenticationError`,
+    one line; the original stays chained as `__cause__`. Our own errors, and TypeError, pass unchanged."""
+    if isinstance(exc, (RegistryError, TypeError)):
+        return exc
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    logger.debug("Entra ID credential %s failed: %s", type(credential).__name__, exc)
+    return ClientAuthenticationError(
+        f"no Entra ID token from {type(credential).__name__}: {first} (sign in with `az login`, or set"
+        " the AZURE_* variables of a service principal or managed identity)",
+        status_code=401,
+    )
 
 
 def _token_string(result: object) -> str:

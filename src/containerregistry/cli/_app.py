@@ -115,6 +115,14 @@ class CregGroup(click.Group):
             # The traceback is detail for -vv only; users get one line that names the failure.
             _LOGGER.debug("command failed", exc_info=True)
             raise CliError(describe_error(exc)) from exc
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            # A bug or an error nobody anticipated: still one line (the traceback is for -vv).
+            _LOGGER.debug("command failed unexpectedly", exc_info=True)
+            raise CliError(
+                f"{describe_error(exc)} ({type(exc).__name__}; run with -vv for the traceback)"
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -413,6 +421,8 @@ def _configure_logging(verbose: int) -> None:
         if getattr(old, "_creg", False):
             root.removeHandler(old)
             root.setLevel(logging.WARNING)
+    # azure-identity logs every credential it tried as a WARNING of many lines: the error says it in one.
+    logging.getLogger("azure").setLevel(logging.ERROR if verbose <= 0 else logging.NOTSET)
     if verbose <= 0:
         return
     handler = logging.StreamHandler(sys.stderr)
