@@ -65,9 +65,11 @@ class _FailingAsyncCredential:
 
 
 def test_sync_client_wraps_azure_errors(acr_like: Any) -> None:
-    with containerregistry.ContainerRegistryClient(acr_like.endpoint, _FailingCredential()) as client:
-        with pytest.raises(containerregistry.ClientAuthenticationError) as caught:
-            list(client.list_repository_names())
+    with (
+        containerregistry.ContainerRegistryClient(acr_like.endpoint, _FailingCredential()) as client,
+        pytest.raises(containerregistry.ClientAuthenticationError) as caught,
+    ):
+        list(client.list_repository_names())
     assert _azure_cause(caught.value)
     assert "\n" not in str(caught.value)
     assert "token request failed" in str(caught.value)
@@ -90,9 +92,11 @@ def test_default_azure_credential_without_sign_in_is_a_client_authentication_err
     acr_like: Any, no_azure_sign_in: dict[str, str]
 ) -> None:
     credential = azure_identity.DefaultAzureCredential(exclude_managed_identity_credential=True)
-    with containerregistry.ContainerRegistryClient(acr_like.endpoint, credential) as client:
-        with pytest.raises(containerregistry.ClientAuthenticationError) as caught:
-            client.get_acr_refresh_token()
+    with (
+        containerregistry.ContainerRegistryClient(acr_like.endpoint, credential) as client,
+        pytest.raises(containerregistry.ClientAuthenticationError) as caught,
+    ):
+        client.get_acr_refresh_token()
     assert _azure_cause(caught.value)
 
 
