@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import io
 import json
 import logging
+import os
 import re
 import sys
 import warnings
@@ -34,6 +36,7 @@ from ..protocol.reference import Reference, parse_reference
 
 __all__ = [
     "DEFAULT_REGISTRY",
+    "OUTPUT_FORMATS",
     "AppContext",
     "CliError",
     "CregGroup",
@@ -51,6 +54,9 @@ __all__ = [
     "report",
     "stderr_console",
 ]
+
+#: `-o` values: `plain` and `tsv` are for scripts (tab-separated fields, one record a line, no padding).
+OUTPUT_FORMATS = ("table", "json", "plain", "tsv")
 
 #: Where commands go without `--registry`: the local emulator (`creg serve`).
 DEFAULT_REGISTRY = "http://127.0.0.1:5000"
@@ -96,6 +102,16 @@ def describe_error(exc: BaseException) -> str:
             " blob/manifest get/put/rm and push/pull/copy commands, which work on any OCI registry"
         )
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the flush at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (click's CliRunner): nothing will flush it to a closed pipe
 
 
 def _options_by_name(command: click.Command) -> dict[str, click.Option]:
@@ -190,6 +206,10 @@ class CregGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # `creg ... | head -1`: the reader has all it wanted. Quiet, and status 0 as for cat.
+            _silence_stdout()
+            raise click.exceptions.Exit(0) from None
         except KeyboardInterrupt as exc:
             # click would print "Aborted!" and exit 1; a shell expects 130 after Ctrl-C.
             raise Interrupted("stopped before the command completed") from exc
@@ -242,7 +262,7 @@ class AppContext:
 
     Attributes:
         registry: `--registry`, the registry references without a host are relative to.
-        output: `table` or `json`.
+        output: `table`, `json`, `plain` or `tsv` (see `OUTPUT_FORMATS`).
         insecure: allow credentials over plain http and skip TLS verification.
         username, password: explicit credentials (`--username` + `--password-stdin`).
         anonymous: send no credentials at all.
@@ -274,6 +294,11 @@ class AppContext:
     @property
     def json(self) -> bool:
         return self.output == "json"
+
+    @property
+    def plain(self) -> bool:
+        """`-o plain` or `-o tsv`: tab-separated lines for scripts (`tsv` with a header line)."""
+        return self.output in ("plain", "tsv")
 
     @property
     def credential(self) -> Any:
@@ -388,6 +413,21 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
+
+
+def _plain_cell(value: Any) -> str:
+    """A field of `-o plain`/`tsv`: no tab or line break inside (they separate fields and records);
+    times in ISO 8601."""
+    if isinstance(value, datetime.datetime):
+        text = value.isoformat()
+    elif isinstance(value, (list, tuple)):
+        text = ",".join(_plain_cell(v) for v in value)
+    else:
+        text = _cell(value)
+    return re.sub(r"[\t\r\n]+", " ", text)
+
+
 def _stdout_console() -> Console:
     # Resolved per call so click's CliRunner (which swaps sys.stdout) captures the output. Not a
     # terminal: a wide console, so digests are never cut or wrapped mid-way in pipes.
@@ -423,6 +463,17 @@ def emit_record(app: AppContext, record: Any, *, title: str | None = None) -> No
     if app.json:
         click.echo(json.dumps(data, indent=2))
         return
+    if app.plain:
+        fields_ = (
+            {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+            if dataclasses.is_dataclass(record) and not isinstance(record, type)
+            else dict(record)
+        )
+        for name, value in fields_.items():
+            if isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+                value = [json.dumps(_jsonable(v), separators=(",", ":")) for v in value]
+            click.echo(f"{name}\t{_plain_cell(value)}")
+        return
     table = Table(title=title, show_header=False, box=None, pad_edge=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
@@ -454,11 +505,23 @@ def emit_records(
     if app.json:
         click.echo(json.dumps([_jsonable(item) for item in items], indent=2))
         return items
+    if app.plain:
+        if app.output == "tsv":
+            click.echo("\t".join(_plain_cell(header) for header, _ in columns))
+        for item in items:
+            click.echo("\t".join(_plain_cell(getter(item)) for _, getter in columns))
+        return items
+    rows = [[_cell(getter(item)) for _, getter in columns] for item in items]
     table = Table(title=title)
-    for header, _ in columns:
-        table.add_column(header, overflow="fold")
-    for item in items:
-        table.add_row(*(_cell(getter(item)) for _, getter in columns))
+    for index, (header, _) in enumerate(columns):
+        # A digest is copied and pasted: never folded over two lines, even on a narrow terminal.
+        digests = [len(row[index]) for row in rows if _DIGEST_RE.match(row[index])]
+        if digests:
+            table.add_column(header, no_wrap=True, min_width=max(digests))
+        else:
+            table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     _stdout_console().print(table)
     return items
 
@@ -537,10 +600,11 @@ def fail(message: str) -> NoReturn:
 @click.option(
     "--output",
     "-o",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(OUTPUT_FORMATS),
     default="table",
     show_default=True,
-    help="output format",
+    help="output format: a table, JSON, or for scripts plain (one record a line, fields separated by a"
+    " tab, no header) or tsv (the same with a header line)",
 )
 @click.option("--insecure", is_flag=True, help="allow credentials over plain http and skip TLS verification")
 @click.option("--username", "-u", metavar="NAME", help="user name (the password comes from --password-stdin)")
