@@ -46,6 +46,7 @@ __all__ = [
     "describe_error",
     "emit",
     "fail",
+    "lacks_acr_api",
     "emit_record",
     "emit_records",
     "lock_options",
@@ -90,18 +91,27 @@ def describe_error(exc: BaseException) -> str:
         text = f"the registry answered {exc.status_code}"
     else:
         text = str(exc) or type(exc).__name__
-    if (
+    if lacks_acr_api(exc):
+        text += (
+            " -- this registry has no ACR metadata API (CNCF Distribution and most OCI registries do not):"
+            " tag/manifest properties, locks, manifest ls and prune need it; tag ls, tag show, repo ls,"
+            " blob/manifest get/put/rm and push/pull/copy work on any OCI registry"
+        )
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def lacks_acr_api(exc: BaseException) -> bool:
+    """Whether `exc` says the registry has no ACR metadata API (`/acr/v1/...` answered a bare 404).
+
+    ACR (and the emulator) answer a 404 of a missing tag or repository with an OCI error body; a bare
+    404 means the API itself is missing.
+    """
+    return (
         isinstance(exc, HttpResponseError)
         and exc.status_code == 404
         and not exc.errors
         and "/acr/v1/" in exc.url
-    ):
-        # ACR (and the emulator) answer a 404 with an OCI error body; a bare 404 means no such API.
-        text += (
-            " -- this registry seems to lack the ACR metadata API: use tag ls --plain, or the"
-            " blob/manifest get/put/rm and push/pull/copy commands, which work on any OCI registry"
-        )
-    return re.sub(r"\s+", " ", text).strip()
+    )
 
 
 def _silence_stdout() -> None:
