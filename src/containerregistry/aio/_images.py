@@ -812,13 +812,57 @@ def _entry(manifest: ArtifactManifestProperties, reason: str = "") -> PrunedMani
     )
 
 
-def _lock_reason(manifest: ArtifactManifestProperties) -> str | None:
-    locks = [
+def _lock_reason(
+    manifest: ArtifactManifestProperties, repository: str, locks: dict[str, str] | None = None
+) -> str | None:
+    """Why a delete of `manifest` would be refused (the lock, and the command that lifts it), or None.
+
+    Args:
+        locks: lock reasons that apply beyond the manifest's own: `""` for the repository, and
+            manifest digests for their locked tags.
+    """
+    locks = locks or {}
+    if "" in locks:
+        return locks[""]
+    names = [
         name
         for name, value in (("deleteEnabled", manifest.can_delete), ("writeEnabled", manifest.can_write))
         if value is False
     ]
-    return f"locked: {' and '.join(f'{name}=false' for name in locks)}" if locks else None
+    if names:
+        return (
+            f"locked: manifest {' and '.join(f'{name}=false' for name in names)}"
+            f" (lift with: creg manifest update {repository}@{manifest.digest} --delete --write)"
+        )
+    return locks.get(manifest.digest)
+
+
+async def _external_locks(client: ContainerRegistryClient, repository: str) -> dict[str, str]:
+    """The repository's own lock (key `""`) and its locked tags (by manifest digest): either makes the
+    registry refuse a manifest delete, so a dry run must know them as the real run would."""
+    locks: dict[str, str] = {}
+    repo = client.get_repository(repository)
+    properties = await repo.get_properties()
+    names = [
+        n
+        for n, v in (("deleteEnabled", properties.can_delete), ("writeEnabled", properties.can_write))
+        if v is False
+    ]
+    if names:
+        locks[""] = (
+            f"locked: repository {' and '.join(f'{n}=false' for n in names)}"
+            f" (lift with: creg repo update {repository} --delete --write)"
+        )
+    async for tag in repo.list_tag_properties():
+        names = [
+            n for n, v in (("deleteEnabled", tag.can_delete), ("writeEnabled", tag.can_write)) if v is False
+        ]
+        if names and tag.digest not in locks:
+            locks[tag.digest] = (
+                f"locked: tag {tag.name} {' and '.join(f'{n}=false' for n in names)}"
+                f" (lift with: creg tag update {repository}:{tag.name} --delete --write)"
+            )
+    return locks
 
 
 async def prune(
@@ -883,6 +927,7 @@ async def prune(
             order_by=ArtifactManifestOrder.LAST_UPDATED_ON_DESCENDING
         )
         manifests = [m async for m in listing]
+        locks = await _external_locks(client, repository)
         parents: dict[str, list[str]] = {}
         for manifest in manifests:
             for related in manifest.related_artifacts:
@@ -905,7 +950,7 @@ async def prune(
                 manifest.last_updated_on is None or manifest.last_updated_on > cutoff
             ):
                 result.kept.append(_entry(manifest, f"updated within the last {older_than}"))
-            elif (reason := _lock_reason(manifest)) is not None:
+            elif (reason := _lock_reason(manifest, repository, locks)) is not None:
                 result.skipped.append(_entry(manifest, reason))
             else:
                 doomed.append(manifest)
@@ -921,10 +966,13 @@ async def prune(
             else:
                 children.append((child, owners[0]))
         for manifest in doomed:
-            await _prune_one(client, repository, manifest, "", result, dry_run)
+            deleted = await _prune_one(client, repository, manifest, "", result, dry_run)
             for child, owner in children:
                 if owner == manifest.digest:
-                    if (reason := _lock_reason(child)) is not None:
+                    if not deleted:
+                        # The index stays (the registry refused): its platform manifests must stay too.
+                        result.kept.append(_entry(child, f"referenced by {owner}, which stays"))
+                    elif (reason := _lock_reason(child, repository, locks)) is not None:
                         result.skipped.append(_entry(child, reason))
                     else:
                         await _prune_one(
@@ -940,11 +988,12 @@ async def _prune_one(
     reason: str,
     result: PruneResult,
     dry_run: bool,
-) -> None:
+) -> bool:
     if not dry_run:
         try:
             await client.get_artifact(repository, manifest.digest).delete()
         except OperationNotAllowedError as exc:
             result.skipped.append(_entry(manifest, f"the registry refused: {exc}"))
-            return
+            return False
     result.deleted.append(_entry(manifest, reason))
+    return True

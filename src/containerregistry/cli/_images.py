@@ -288,7 +288,8 @@ def prune(
         emit_record(app, result)
         return
     action = "would delete" if dry_run else "deleted"
-    rows = [(action, m) for m in result.deleted] + [("skipped", m) for m in result.skipped]
+    rows = [(action, m) for m in result.deleted]
+    rows += [("skipped (locked)" if m.reason.startswith("locked") else "skipped", m) for m in result.skipped]
     rows += [("kept", m) for m in result.kept]
     emit_records(
         app,
