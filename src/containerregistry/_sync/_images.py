@@ -32,7 +32,13 @@ import httpx
 
 from .._common import MAX_MANIFEST_SIZE
 from .._layout import REF_NAME, ImageLayoutError, OciLayout
-from ..exceptions import DigestValidationError, InvalidReferenceError, OperationNotAllowedError
+from ..exceptions import (
+    DigestValidationError,
+    HttpResponseError,
+    InvalidReferenceError,
+    OperationNotAllowedError,
+    ServiceRequestError,
+)
 from ..images._convert import to_oci_manifest
 from ..images._models import (
     CopyImageResult,
@@ -603,6 +609,15 @@ def _copy(
         else:
             tag = dst.tag or source_tag
         source_digest = top.descriptor.digest
+        if isinstance(dst, RegistryLocation):
+            # A locked target is refused before any blob moves, not after the upload at the manifest PUT.
+            _refuse_locked_target(
+                dst,
+                tag,
+                top.descriptor.digest,
+                options,
+                target_credential if target_credential is not None else credential,
+            )
         if convert_to_oci and isinstance(dst, LayoutLocation):
             top = copier.convert_to_oci(top)  # before any blob moves: an unconvertible image fails first
         copier.transfer_blobs()
@@ -626,6 +641,50 @@ def _copy(
         for store in (source_store, target_store):
             if isinstance(store, _RegistryStore):
                 store.client.close()
+
+
+def _refuse_locked_target(
+    target: RegistryLocation, tag: str | None, digest: str, options: _ClientOptions, credential: Any
+) -> None:
+    """Raise OperationNotAllowedError when the ACR API says the target repository or tag is write-locked.
+
+    Registries without the ACR API, and identities that may not read its metadata, are not asked
+    twice: any error of the look-up leaves the decision to the registry (the manifest PUT).
+    """
+    endpoint = f"{target.scheme}://{target.registry}" if target.scheme else target.registry
+    with ContainerRegistryClient(
+        endpoint,
+        credential,
+        transport=options.transport,
+        timeout=options.timeout,
+        retry=options.retry,
+        verify=options.verify,
+        insecure=options.insecure,
+        trusted_token_hosts=options.trusted_token_hosts,
+    ) as client:
+        repository = client.get_repository(target.repository)
+        try:
+            properties = repository.get_properties()
+        except (HttpResponseError, ServiceRequestError):
+            return
+        if properties.can_write is False:
+            raise OperationNotAllowedError(
+                f"repository {target.registry}/{target.repository} is locked (writeEnabled=false): nothing"
+                f" was pushed; lift the lock with: creg repo update {target.repository} --write",
+                status_code=405,
+            )
+        if not tag:
+            return
+        try:
+            tag_properties = client.get_artifact(target.repository, tag).get_tag_properties(tag)
+        except (HttpResponseError, ServiceRequestError):
+            return
+        if tag_properties.can_write is False and tag_properties.digest != digest:
+            raise OperationNotAllowedError(
+                f"tag {target.registry}/{target.repository}:{tag} is locked (writeEnabled=false): nothing"
+                f" was pushed; lift the lock with: creg tag update {target.repository}:{tag} --write",
+                status_code=405,
+            )
 
 
 def copy_image(

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..exceptions import HttpResponseError, ResourceNotFoundError
+from ..exceptions import HttpResponseError, OperationNotAllowedError, ResourceNotFoundError
 from ._app import (
     AppContext,
     ResolvedRef,
@@ -20,6 +20,7 @@ from ._app import (
     pass_app,
     report,
 )
+from ._locks import explain_refusal
 
 __all__ = ["ORDER_CHOICES", "tag"]
 
@@ -188,4 +189,6 @@ def tag_rm(app: AppContext, reference: str) -> None:
             client.get_artifact(ref.repository, ref.tag).delete_tag(ref.tag, missing_ok=False)
         except ResourceNotFoundError:
             fail(f"no tag {ref}: nothing deleted")
+        except OperationNotAllowedError:
+            fail(f"cannot delete tag {ref}: {explain_refusal(client, ref.repository, tag=ref.tag)}")
     report(app, {"deleted": str(ref)}, f"deleted tag {ref}")
