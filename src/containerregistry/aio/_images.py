@@ -19,11 +19,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
@@ -579,6 +581,43 @@ async def _copy(
         )
     if isinstance(dst, RegistryLocation) and dst.digest and dst.tag:
         raise InvalidReferenceError(f"target {dst}: give a tag or a digest, not both")
+    # A layout this call creates is removed again when the copy fails: no half-made layout is left.
+    # (An interrupt keeps it: the blobs that landed let the same command resume.)
+    created = Path(dst.path) if isinstance(dst, LayoutLocation) and not Path(dst.path).exists() else None
+    try:
+        return await _copy_stores(
+            src,
+            dst,
+            credential=credential,
+            source_credential=source_credential,
+            target_credential=target_credential,
+            platforms=platforms,
+            include_referrers=include_referrers,
+            concurrency=concurrency,
+            progress=progress,
+            options=options,
+            convert_to_oci=convert_to_oci,
+        )
+    except Exception:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
+async def _copy_stores(
+    src: ImageLocation,
+    dst: ImageLocation,
+    *,
+    credential: Any,
+    source_credential: Any,
+    target_credential: Any,
+    platforms: Sequence[str] | None,
+    include_referrers: bool,
+    concurrency: int,
+    progress: ProgressHandler | None,
+    options: _ClientOptions,
+    convert_to_oci: bool,
+) -> CopyImageResult:
     source_store = _open_store(
         src, source_credential if source_credential is not None else credential, options, create=False
     )

@@ -91,6 +91,8 @@ def describe_error(exc: BaseException) -> str:
         text = f"the registry answered {exc.status_code}"
     else:
         text = str(exc) or type(exc).__name__
+    if "connection refused" in text and any(h in text for h in ("127.0.0.1", "localhost", "[::1]")):
+        text += " -- start the local emulator with: creg serve"
     if lacks_acr_api(exc):
         text += (
             " -- this registry has no ACR metadata API (CNCF Distribution and most OCI registries do not):"
