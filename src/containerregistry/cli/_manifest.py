@@ -155,7 +155,7 @@ def manifest_rm(app: AppContext, reference: str) -> None:
         except OperationNotAllowedError:
             with app.registry_client(ref.endpoint) as client:
                 fail(
-                    f"cannot delete {ref.repository}@{digest}: {explain_refusal(client, ref.repository, digest=digest)}"
+                    f"cannot delete {ref.repository}@{digest} (405, disallowed): {explain_refusal(client, ref.repository, digest=digest)}"
                 )
     report(
         app, {"deleted": digest, "repository": ref.repository}, f"deleted manifest {ref.repository}@{digest}"

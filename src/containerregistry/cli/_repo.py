@@ -94,5 +94,7 @@ def repo_rm(app: AppContext, repository: str) -> None:
         except ResourceNotFoundError:
             fail(f"no repository {ref}: nothing deleted")
         except OperationNotAllowedError:
-            fail(f"cannot delete repository {ref}: {explain_refusal(client, ref.repository)}")
+            fail(
+                f"cannot delete repository {ref} (405, disallowed): {explain_refusal(client, ref.repository)}"
+            )
     emit_record(app, result)

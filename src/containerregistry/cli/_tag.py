@@ -190,5 +190,7 @@ def tag_rm(app: AppContext, reference: str) -> None:
         except ResourceNotFoundError:
             fail(f"no tag {ref}: nothing deleted")
         except OperationNotAllowedError:
-            fail(f"cannot delete tag {ref}: {explain_refusal(client, ref.repository, tag=ref.tag)}")
+            fail(
+                f"cannot delete tag {ref} (405, disallowed): {explain_refusal(client, ref.repository, tag=ref.tag)}"
+            )
     report(app, {"deleted": str(ref)}, f"deleted tag {ref}")
