@@ -186,3 +186,20 @@ def test_blob_and_manifest_commands_on_distribution(
     assert _json(run_cli("-r", distribution.endpoint, "-o", "json", "tag", "ls", "--plain", repo)) == ["v1"]
     assert run_cli("-r", distribution.endpoint, "manifest", "rm", f"{repo}:v1").exit_code == 0
     assert run_cli("-r", distribution.endpoint, "manifest", "get", f"{repo}@{digest}").exit_code == 1
+
+
+def test_prune_dry_run_says_skipped_locked_as_the_real_run(registry_emulator: Any, layout: Any) -> None:
+    repo = unique("prunelock")
+    endpoint = registry_emulator.endpoint
+    assert run_cli("-r", endpoint, "push", f"oci:{layout.path}:{layout.tag}", f"{repo}:v1").exit_code == 0
+    assert run_cli("-r", endpoint, "tag", "update", f"{repo}:v1", "--no-delete").exit_code == 0
+    preview = run_cli("-r", endpoint, "-o", "plain", "prune", repo, "--keep", "0", "--dry-run")
+    real = run_cli("-r", endpoint, "-o", "plain", "prune", repo, "--keep", "0")
+    assert preview.exit_code == real.exit_code == 0, (preview.stderr, real.stderr)
+    first = preview.stdout.splitlines()[0].split("\t")
+    assert first[0] == "skipped (locked)" and first[1] == layout.digest
+    assert f"creg tag update {repo}:v1 --delete --write" in first[4]
+    assert "would delete" not in preview.stdout
+    assert [line.split("\t")[:2] for line in preview.stdout.splitlines()] == [
+        line.split("\t")[:2] for line in real.stdout.splitlines()
+    ]

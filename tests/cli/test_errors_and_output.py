@@ -107,9 +107,9 @@ def test_registry_from_the_environment(registry_emulator: Any, push_manifest: Ca
 
 
 def test_acr_commands_on_a_plain_oci_registry_say_why(distribution: Any) -> None:
-    result = run_cli("-r", distribution.endpoint, "tag", "ls", unique("dist"))
+    result = run_cli("-r", distribution.endpoint, "manifest", "ls", unique("dist"))
     assert result.exit_code == 1
-    assert "lack the ACR metadata API" in _one_line_error(result.stderr)
+    assert "has no ACR metadata API" in _one_line_error(result.stderr)
 
 
 def test_a_real_404_from_acr_gets_no_such_hint(registry_emulator: Any) -> None:

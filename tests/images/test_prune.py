@@ -60,10 +60,14 @@ def test_prune_keeps_newest_skips_locked_and_takes_index_children(
     assert [m.digest for m in preview.deleted[:2]] == [digests["v3"], image.index_digest]
     assert sorted(m.digest for m in preview.deleted[2:]) == sorted(image.manifests.values())
     assert all(m.reason == f"platform manifest of {image.index_digest}" for m in preview.deleted[2:])
-    assert [(m.tags, m.reason) for m in preview.skipped] == [
-        (["v1"], "locked: writeEnabled=false"),
-        (["v2"], "locked: deleteEnabled=false"),
+    assert [(m.tags, m.reason.split(" (lift with: ")[0]) for m in preview.skipped] == [
+        (["v1"], "locked: manifest writeEnabled=false"),
+        (["v2"], "locked: manifest deleteEnabled=false"),
     ]
+    assert (
+        f"creg manifest update {repo}@{preview.skipped[0].digest} --delete --write"
+        in preview.skipped[0].reason
+    )
     assert [(m.tags, m.reason) for m in preview.kept] == [
         (["v5"], "among the newest 2"),
         (["v4"], "among the newest 2"),
@@ -113,3 +117,41 @@ def test_prune_keep_zero_deletes_everything_and_negative_is_refused(
         ops.prune(endpoint, repo, keep=-1)
     assert len(ops.prune(endpoint, repo, keep=0).deleted) == 2
     assert tags_of(endpoint, repo) == []
+
+
+@pytest.mark.parametrize("lock", ["tag", "repository"])
+def test_dry_run_reports_what_the_real_run_does_with_tag_and_repository_locks(
+    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str, lock: str
+) -> None:
+    endpoint = registry_emulator.endpoint
+    image = build_layout(tmp_path / "src")
+    ops.push(f"oci:{tmp_path / 'src'}", f"{registry_emulator.login_server}/{repo}:multi")
+    push_small_image(endpoint, repo, "v1")
+    with ContainerRegistryClient(endpoint) as client:
+        if lock == "tag":
+            client.get_artifact(repo, "multi").update_tag_properties("multi", can_delete=False)
+        else:
+            client.get_repository(repo).update_properties(can_delete=False)
+
+    preview = ops.prune(endpoint, repo, keep=0, dry_run=True)
+    done = ops.prune(endpoint, repo, keep=0)
+
+    def summary(result: Any) -> list[tuple[str, str, str]]:
+        rows = [("deleted", m.digest, "") for m in result.deleted]
+        rows += [("skipped", m.digest, m.reason.split(" (")[0]) for m in result.skipped]
+        return sorted(rows + [("kept", m.digest, "") for m in result.kept])
+
+    # The refusal is the same, by the same lock, in both runs: the real run never tries what it must not.
+    assert summary(preview) == summary(done)
+    skipped = {m.digest: m.reason for m in done.skipped}
+    assert image.index_digest in skipped
+    if lock == "tag":
+        assert skipped[image.index_digest].startswith("locked: tag multi deleteEnabled=false")
+        assert f"creg tag update {repo}:multi --delete --write" in skipped[image.index_digest]
+    else:
+        assert skipped[image.index_digest].startswith("locked: repository deleteEnabled=false")
+        assert f"creg repo update {repo} --delete --write" in skipped[image.index_digest]
+    # The locked index is whole: none of its platform manifests went.
+    with ContainerRegistryContentClient(endpoint, repo) as content:
+        for digest in image.manifests.values():
+            assert content.get_manifest(digest).digest == digest

@@ -131,7 +131,7 @@ def test_hostile_manifest_digest_in_layout_refused(tmp_path: Path, ops: Ops) -> 
     before = all_files(tmp_path)
     with pytest.raises(ValueError, match=r"layers\[0\]\.digest: invalid digest"):
         ops.copy(f"oci:{layout}:bad", f"oci:{tmp_path / 'out'}:bad")
-    assert all_files(tmp_path) == before | {"out/oci-layout"}
+    assert all_files(tmp_path) == before  # the layout the failed copy created is removed again
 
 
 def test_symlinked_blob_dir_refused(tmp_path: Path) -> None:

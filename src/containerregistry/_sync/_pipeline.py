@@ -23,6 +23,7 @@ from ..auth._hosts import REGISTRY_EXTENSION
 from ..exceptions import RegistryProtocolError, ServiceRequestError
 from ..protocol.http import error_from_response, redact_url
 from ..transport import RetryPolicy, RetryTransport, create_transport
+from ..transport._policy import is_refused
 from ._scheme import probe_endpoint
 from ._shim import Lock
 
@@ -235,5 +236,7 @@ def _redirect_request(request: httpx.Request, response: httpx.Response, action: 
 
 
 def _describe(exc: BaseException) -> str:
+    if is_refused(exc):
+        return "connection refused (nothing listens there: is the registry running?)"
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

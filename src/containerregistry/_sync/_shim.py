@@ -9,8 +9,8 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from ..protocol.digest import Hasher
 
@@ -48,31 +48,75 @@ def speaks_tls(host: str, port: int, timeout: float) -> bool | None:
         sock.close()
 
 
-def run_bounded(funcs: Sequence[Callable[[], T]], limit: int) -> list[T]:
+#: After Ctrl-C, how long the main thread waits for running transfers to notice the stop flag before
+#: it raises anyway (a worker blocked in a socket read, waiting for a slow registry's answer, cannot be
+#: woken; it is a daemon thread, so it does not keep the process alive and ends when its read returns).
+INTERRUPT_GRACE = 0.5
+
+
+def run_bounded(
+    funcs: Sequence[Callable[[], T]], limit: int, *, on_stop: Callable[[], None] | None = None
+) -> list[T]:
     """Run `funcs` in up to `limit` worker threads; results in order.
 
-    When one fails, those not started are cancelled and those running are waited for (threads cannot
-    be interrupted: callers make running work check a flag) before the first failure is raised.
+    When one fails, those not started are not started, `on_stop` is called (it sets the flag that
+    running work checks: threads cannot be interrupted), and those running are waited for before the
+    first failure is raised. When the caller is interrupted (Ctrl-C raises KeyboardInterrupt in the
+    waiting thread), the same happens but the wait is bounded by `INTERRUPT_GRACE` seconds, so the
+    interrupt is felt at once rather than after the transfers drain; the workers are daemon threads.
     With `limit == 1` everything runs in the calling thread.
     """
     if limit < 1:
         raise ValueError("concurrency must be at least 1")
     if limit == 1 or len(funcs) <= 1:
         return [func() for func in funcs]
-    with ThreadPoolExecutor(
-        max_workers=min(limit, len(funcs)), thread_name_prefix="containerregistry"
-    ) as pool:
-        futures: list[Future[T]] = [pool.submit(func) for func in funcs]
-        try:
-            wait(futures, return_when=FIRST_EXCEPTION)
-        finally:
-            for future in futures:
-                future.cancel()
-            wait(futures)
-    for future in futures:
-        if not future.cancelled() and future.exception() is not None:
-            raise future.exception()  # type: ignore[misc]
-    return [future.result() for future in futures]
+    results: list[Any] = [None] * len(funcs)
+    errors: list[BaseException] = []
+    state = threading.Condition()
+    next_index = 0
+    running = 0
+    stopped = False
+
+    def worker() -> None:
+        nonlocal next_index, running
+        while True:
+            with state:
+                if stopped or errors or next_index >= len(funcs):
+                    running -= 1
+                    state.notify_all()
+                    return
+                index = next_index
+                next_index += 1
+            try:
+                results[index] = funcs[index]()
+            except BaseException as exc:
+                with state:
+                    errors.append(exc)
+                    state.notify_all()
+
+    workers = min(limit, len(funcs))
+    running = workers
+    for _ in range(workers):
+        threading.Thread(target=worker, name="containerregistry", daemon=True).start()
+    try:
+        with state:
+            while running and not errors:
+                state.wait()
+    except BaseException:
+        with state:
+            stopped = True
+        if on_stop is not None:
+            on_stop()
+        with state:
+            state.wait_for(lambda: running == 0, timeout=INTERRUPT_GRACE)
+        raise
+    if errors:
+        if on_stop is not None:
+            on_stop()
+        with state:
+            state.wait_for(lambda: running == 0)
+        raise errors[0]
+    return results
 
 
 class PipelinedHasher:

@@ -19,11 +19,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
@@ -31,7 +33,13 @@ import httpx
 from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE
 from .._layout import REF_NAME, ImageLayoutError, OciLayout
-from ..exceptions import DigestValidationError, InvalidReferenceError, OperationNotAllowedError
+from ..exceptions import (
+    DigestValidationError,
+    HttpResponseError,
+    InvalidReferenceError,
+    OperationNotAllowedError,
+    ServiceRequestError,
+)
 from ..images._convert import to_oci_manifest
 from ..images._models import (
     CopyImageResult,
@@ -363,11 +371,16 @@ class _Copier:
         blobs = list(self.blobs.values())
         self.tracker.plan(blobs)
         try:
-            await run_bounded([self._blob_task(blob) for blob in blobs], self.concurrency)
+            await run_bounded([self._blob_task(blob) for blob in blobs], self.concurrency, on_stop=self._stop)
         except BaseException:
             if self.first_error is not None:
                 raise self.first_error from None
             raise
+
+    def _stop(self) -> None:
+        # A blob failed or the caller was interrupted (Ctrl-C): the transfers still running raise
+        # TransferAborted at their next chunk (their progress callback), instead of running to the end.
+        self.tracker.aborted = True
 
     def _blob_task(self, blob: OciDescriptor) -> Callable[[], Any]:
         async def task() -> None:
@@ -602,6 +615,47 @@ async def _copy(
         )
     if isinstance(dst, RegistryLocation) and dst.digest and dst.tag:
         raise InvalidReferenceError(f"target {dst}: give a tag or a digest, not both")
+    # A layout this call creates is removed again when the copy fails: no half-made layout is left.
+    # (An interrupt keeps it: the blobs that landed let the same command resume.)
+    created = (
+        Path(dst.path)
+        if isinstance(dst, LayoutLocation) and not Path(dst.path).exists()  # noqa: ASYNC240  # issue 14: layout I/O off the loop
+        else None
+    )
+    try:
+        return await _copy_stores(
+            src,
+            dst,
+            credential=credential,
+            source_credential=source_credential,
+            target_credential=target_credential,
+            platforms=platforms,
+            include_referrers=include_referrers,
+            concurrency=concurrency,
+            progress=progress,
+            options=options,
+            convert_to_oci=convert_to_oci,
+        )
+    except Exception:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
+async def _copy_stores(
+    src: ImageLocation,
+    dst: ImageLocation,
+    *,
+    credential: Any,
+    source_credential: Any,
+    target_credential: Any,
+    platforms: Sequence[str] | None,
+    include_referrers: bool,
+    concurrency: int,
+    progress: ProgressHandler | None,
+    options: _ClientOptions,
+    convert_to_oci: bool,
+) -> CopyImageResult:
     source_store = _open_store(
         src, source_credential if source_credential is not None else credential, options, create=False
     )
@@ -635,6 +689,15 @@ async def _copy(
         else:
             tag = dst.tag or source_tag
         source_digest = top.descriptor.digest
+        if isinstance(dst, RegistryLocation):
+            # A locked target is refused before any blob moves, not after the upload at the manifest PUT.
+            await _refuse_locked_target(
+                dst,
+                tag,
+                top.descriptor.digest,
+                options,
+                target_credential if target_credential is not None else credential,
+            )
         if convert_to_oci and isinstance(dst, LayoutLocation):
             top = copier.convert_to_oci(top)  # before any blob moves: an unconvertible image fails first
         await copier.transfer_blobs()
@@ -660,6 +723,50 @@ async def _copy(
         for store in (source_store, target_store):
             if isinstance(store, _RegistryStore):
                 await store.client.close()
+
+
+async def _refuse_locked_target(
+    target: RegistryLocation, tag: str | None, digest: str, options: _ClientOptions, credential: Any
+) -> None:
+    """Raise OperationNotAllowedError when the ACR API says the target repository or tag is write-locked.
+
+    Registries without the ACR API, and identities that may not read its metadata, are not asked
+    twice: any error of the look-up leaves the decision to the registry (the manifest PUT).
+    """
+    endpoint = f"{target.scheme}://{target.registry}" if target.scheme else target.registry
+    async with ContainerRegistryClient(
+        endpoint,
+        credential,
+        transport=options.transport,
+        timeout=options.timeout,
+        retry=options.retry,
+        verify=options.verify,
+        insecure=options.insecure,
+        trusted_token_hosts=options.trusted_token_hosts,
+    ) as client:
+        repository = client.get_repository(target.repository)
+        try:
+            properties = await repository.get_properties()
+        except (HttpResponseError, ServiceRequestError):
+            return
+        if properties.can_write is False:
+            raise OperationNotAllowedError(
+                f"repository {target.registry}/{target.repository} is locked (writeEnabled=false): nothing"
+                f" was pushed; lift the lock with: creg repo update {target.repository} --write",
+                status_code=405,
+            )
+        if not tag:
+            return
+        try:
+            tag_properties = await client.get_artifact(target.repository, tag).get_tag_properties(tag)
+        except (HttpResponseError, ServiceRequestError):
+            return
+        if tag_properties.can_write is False and tag_properties.digest != digest:
+            raise OperationNotAllowedError(
+                f"tag {target.registry}/{target.repository}:{tag} is locked (writeEnabled=false): nothing"
+                f" was pushed; lift the lock with: creg tag update {target.repository}:{tag} --write",
+                status_code=405,
+            )
 
 
 async def copy_image(
@@ -844,13 +951,57 @@ def _entry(manifest: ArtifactManifestProperties, reason: str = "") -> PrunedMani
     )
 
 
-def _lock_reason(manifest: ArtifactManifestProperties) -> str | None:
-    locks = [
+def _lock_reason(
+    manifest: ArtifactManifestProperties, repository: str, locks: dict[str, str] | None = None
+) -> str | None:
+    """Why a delete of `manifest` would be refused (the lock, and the command that lifts it), or None.
+
+    Args:
+        locks: lock reasons that apply beyond the manifest's own: `""` for the repository, and
+            manifest digests for their locked tags.
+    """
+    locks = locks or {}
+    if "" in locks:
+        return locks[""]
+    names = [
         name
         for name, value in (("deleteEnabled", manifest.can_delete), ("writeEnabled", manifest.can_write))
         if value is False
     ]
-    return f"locked: {' and '.join(f'{name}=false' for name in locks)}" if locks else None
+    if names:
+        return (
+            f"locked: manifest {' and '.join(f'{name}=false' for name in names)}"
+            f" (lift with: creg manifest update {repository}@{manifest.digest} --delete --write)"
+        )
+    return locks.get(manifest.digest)
+
+
+async def _external_locks(client: ContainerRegistryClient, repository: str) -> dict[str, str]:
+    """The repository's own lock (key `""`) and its locked tags (by manifest digest): either makes the
+    registry refuse a manifest delete, so a dry run must know them as the real run would."""
+    locks: dict[str, str] = {}
+    repo = client.get_repository(repository)
+    properties = await repo.get_properties()
+    names = [
+        n
+        for n, v in (("deleteEnabled", properties.can_delete), ("writeEnabled", properties.can_write))
+        if v is False
+    ]
+    if names:
+        locks[""] = (
+            f"locked: repository {' and '.join(f'{n}=false' for n in names)}"
+            f" (lift with: creg repo update {repository} --delete --write)"
+        )
+    async for tag in repo.list_tag_properties():
+        names = [
+            n for n, v in (("deleteEnabled", tag.can_delete), ("writeEnabled", tag.can_write)) if v is False
+        ]
+        if names and tag.digest not in locks:
+            locks[tag.digest] = (
+                f"locked: tag {tag.name} {' and '.join(f'{n}=false' for n in names)}"
+                f" (lift with: creg tag update {repository}:{tag.name} --delete --write)"
+            )
+    return locks
 
 
 async def prune(
@@ -915,6 +1066,7 @@ async def prune(
             order_by=ArtifactManifestOrder.LAST_UPDATED_ON_DESCENDING
         )
         manifests = [m async for m in listing]
+        locks = await _external_locks(client, repository)
         parents: dict[str, list[str]] = {}
         for manifest in manifests:
             for related in manifest.related_artifacts:
@@ -937,7 +1089,7 @@ async def prune(
                 manifest.last_updated_on is None or manifest.last_updated_on > cutoff
             ):
                 result.kept.append(_entry(manifest, f"updated within the last {older_than}"))
-            elif (reason := _lock_reason(manifest)) is not None:
+            elif (reason := _lock_reason(manifest, repository, locks)) is not None:
                 result.skipped.append(_entry(manifest, reason))
             else:
                 doomed.append(manifest)
@@ -953,10 +1105,13 @@ async def prune(
             else:
                 children.append((child, owners[0]))
         for manifest in doomed:
-            await _prune_one(client, repository, manifest, "", result, dry_run)
+            deleted = await _prune_one(client, repository, manifest, "", result, dry_run)
             for child, owner in children:
                 if owner == manifest.digest:
-                    if (reason := _lock_reason(child)) is not None:
+                    if not deleted:
+                        # The index stays (the registry refused): its platform manifests must stay too.
+                        result.kept.append(_entry(child, f"referenced by {owner}, which stays"))
+                    elif (reason := _lock_reason(child, repository, locks)) is not None:
                         result.skipped.append(_entry(child, reason))
                     else:
                         await _prune_one(
@@ -972,11 +1127,12 @@ async def _prune_one(
     reason: str,
     result: PruneResult,
     dry_run: bool,
-) -> None:
+) -> bool:
     if not dry_run:
         try:
             await client.get_artifact(repository, manifest.digest).delete()
         except OperationNotAllowedError as exc:
             result.skipped.append(_entry(manifest, f"the registry refused: {exc}"))
-            return
+            return False
     result.deleted.append(_entry(manifest, reason))
+    return True

@@ -40,11 +40,17 @@ async def speaks_tls(host: str, port: int, timeout: float) -> bool | None:
     return True
 
 
-async def run_bounded(funcs: Sequence[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
+async def run_bounded(
+    funcs: Sequence[Callable[[], Awaitable[T]]],
+    limit: int,
+    *,
+    on_stop: Callable[[], None] | None = None,
+) -> list[T]:
     """Run `funcs` concurrently, at most `limit` at a time; results in order.
 
     When one fails, the others are cancelled and awaited before the first failure is raised, so no
     transfer is still running when this returns. Cancelling the caller cancels them all the same way.
+    `on_stop` is called before the others are cancelled (the sync twin needs it to stop its threads).
     """
     if limit < 1:
         raise ValueError("concurrency must be at least 1")
@@ -61,6 +67,8 @@ async def run_bounded(funcs: Sequence[Callable[[], Awaitable[T]]], limit: int) -
         await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     finally:
         pending = [task for task in tasks if not task.done()]
+        if pending and on_stop is not None:
+            on_stop()
         for task in pending:
             task.cancel()
         if pending:

@@ -208,7 +208,11 @@ class DockerConfigCredential:
         program = f"docker-credential-{name}"
         path = shutil.which(program)
         if path is None:
-            raise RegistryError(f"credential helper {program} (configured for {host}) is not on PATH")
+            raise RegistryError(
+                f"credential helper {program} (configured for {host} in the docker config) is not on PATH:"
+                " install it, or fix credsStore/credHelpers in $DOCKER_CONFIG/config.json; to send no"
+                " credentials, use --anonymous (creg) or credential=None"
+            )
         server_url = DOCKER_HUB_SERVER_URL if host == "index.docker.io" else host
         try:
             done = run_helper([path, "get"], server_url.encode(), timeout=self.helper_timeout)

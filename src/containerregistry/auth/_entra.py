@@ -14,13 +14,14 @@ generator steps of the exchange:
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Generator
 from typing import Any
 
 import httpx
 
-from ..exceptions import ClientAuthenticationError
+from ..exceptions import ClientAuthenticationError, RegistryError
 from ._cache import RegistryState, TokenCache
 from ._credentials import (
     BasicCredential,
@@ -39,6 +40,8 @@ from ._tokens import (
     server_message,
     token_post,
 )
+
+logger = logging.getLogger("containerregistry.auth")
 
 __all__ = ["EntraExchange", "entra_token_async", "entra_token_sync", "is_entra"]
 
@@ -70,16 +73,39 @@ def entra_token_sync(credential: object, step: EntraTokenNeeded) -> str:
     get_token = getattr(credential, "get_token")  # noqa: B009 - checked by is_entra
     if inspect.iscoroutinefunction(get_token):
         raise TypeError("an async Entra ID credential needs an async client (httpx.AsyncClient / .aio)")
-    return _token_string(get_token(*step.scopes))
+    try:
+        result = get_token(*step.scopes)
+    except Exception as exc:
+        raise entra_failure(credential, exc) from exc
+    return _token_string(result)
 
 
 async def entra_token_async(credential: object, step: EntraTokenNeeded) -> str:
     """The Entra ID token `step` asks for, from a sync or async credential."""
     get_token = getattr(credential, "get_token")  # noqa: B009 - checked by is_entra
-    result = get_token(*step.scopes)
-    if inspect.isawaitable(result):
-        result = await result
+    try:
+        result = get_token(*step.scopes)
+        if inspect.isawaitable(result):
+            result = await result
+    except Exception as exc:
+        raise entra_failure(credential, exc) from exc
     return _token_string(result)
+
+
+def entra_failure(credential: object, exc: Exception) -> Exception:
+    """An Entra ID credential's failure (azure-identity / azure-core raise their own types, with
+    messages of many lines listing each credential tried) as this library's `ClientAuthenticationError`,
+    one line; the original stays chained as `__cause__`. Our own errors, and TypeError, pass unchanged."""
+    if isinstance(exc, (RegistryError, TypeError)):
+        return exc
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    logger.debug("Entra ID credential %s failed: %s", type(credential).__name__, exc)
+    return ClientAuthenticationError(
+        f"no Entra ID token from {type(credential).__name__}: {first} (sign in with `az login`, or set"
+        " the AZURE_* variables of a service principal or managed identity)",
+        status_code=401,
+    )
 
 
 class EntraExchange:

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from ..exceptions import ClientAuthenticationError
+from ..exceptions import ClientAuthenticationError, RegistryError
 from ..protocol.challenge import Challenge, merge_scopes, parse_www_authenticate, select_challenge
 from ._cache import RegistryState, Token, TokenCache
 from ._credentials import (
@@ -151,6 +151,9 @@ class RegistryAuth(httpx.Auth):
         self._registries = self._cache.registries
         self._resolved: dict[str, object | None] = {}
         self._resolving: dict[str, asyncio.Future[object | None]] = {}
+        #: Hosts whose docker-config credential could not be resolved (a missing credential helper):
+        #: requests go anonymous, and the error is raised only if the registry then asks for credentials.
+        self._resolve_errors: dict[str, RegistryError] = {}
         self.stats = AuthStats()
         self._entra = EntraExchange(self._audience, insecure, self.stats, self._cache)
         self._thread_lock = threading.Lock()
@@ -171,7 +174,12 @@ class RegistryAuth(httpx.Auth):
         if isinstance(self._credential, DockerConfigCredential):
             # Resolving may run a credential helper: do it once per host.
             if state.host not in self._resolved:
-                self._resolved[state.host] = self._credential.resolve(state.host)
+                try:
+                    self._resolved[state.host] = self._credential.resolve(state.host)
+                except RegistryError as exc:
+                    # An open registry needs no credentials: a broken helper must not block it.
+                    self._resolved[state.host] = None
+                    self._resolve_errors[state.host] = exc
             return self._resolved[state.host]
         return self._credential
 
@@ -190,6 +198,33 @@ class RegistryAuth(httpx.Auth):
     # --------------------------------------------------------------------------- the flow
 
     def _flow(self, request: httpx.Request) -> Flow:
+        """`_flow_steps`, and when the registry still refuses (401) a request that went anonymous because
+        the docker config's credential helper failed, that failure (it says what to fix)."""
+        steps = self._flow_steps(request)
+        value: Any = None
+        last: httpx.Response | None = None
+        while True:
+            try:
+                step = steps.send(value)
+            except StopIteration as stop:
+                if last is not None and last.status_code == 401 and (error := self._resolve_error(request)):
+                    raise error from None
+                return stop.value
+            except ClientAuthenticationError as exc:
+                error = self._resolve_error(request)
+                if error is not None:
+                    raise error from exc
+                raise
+            value = yield step
+            if isinstance(value, httpx.Response):
+                last = value
+
+    def _resolve_error(self, request: httpx.Request) -> RegistryError | None:
+        if self._foreign(request) or not self._resolve_errors:
+            return None
+        return self._resolve_errors.get(self._cache.state_for(request.url).host)
+
+    def _flow_steps(self, request: httpx.Request) -> Flow:
         if self._foreign(request):
             # A URL the server supplied on another origin (an upload Location, a redirect target): no
             # credential goes there, asked for or not, and its challenges are not answered.
@@ -579,6 +614,10 @@ class RegistryAuth(httpx.Auth):
             self._resolving[host] = pending
         try:
             resolved = await asyncio.shield(pending)
+        except RegistryError as exc:
+            # An open registry needs no credentials: a broken helper must not block it.
+            self._resolve_errors.setdefault(host, exc)
+            resolved = None
         finally:
             if pending.done() and self._resolving.get(host) is pending:
                 del self._resolving[host]

@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import io
 import json
 import logging
+import os
 import re
 import sys
 import warnings
@@ -34,14 +36,17 @@ from ..protocol.reference import Reference, parse_reference
 
 __all__ = [
     "DEFAULT_REGISTRY",
+    "OUTPUT_FORMATS",
     "AppContext",
     "CliError",
     "CregGroup",
+    "Interrupted",
     "ResolvedRef",
     "cli",
     "describe_error",
     "emit",
     "fail",
+    "lacks_acr_api",
     "emit_record",
     "emit_records",
     "lock_options",
@@ -50,6 +55,9 @@ __all__ = [
     "report",
     "stderr_console",
 ]
+
+#: `-o` values: `plain` and `tsv` are for scripts (tab-separated fields, one record a line, no padding).
+OUTPUT_FORMATS = ("table", "json", "plain", "tsv")
 
 #: Where commands go without `--registry`: the local emulator (`creg serve`).
 DEFAULT_REGISTRY = "http://127.0.0.1:5000"
@@ -66,6 +74,15 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True, file=file)
 
 
+class Interrupted(click.ClickException):
+    """Ctrl-C (SIGINT): stop, say what was left behind, exit status 130 (128 + SIGINT) as shells expect."""
+
+    exit_code = 130
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"interrupted: {self.format_message()}", err=True, file=file)
+
+
 def describe_error(exc: BaseException) -> str:
     """One line that says what failed, for errors the library or the OS raise on purpose."""
     if isinstance(exc, OSError) and exc.strerror:
@@ -74,18 +91,116 @@ def describe_error(exc: BaseException) -> str:
         text = f"the registry answered {exc.status_code}"
     else:
         text = str(exc) or type(exc).__name__
-    if (
+    if "connection refused" in text and any(h in text for h in ("127.0.0.1", "localhost", "[::1]")):
+        text += " -- start the local emulator with: creg serve"
+    if lacks_acr_api(exc):
+        text += (
+            " -- this registry has no ACR metadata API (CNCF Distribution and most OCI registries do not):"
+            " tag/manifest properties, locks, manifest ls and prune need it; tag ls, tag show, repo ls,"
+            " blob/manifest get/put/rm and push/pull/copy work on any OCI registry"
+        )
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def lacks_acr_api(exc: BaseException) -> bool:
+    """Whether `exc` says the registry has no ACR metadata API (`/acr/v1/...` answered a bare 404).
+
+    ACR (and the emulator) answer a 404 of a missing tag or repository with an OCI error body; a bare
+    404 means the API itself is missing.
+    """
+    return (
         isinstance(exc, HttpResponseError)
         and exc.status_code == 404
         and not exc.errors
         and "/acr/v1/" in exc.url
-    ):
-        # ACR (and the emulator) answer a 404 with an OCI error body; a bare 404 means no such API.
-        text += (
-            " -- this registry seems to lack the ACR metadata API: use tag ls --plain, or the"
-            " blob/manifest get/put/rm and push/pull/copy commands, which work on any OCI registry"
-        )
-    return re.sub(r"\s+", " ", text).strip()
+    )
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the flush at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (click's CliRunner): nothing will flush it to a closed pipe
+
+
+def _options_by_name(command: click.Command) -> dict[str, click.Option]:
+    return {
+        name: param
+        for param in command.params
+        if isinstance(param, click.Option)
+        for name in (*param.opts, *param.secondary_opts)
+    }
+
+
+def _takes_value(option: click.Option) -> bool:
+    return not option.is_flag and not option.count
+
+
+def _split(token: str, options: Mapping[str, click.Option]) -> tuple[str, str | None] | None:
+    """`(name, inline value)` when `token` is one of `options` (`--output=json`, `-ojson`, `-o`)."""
+    if token.startswith("--"):
+        name, sep, value = token.partition("=")
+        return (name, value if sep else None) if name in options else None
+    if token.startswith("-") and len(token) >= 2:
+        name = token[:2]
+        if name not in options:
+            return None
+        return (name, token[2:] or None) if _takes_value(options[name]) else (name, None)
+    return None
+
+
+def _is_flag_cluster(token: str, options: Mapping[str, click.Option]) -> bool:
+    """`-vv`: a cluster of one-letter flags, each one of `options`."""
+    if not token.startswith("-") or token.startswith("--") or len(token) < 3:
+        return False
+    return all(f"-{c}" in options and not _takes_value(options[f"-{c}"]) for c in token[1:])
+
+
+def hoist_global_options(root: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """Move the root group's options found after the subcommand to before it, as crane, oras and az
+    allow (`creg tag ls app -o json`). An option the subcommand itself defines stays its own (`login -u`);
+    everything after `--` is left alone, and so are commands that pass their arguments through (`serve`)."""
+    globals_ = _options_by_name(root)
+    i, n = 0, len(args)
+    while i < n and args[i].startswith("-") and args[i] not in ("-", "--"):
+        split = _split(args[i], globals_)
+        i += 2 if split and split[1] is None and _takes_value(globals_[split[0]]) else 1
+    command: click.Command = root
+    j = i
+    while isinstance(command, click.Group) and j < n and not args[j].startswith("-"):
+        sub = command.get_command(ctx, args[j])
+        if sub is None:
+            return args
+        command, j = sub, j + 1
+    if command is root or command.context_settings.get("ignore_unknown_options"):
+        return args
+    own = _options_by_name(command)
+    moved: list[str] = []
+    rest: list[str] = []
+    k = j
+    while k < n:
+        token = args[k]
+        if token == "--":
+            rest += args[k:]
+            break
+        mine = _split(token, own)
+        if mine is not None:
+            step = 2 if mine[1] is None and _takes_value(own[mine[0]]) else 1
+            rest += args[k : k + step]
+            k += step
+            continue
+        theirs = _split(token, globals_)
+        if theirs is not None or (_is_flag_cluster(token, globals_) and not _is_flag_cluster(token, own)):
+            step = 2 if theirs and theirs[1] is None and _takes_value(globals_[theirs[0]]) else 1
+            moved += args[k : k + step]
+            k += step
+            continue
+        rest.append(token)
+        k += 1
+    return [*args[:i], *moved, *args[i:j], *rest]
 
 
 class CregGroup(click.Group):
@@ -95,13 +210,33 @@ class CregGroup(click.Group):
     directly) sees the same exit codes and messages as the console script.
     """
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = hoist_global_options(self, ctx, args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # `creg ... | head -1`: the reader has all it wanted. Quiet, and status 0 as for cat.
+            _silence_stdout()
+            raise click.exceptions.Exit(0) from None
+        except KeyboardInterrupt as exc:
+            # click would print "Aborted!" and exit 1; a shell expects 130 after Ctrl-C.
+            raise Interrupted("stopped before the command completed") from exc
         except (RegistryError, OSError, ValueError) as exc:
             # The traceback is detail for -vv only; users get one line that names the failure.
             _LOGGER.debug("command failed", exc_info=True)
             raise CliError(describe_error(exc)) from exc
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            # A bug or an error nobody anticipated: still one line (the traceback is for -vv).
+            _LOGGER.debug("command failed unexpectedly", exc_info=True)
+            raise CliError(
+                f"{describe_error(exc)} ({type(exc).__name__}; run with -vv for the traceback)"
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -139,7 +274,7 @@ class AppContext:
 
     Attributes:
         registry: `--registry`, the registry references without a host are relative to.
-        output: `table` or `json`.
+        output: `table`, `json`, `plain` or `tsv` (see `OUTPUT_FORMATS`).
         insecure: allow credentials over plain http and skip TLS verification.
         username, password: explicit credentials (`--username` + `--password-stdin`).
         anonymous: send no credentials at all.
@@ -171,6 +306,11 @@ class AppContext:
     @property
     def json(self) -> bool:
         return self.output == "json"
+
+    @property
+    def plain(self) -> bool:
+        """`-o plain` or `-o tsv`: tab-separated lines for scripts (`tsv` with a header line)."""
+        return self.output in ("plain", "tsv")
 
     @property
     def credential(self) -> Any:
@@ -285,6 +425,21 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
+
+
+def _plain_cell(value: Any) -> str:
+    """A field of `-o plain`/`tsv`: no tab or line break inside (they separate fields and records);
+    times in ISO 8601."""
+    if isinstance(value, datetime.datetime):
+        text = value.isoformat()
+    elif isinstance(value, (list, tuple)):
+        text = ",".join(_plain_cell(v) for v in value)
+    else:
+        text = _cell(value)
+    return re.sub(r"[\t\r\n]+", " ", text)
+
+
 def _stdout_console() -> Console:
     # Resolved per call so click's CliRunner (which swaps sys.stdout) captures the output. Not a
     # terminal: a wide console, so digests are never cut or wrapped mid-way in pipes.
@@ -320,6 +475,17 @@ def emit_record(app: AppContext, record: Any, *, title: str | None = None) -> No
     if app.json:
         click.echo(json.dumps(data, indent=2))
         return
+    if app.plain:
+        fields_ = (
+            {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+            if dataclasses.is_dataclass(record) and not isinstance(record, type)
+            else dict(record)
+        )
+        for name, value in fields_.items():
+            if isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+                value = [json.dumps(_jsonable(v), separators=(",", ":")) for v in value]
+            click.echo(f"{name}\t{_plain_cell(value)}")
+        return
     table = Table(title=title, show_header=False, box=None, pad_edge=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
@@ -351,11 +517,23 @@ def emit_records(
     if app.json:
         click.echo(json.dumps([_jsonable(item) for item in items], indent=2))
         return items
+    if app.plain:
+        if app.output == "tsv":
+            click.echo("\t".join(_plain_cell(header) for header, _ in columns))
+        for item in items:
+            click.echo("\t".join(_plain_cell(getter(item)) for _, getter in columns))
+        return items
+    rows = [[_cell(getter(item)) for _, getter in columns] for item in items]
     table = Table(title=title)
-    for header, _ in columns:
-        table.add_column(header, overflow="fold")
-    for item in items:
-        table.add_row(*(_cell(getter(item)) for _, getter in columns))
+    for index, (header, _) in enumerate(columns):
+        # A digest is copied and pasted: never folded over two lines, even on a narrow terminal.
+        digests = [len(row[index]) for row in rows if _DIGEST_RE.match(row[index])]
+        if digests:
+            table.add_column(header, no_wrap=True, min_width=max(digests))
+        else:
+            table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     _stdout_console().print(table)
     return items
 
@@ -400,6 +578,8 @@ def _configure_logging(verbose: int) -> None:
         if getattr(old, "_creg", False):
             root.removeHandler(old)
             root.setLevel(logging.WARNING)
+    # azure-identity logs every credential it tried as a WARNING of many lines: the error says it in one.
+    logging.getLogger("azure").setLevel(logging.ERROR if verbose <= 0 else logging.NOTSET)
     if verbose <= 0:
         return
     handler = logging.StreamHandler(sys.stderr)
@@ -432,10 +612,11 @@ def fail(message: str) -> NoReturn:
 @click.option(
     "--output",
     "-o",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(OUTPUT_FORMATS),
     default="table",
     show_default=True,
-    help="output format",
+    help="output format: a table, JSON, or for scripts plain (one record a line, fields separated by a"
+    " tab, no header) or tsv (the same with a header line)",
 )
 @click.option("--insecure", is_flag=True, help="allow credentials over plain http and skip TLS verification")
 @click.option("--username", "-u", metavar="NAME", help="user name (the password comes from --password-stdin)")
@@ -477,6 +658,7 @@ def cli(
     Data goes to stdout (a table, or JSON with -o json); logs, progress and messages to stderr.
     References are repo[:tag|@digest] relative to --registry, or host[:port]/repo[:tag|@digest].
     Credentials come from the docker config (creg login / docker login) unless --username is given.
+    Global options may also come after the command: creg tag ls app -o json.
 
     \b
     Example:

@@ -11,6 +11,8 @@ import contextlib
 import importlib
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -81,6 +83,44 @@ def _endpoint(app: AppContext, registry: str) -> str:
     if "://" in registry:
         return normalize_endpoint(registry)
     return app.endpoint_for(registry)
+
+
+def _configured_helper(config: dict[str, Any], host: str) -> str | None:
+    """The credential helper docker would store `host`'s login in: `credHelpers[host]`, else `credsStore`."""
+    helpers = config.get("credHelpers")
+    if isinstance(helpers, dict):
+        for key, name in helpers.items():
+            if (
+                isinstance(key, str)
+                and normalize_registry_host(key) == host
+                and isinstance(name, str)
+                and name
+            ):
+                return name
+    store = config.get("credsStore")
+    return store if isinstance(store, str) and store else None
+
+
+def _helper_store(name: str, host: str, entry: dict[str, Any]) -> None:
+    """`docker-credential-NAME store` with `{"ServerURL", "Username", "Secret"}` on stdin."""
+    program = f"docker-credential-{name}"
+    found = shutil.which(program)
+    if found is None:
+        fail(
+            f"the docker config stores logins with {program}, which is not on PATH: install it, or remove"
+            f" credsStore/credHelpers from {docker_config_path()} to store the login in the file"
+        )
+    username, _, secret = base64.b64decode(entry["auth"]).decode().partition(":")
+    if "identitytoken" in entry:
+        username, secret = "<token>", entry["identitytoken"]
+    payload = json.dumps({"ServerURL": host, "Username": username, "Secret": secret}).encode()
+    try:
+        done = subprocess.run([found, "store"], input=payload, capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        fail(f"{program} store failed: {type(exc).__name__}")
+    if done.returncode != 0:
+        message = done.stdout.decode(errors="replace").strip() or f"exit status {done.returncode}"
+        fail(f"{program} store failed: {message.splitlines()[0] if message else ''}")
 
 
 def _verify_basic(app: AppContext, endpoint: str, credential: BasicCredential) -> None:
@@ -180,7 +220,13 @@ def login(
     if not isinstance(auths, dict):
         auths = {}
     _drop_entries(auths, host)
-    auths[host] = entry
+    helper = _configured_helper(config, host)
+    if helper:
+        # As docker does: the secret goes to the credential helper, the config keeps an empty entry.
+        _helper_store(helper, host, entry)
+        auths[host] = {}
+    else:
+        auths[host] = entry
     config["auths"] = auths
     _write_config(path, config)
     report(

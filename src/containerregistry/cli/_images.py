@@ -6,43 +6,24 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 
 from ..images import (
     CopyImageResult,
     ImageLocation,
-    RegistryLocation,
     copy_image,
-    parse_image_location,
     pull_image,
     push_image,
 )
 from ..images import (
     prune as prune_images,
 )
-from ._app import AppContext, emit_record, emit_records, pass_app
+from ._app import AppContext, Interrupted, emit_record, emit_records, pass_app
+from ._locations import image_location
 from ._progress import TransferBar
 
-__all__ = ["copy", "parse_duration", "prune", "pull", "push", "referrers"]
-
-
-def image_location(app: AppContext, text: str) -> ImageLocation:
-    """`oci:DIR[:tag]`, or a reference relative to `--registry` (whose scheme it then keeps)."""
-    try:
-        location = parse_image_location(text, default_registry=app.login_server)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    # `-r http://myhost:5000` and `app:1` must talk http to myhost, as every other command does.
-    if (
-        isinstance(location, RegistryLocation)
-        and location.scheme is None
-        and location.registry == app.login_server
-        and "://" in app.endpoint
-    ):
-        location = RegistryLocation(location.reference, scheme=urlsplit(app.endpoint).scheme)
-    return location
+__all__ = ["copy", "image_location", "parse_duration", "prune", "pull", "push", "referrers"]
 
 
 def _transfer_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -84,21 +65,24 @@ def _run(
 
     if is_archive_location(source) or is_archive_location(target):
         return run_archive(app, verb, source, target, platforms)
-    src = image_location(app, source)
-    dst = image_location(app, target)
+    src = image_location(app, source, role="source")
+    dst = image_location(app, target, role="destination", local_only=verb == "pull")
     extra = {} if preserve_digests is None else {"convert_to_oci": not preserve_digests}
     with TransferBar(verb) as bar:
-        result = operation(
-            src,
-            dst,
-            credential=app.credential,
-            platforms=list(platforms) or None,
-            include_referrers=referrers,
-            concurrency=concurrency,
-            progress=bar.event,
-            **extra,
-            **app.client_options(),
-        )
+        try:
+            result = operation(
+                src,
+                dst,
+                credential=app.credential,
+                platforms=list(platforms) or None,
+                include_referrers=referrers,
+                concurrency=concurrency,
+                progress=bar.event,
+                **extra,
+                **app.client_options(),
+            )
+        except KeyboardInterrupt as exc:
+            raise Interrupted(_interrupted_state(dst, bar)) from exc
     click.echo(
         f"{verb}: {result.source} -> {result.target} ({result.blobs_copied} blobs copied, "
         f"{result.blobs_skipped} skipped, {result.blobs_mounted} mounted, {result.bytes_copied} bytes)",
@@ -111,6 +95,20 @@ def _run(
             err=True,
         )
     emit_record(app, result)
+
+
+def _interrupted_state(target: ImageLocation, bar: TransferBar) -> str:
+    """What an interrupted transfer left at `target`: the blobs that landed, and that a re-run resumes."""
+    landed = bar.landed
+    size = sum(landed.values())
+    total = f" of {bar.blobs_total}" if bar.blobs_total else ""
+    text = (
+        f"{len(landed)}{total} blobs are complete at {target} ({size} bytes)"
+        f"{': ' + ', '.join(sorted(landed)) if 0 < len(landed) <= 8 else ''}; no manifest was written,"
+        f" so {target} shows no new image; run the same command again to resume (blobs already there"
+        f" are skipped)"
+    )
+    return text
 
 
 def _preserve_digests_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -318,7 +316,8 @@ def prune(
         emit_record(app, result)
         return
     action = "would delete" if dry_run else "deleted"
-    rows = [(action, m) for m in result.deleted] + [("skipped", m) for m in result.skipped]
+    rows = [(action, m) for m in result.deleted]
+    rows += [("skipped (locked)" if m.reason.startswith("locked") else "skipped", m) for m in result.skipped]
     rows += [("kept", m) for m in result.kept]
     emit_records(
         app,

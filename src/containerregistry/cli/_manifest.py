@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-from ._app import AppContext, emit_record, emit_records, lock_options, lock_values, pass_app, report
+from ..exceptions import OperationNotAllowedError
+from ._app import AppContext, emit_record, emit_records, fail, lock_options, lock_values, pass_app, report
+from ._locks import explain_refusal
 from ._tag import ORDER_CHOICES
 
 __all__ = ["manifest"]
@@ -148,7 +150,13 @@ def manifest_rm(app: AppContext, reference: str) -> None:
     ref = app.reference(reference, require="identifier")
     with app.content_client(ref) as content:
         digest = ref.digest or content.get_manifest(ref.identifier).digest
-        content.delete_manifest(digest)
+        try:
+            content.delete_manifest(digest)
+        except OperationNotAllowedError:
+            with app.registry_client(ref.endpoint) as client:
+                fail(
+                    f"cannot delete {ref.repository}@{digest} (405, disallowed): {explain_refusal(client, ref.repository, digest=digest)}"
+                )
     report(
         app, {"deleted": digest, "repository": ref.repository}, f"deleted manifest {ref.repository}@{digest}"
     )

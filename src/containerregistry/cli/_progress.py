@@ -45,6 +45,10 @@ class TransferBar:
             transient=False,
         )
         self._task: TaskID = self._progress.add_task(description, total=total)
+        #: Blobs that are complete at the target (copied, skipped because present, or mounted), by
+        #: digest with their size: what an interrupted transfer leaves for a re-run to skip.
+        self.landed: dict[str, int] = {}
+        self.blobs_total = 0
 
     def __enter__(self) -> TransferBar:
         self._progress.start()
@@ -64,6 +68,9 @@ class TransferBar:
 
     def event(self, event: Any) -> None:
         """An image transfer event (`containerregistry.images.TransferProgress`): overall bytes."""
+        self.blobs_total = event.blobs_total
+        if event.status in ("done", "skipped", "mounted"):
+            self.landed[event.digest] = event.blob_bytes_total
         self._progress.update(
             self._task,
             completed=event.bytes_done,

@@ -6,8 +6,9 @@ from typing import Any
 
 import click
 
-from ..exceptions import ResourceNotFoundError
+from ..exceptions import OperationNotAllowedError, ResourceNotFoundError
 from ._app import AppContext, emit_record, emit_records, fail, lock_options, lock_values, pass_app
+from ._locks import explain_refusal
 
 __all__ = ["repo"]
 
@@ -92,4 +93,8 @@ def repo_rm(app: AppContext, repository: str) -> None:
             result = client.delete_repository(ref.repository, missing_ok=False)
         except ResourceNotFoundError:
             fail(f"no repository {ref}: nothing deleted")
+        except OperationNotAllowedError:
+            fail(
+                f"cannot delete repository {ref} (405, disallowed): {explain_refusal(client, ref.repository)}"
+            )
     emit_record(app, result)

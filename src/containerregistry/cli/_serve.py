@@ -49,6 +49,6 @@ def serve(emulator_args: tuple[str, ...]) -> None:
     """
     from ..emulator.__main__ import main as emulator_main
 
-    code = emulator_main(list(emulator_args))
+    code = emulator_main(list(emulator_args), prog="creg serve")
     if code:
         raise SystemExit(code)

@@ -6,18 +6,21 @@ from typing import Any
 
 import click
 
-from ..exceptions import ResourceNotFoundError
+from ..exceptions import HttpResponseError, OperationNotAllowedError, ResourceNotFoundError
 from ._app import (
     AppContext,
+    ResolvedRef,
     emit,
     emit_record,
     emit_records,
     fail,
+    lacks_acr_api,
     lock_options,
     lock_values,
     pass_app,
     report,
 )
+from ._locks import explain_refusal
 
 __all__ = ["ORDER_CHOICES", "tag"]
 
@@ -85,7 +88,36 @@ def tag_ls(app: AppContext, reference: str, order: str, plain: bool) -> None:
             source = client.get_artifact(ref.repository, ref.identifier)
         else:
             source = client.get_repository(ref.repository)
-        emit_records(app, source.list_tag_properties(order_by=ORDER_CHOICES[order]), _TAG_COLUMNS)
+        try:
+            tags = list(source.list_tag_properties(order_by=ORDER_CHOICES[order]))
+        except HttpResponseError as exc:
+            if not lacks_acr_api(exc) or ref.identifier:
+                raise
+            _oci_tag_ls(app, ref, order)
+            return
+        emit_records(app, tags, _TAG_COLUMNS)
+
+
+#: Without the ACR API, `tag ls` resolves the digest of at most this many tags (one GET each).
+_RESOLVE_LIMIT = 100
+
+
+def _oci_tag_ls(app: AppContext, ref: ResolvedRef, order: str) -> None:
+    """`tag ls` on a registry without the ACR API: names from `/v2/<name>/tags/list`, digests by GET."""
+    with app.content_client(ref) as content:
+        names = list(content.list_tags())
+        resolve = len(names) <= _RESOLVE_LIMIT
+        rows = [
+            {"name": name, "digest": content.get_manifest(name).digest if resolve else None} for name in names
+        ]
+    missing = "update times and locks" if resolve else f"digests (over {_RESOLVE_LIMIT} tags), times, locks"
+    note = f"; --order {order} is not possible" if order != "none" else ""
+    click.echo(
+        f"note: {ref.endpoint} has no ACR metadata API: tags from /v2/{ref.repository}/tags/list,"
+        f" without {missing}{note}",
+        err=True,
+    )
+    emit_records(app, rows, [("tag", lambda t: t["name"]), ("digest", lambda t: t["digest"])])
 
 
 @tag.command("show")
@@ -101,7 +133,20 @@ def tag_show(app: AppContext, reference: str) -> None:
     ref = app.reference(reference, allow_digest=False, require="tag")
     assert ref.tag is not None
     with app.registry_client(ref.endpoint) as client:
-        emit_record(app, client.get_artifact(ref.repository, ref.tag).get_tag_properties(ref.tag))
+        try:
+            properties = client.get_artifact(ref.repository, ref.tag).get_tag_properties(ref.tag)
+        except HttpResponseError as exc:
+            if not lacks_acr_api(exc):
+                raise
+            with app.content_client(ref) as content:
+                digest = content.get_manifest(ref.tag).digest
+            click.echo(
+                f"note: {ref.endpoint} has no ACR metadata API: the digest from /v2/, without times or locks",
+                err=True,
+            )
+            emit_record(app, {"name": ref.tag, "digest": digest, "repository": ref.repository})
+            return
+        emit_record(app, properties)
 
 
 @tag.command("update")
@@ -144,4 +189,8 @@ def tag_rm(app: AppContext, reference: str) -> None:
             client.get_artifact(ref.repository, ref.tag).delete_tag(ref.tag, missing_ok=False)
         except ResourceNotFoundError:
             fail(f"no tag {ref}: nothing deleted")
+        except OperationNotAllowedError:
+            fail(
+                f"cannot delete tag {ref} (405, disallowed): {explain_refusal(client, ref.repository, tag=ref.tag)}"
+            )
     report(app, {"deleted": str(ref)}, f"deleted tag {ref}")

@@ -9,24 +9,45 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import platformdirs
 
 __all__ = ["build_parser", "main"]
 
 
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """Add the emulator's options to `parser` (a new one when None) and return it."""
-    parser = parser or argparse.ArgumentParser(
-        prog="python -m containerregistry.emulator",
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, named after the command the user typed (`creg serve`), not argparse's
+    full usage block under another program's name."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: 0-65535 (0 = any free port)")
+    return port
+
+
+def build_parser(
+    parser: argparse.ArgumentParser | None = None, *, prog: str = "python -m containerregistry.emulator"
+) -> argparse.ArgumentParser:
+    """Add the emulator's options to `parser` (a new one named `prog` when None) and return it."""
+    parser = parser or _Parser(
+        prog=prog,
         description="Local ACR-compatible, OCI Distribution v1.1 registry.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=5000, help="port (default: 5000; 0 = any free port)")
+    parser.add_argument("--port", type=_port, default=5000, help="port (default: 5000; 0 = any free port)")
     parser.add_argument(
         "--data",
         default=None,
@@ -91,8 +112,16 @@ async def _serve(args: argparse.Namespace, data_dir: Path) -> None:
     scheme = "https" if ssl_context else "http"
     host = f"[{args.host}]" if ":" in args.host else args.host
     mode = "token auth" if auth is not None else "open (no auth)"
+    endpoint = f"{scheme}://{host}:{port}"
     print(
-        f"containerregistry emulator listening on {scheme}://{host}:{port} ({mode}), data in {data_dir}",
+        f"containerregistry emulator listening on {endpoint} ({mode}), data in {data_dir}\n"
+        f"  try:  creg -r {endpoint} repo ls"
+        + (
+            "   (the default registry of creg: -r can be left out)"
+            if endpoint == "http://127.0.0.1:5000"
+            else ""
+        )
+        + "\n  stop: Ctrl-C",
         file=sys.stderr,
     )
     if ca_path:
@@ -110,13 +139,39 @@ async def _serve(args: argparse.Namespace, data_dir: Path) -> None:
         await runner.cleanup()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the emulator with command-line arguments; returns the exit code."""
-    parser = build_parser()
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (in use, no such address), or None (it can, just now)."""
+    if port == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return (exc.strerror or str(exc)).lower()
+    return None
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    """Run the emulator with command-line arguments; returns the exit code.
+
+    Args:
+        prog: the command name in messages (`creg serve`).
+    """
+    parser = build_parser(prog=prog) if prog else build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from ._runner import _data_directory
 
+    problem = _cannot_listen(args.host, args.port)
+    if problem:  # before the data directory is created
+        print(f"error: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
+        return 1
     data = args.data if args.data is not None else platformdirs.user_data_dir("containerregistry")
     try:
         with _data_directory(data) as data_dir:

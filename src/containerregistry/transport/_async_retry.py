@@ -10,6 +10,7 @@ from ._policy import (
     RETRY_EXTENSION,
     RetryPolicy,
     RetryStats,
+    is_refused,
     is_replayable,
     is_retryable_error,
     log,
@@ -45,6 +46,10 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         self.inner = inner
         self.policy = policy if policy is not None else RetryPolicy()
         self.stats = RetryStats()
+        #: Hosts that answered at least once through this transport. A refused connection to a host
+        #: that never answered means it is down (or the address is wrong): failing at once beats
+        #: seconds of backoff. Once a host has answered, a refusal (a restart) is retried as usual.
+        self._answered: set[tuple[str, int | None]] = set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request` through the inner transport, retrying as the policy allows."""
@@ -65,6 +70,8 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             except httpx.TransportError as exc:
                 if attempt >= policy.max_retries or not is_retryable_error(exc):
                     raise
+                if is_refused(exc) and (request.url.host, request.url.port) not in self._answered:
+                    raise
                 attempt += 1
                 delay = policy.delay(attempt, None)
                 self._log_retry(request, exc.__class__.__name__, attempt, delay)
@@ -72,6 +79,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
                 await asyncio.sleep(delay)
                 continue
 
+            self._answered.add((request.url.host, request.url.port))
             status = response.status_code
             if attempt >= policy.max_retries or not policy.should_retry(request.method, status):
                 return response

@@ -17,6 +17,7 @@ __all__ = [
     "RETRY_EXTENSION",
     "RetryPolicy",
     "RetryStats",
+    "is_refused",
     "is_replayable",
     "is_retryable_error",
     "log",
@@ -161,6 +162,20 @@ def is_replayable(request: httpx.Request) -> bool:
 def is_retryable_error(exc: httpx.TransportError) -> bool:
     """Whether a transport failure may be transient (network and timeout errors, broken framing)."""
     return isinstance(exc, (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError))
+
+
+def is_refused(exc: BaseException) -> bool:
+    """Whether a transport failure is a refused connection (nothing listens at that address)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return isinstance(exc, httpx.ConnectError) and (
+        "Connection refused" in str(exc) or "[Errno 111]" in str(exc)
+    )
 
 
 def redact_url(url: httpx.URL) -> str:
