@@ -203,3 +203,31 @@ def test_ctrl_c_stops_a_copy_at_once(
     assert code == 130, stderr
     assert seconds < 2.0, (seconds, stderr)
     assert "run the same command again to resume" in stderr
+
+
+def test_ctrl_c_stops_a_sync_at_once(
+    registry_emulator: Any, slow_registry: ThrottledProxy, tmp_path: Path
+) -> None:
+    """`creg sync` stops as copy does: exit 130 at once, no tag written, and a re-run finishes the mirror."""
+    repo = unique("interrupt")
+    pushed = run_cli(
+        "-r", registry_emulator.endpoint, "push", f"oci:{_big_layout(tmp_path / 'src')}:v1", f"{repo}:v1"
+    )
+    assert pushed.exit_code == 0, pushed.stderr
+    direct = registry_emulator.endpoint.split("://")[1]
+    config = tmp_path / "sync.json"
+    config.write_text(
+        json.dumps(
+            {"sync": [{"source": f"127.0.0.1:{slow_registry.port}/{repo}", "target": f"{direct}/{repo}-m"}]}
+        )
+    )
+    code, seconds, stderr = _interrupt(["sync", str(config)], slow_registry)
+    assert code == 130, stderr
+    assert seconds < 2.0, (seconds, stderr)
+    assert "Traceback" not in stderr and "Aborted" not in stderr
+    shown = run_cli("-r", registry_emulator.endpoint, "manifest", "get", f"{repo}-m:v1")
+    assert shown.exit_code == 1  # the interrupted tag was not written
+    config.write_text(json.dumps({"sync": [{"source": f"{direct}/{repo}", "target": f"{direct}/{repo}-m"}]}))
+    again = run_cli("sync", str(config))
+    assert again.exit_code == 0, again.stderr
+    assert run_cli("-r", registry_emulator.endpoint, "manifest", "get", f"{repo}-m:v1").exit_code == 0
