@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError
 
-from .conftest import AsyncEntraCredential, Calls, EntraCredential, Impl, close_client, open_client
+from containerregistry.emulator import run_emulator
+
+from .conftest import USERS, AsyncEntraCredential, Calls, EntraCredential, Impl, close_client, open_client
 from .helpers import OCI_MANIFEST, blob_exists, image, observer, push_image, sha256, tags_of
 
 
@@ -150,16 +152,17 @@ def test_upload_and_download_an_image(sdk: Calls, entra_registry: Any, repo: str
 
 
 @pytest.mark.parametrize(
-    "audience", ["https://management.chinacloudapi.cn", "https://management.usgovcloudapi.net"]
+    ("audience", "cloud"),
+    [("https://management.chinacloudapi.cn", "china"), ("https://management.usgovcloudapi.net", "usgov")],
 )
-def test_national_cloud_audience(impl: Impl, flavour: str, entra_registry: Any, audience: str) -> None:
-    credential = (
-        EntraCredential(entra_registry) if flavour == "sync" else AsyncEntraCredential(entra_registry)
-    )
-    calls = open_client(impl, flavour, entra_registry, credential, audience=audience)
-    try:
-        with pytest.raises(ResourceNotFoundError):  # authenticated (the exchange took the token), no repo
-            calls("get_repository_properties", f"compat/cloud/{impl.name}-{flavour}")
-    finally:
-        close_client(calls)
+def test_national_cloud_audience(impl: Impl, flavour: str, audience: str, cloud: str) -> None:
+    # A registry of that cloud (as ACR, the emulator accepts only its own cloud's ARM audience).
+    with run_emulator(users=USERS, tls=True, cloud=cloud) as registry:
+        credential = EntraCredential(registry) if flavour == "sync" else AsyncEntraCredential(registry)
+        calls = open_client(impl, flavour, registry, credential, audience=audience)
+        try:
+            with pytest.raises(ResourceNotFoundError):  # authenticated (the exchange took the token), no repo
+                calls("get_repository_properties", f"compat/cloud/{impl.name}-{flavour}")
+        finally:
+            close_client(calls)
     assert credential.scopes and all(scope == (f"{audience}/.default",) for scope in credential.scopes)
