@@ -186,6 +186,23 @@ def test_blob_and_manifest_commands_on_distribution(
     assert _json(run_cli("-r", distribution.endpoint, "-o", "json", "tag", "ls", "--plain", repo)) == ["v1"]
     assert run_cli("-r", distribution.endpoint, "manifest", "rm", f"{repo}:v1").exit_code == 0
     assert run_cli("-r", distribution.endpoint, "manifest", "get", f"{repo}@{digest}").exit_code == 1
+    # Deleting it again is reported as what it is, not as "deleted".
+    again = run_cli("-r", distribution.endpoint, "manifest", "rm", f"{repo}@{digest}")
+    assert again.exit_code == 1
+    assert "nothing deleted" in again.stderr and "deleted manifest" not in again.stdout + again.stderr
+
+
+def test_manifest_rm_of_an_absent_manifest_says_so(
+    registry_emulator: Any, push_manifest: Callable[..., str]
+) -> None:
+    repo = unique("absent")
+    r = registry_emulator.endpoint
+    digest = push_manifest(r, repo, "v1")
+    assert run_cli("-r", r, "manifest", "rm", f"{repo}@{digest}").exit_code == 0
+    for reference in (f"{repo}@{digest}", f"{repo}:v1"):
+        again = run_cli("-r", r, "manifest", "rm", reference)
+        assert again.exit_code == 1, again.stdout
+        assert "nothing deleted" in again.stderr and "Traceback" not in again.stderr
 
 
 def test_prune_dry_run_says_skipped_locked_as_the_real_run(registry_emulator: Any, layout: Any) -> None:

@@ -402,8 +402,13 @@ class ContainerRegistryContentClient:
             media_type = parsed.media_type or ""
         return GetManifestResult(digest=digest, media_type=media_type, content=content, manifest=parsed)
 
-    def delete_manifest(self, digest: str) -> None:
-        """Delete a manifest by digest (with its tags); succeeds when it is already gone."""
+    def delete_manifest(self, digest: str, *, missing_ok: bool = True) -> None:
+        """Delete a manifest by digest (with its tags).
+
+        Args:
+            missing_ok: True (the Azure SDK's convention): a manifest that does not exist is no error.
+                False: raise `ResourceNotFoundError` for it.
+        """
         validate_digest(digest)
         try:
             self._pipeline.send(
@@ -414,7 +419,8 @@ class ContainerRegistryContentClient:
                 expect=(202, 200, 204),
             )
         except ResourceNotFoundError:
-            pass
+            if not missing_ok:
+                raise
 
     # -- listings -------------------------------------------------------------------------------
 

@@ -400,8 +400,13 @@ class ContainerRegistryContentClient:
             media_type = parsed.media_type or ""
         return GetManifestResult(digest=digest, media_type=media_type, content=content, manifest=parsed)
 
-    async def delete_manifest(self, digest: str) -> None:
-        """Delete a manifest by digest (with its tags); succeeds when it is already gone."""
+    async def delete_manifest(self, digest: str, *, missing_ok: bool = True) -> None:
+        """Delete a manifest by digest (with its tags).
+
+        Args:
+            missing_ok: True (the Azure SDK's convention): a manifest that does not exist is no error.
+                False: raise `ResourceNotFoundError` for it.
+        """
         validate_digest(digest)
         try:
             await self._pipeline.send(
@@ -412,7 +417,8 @@ class ContainerRegistryContentClient:
                 expect=(202, 200, 204),
             )
         except ResourceNotFoundError:
-            pass
+            if not missing_ok:
+                raise
 
     # -- listings -------------------------------------------------------------------------------
 

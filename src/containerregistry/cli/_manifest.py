@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..exceptions import OperationNotAllowedError
+from ..exceptions import OperationNotAllowedError, ResourceNotFoundError
 from ._app import AppContext, emit_record, emit_records, fail, lock_options, lock_values, pass_app, report
 from ._locks import explain_refusal
 from ._tag import ORDER_CHOICES
@@ -149,9 +149,14 @@ def manifest_rm(app: AppContext, reference: str) -> None:
     """
     ref = app.reference(reference, require="identifier")
     with app.content_client(ref) as content:
-        digest = ref.digest or content.get_manifest(ref.identifier).digest
         try:
-            content.delete_manifest(digest)
+            digest = ref.digest or content.get_manifest(ref.identifier).digest
+        except ResourceNotFoundError:
+            fail(f"no manifest {ref}: nothing deleted")
+        try:
+            content.delete_manifest(digest, missing_ok=False)
+        except ResourceNotFoundError:
+            fail(f"no manifest {ref}: nothing deleted")
         except OperationNotAllowedError:
             with app.registry_client(ref.endpoint) as client:
                 fail(
