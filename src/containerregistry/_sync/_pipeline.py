@@ -21,7 +21,7 @@ from .._common import endpoint_candidates, to_timeout
 from ..auth import RegistryAuth
 from ..auth._hosts import REGISTRY_EXTENSION
 from ..exceptions import RegistryProtocolError, ServiceRequestError
-from ..protocol.http import error_from_response, redact_url
+from ..protocol.http import MAX_ERROR_BODY, error_from_response, redact_url
 from ..transport import RetryPolicy, RetryTransport, create_transport
 from ..transport._policy import is_refused
 from ._scheme import probe_endpoint
@@ -29,8 +29,6 @@ from ._shim import Lock
 
 __all__ = ["Pipeline", "read_capped"]
 
-#: Error bodies are read up to this size; a hostile server cannot make us buffer more.
-_MAX_ERROR_BODY = 64 * 1024
 #: Redirects followed per request (httpx's default is 20; registries use one, to a storage host).
 _MAX_REDIRECTS = 10
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -165,7 +163,7 @@ class Pipeline:
                 # what it describes, so it is not checked.
                 read_response(response, _MAX_ANSWER_BODY, action, truncate=method == "HEAD")
             return response
-        body = read_response(response, _MAX_ERROR_BODY, action, truncate=True)
+        body = read_response(response, MAX_ERROR_BODY, action, truncate=True)
         raise error_from_response(
             response.status_code,
             response.headers,
