@@ -4,10 +4,14 @@
     python scripts/unasync.py          # rewrite the generated files
     python scripts/unasync.py --check  # exit 1 when a generated file differs from what is committed
 
-Every `aio/_*.py` module (except the hand-written shim) and `transport/_async_retry.py` becomes its sync
-twin by a fixed table of textual substitutions, then ruff sorts imports and formats the result, so the
-generated files pass lint like the rest. A substitution that no source uses is an error in both modes:
-the table holds only rules that do something (KEPT_UNUSED names the few kept on purpose, with why).
+Every async source folder of `FOLDERS` (`aio/` -> `_sync/`, `images/_async/` -> `images/_sync/`: each
+`_*.py` module, except the hand-written shim) and `transport/_async_retry.py` becomes its sync twin by a
+fixed table of textual substitutions (plus the folder's own, e.g. `images/_async/` imports the async
+clients from `...aio` and its twin the sync ones from `..._sync`), then ruff sorts imports and formats the
+result, so the generated files pass lint like the rest. A substitution that no source uses is an error in
+both modes: the table holds only rules that do something (KEPT_UNUSED names the few kept on purpose, with
+why). A generated file whose source is gone (its header names a source that no longer exists) is an
+error in both modes; it is reported, never deleted.
 """
 
 from __future__ import annotations
@@ -23,18 +27,64 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "containerregistry"
 
-#: (async source, sync target). Every `aio/_*.py` except the hand-written shim is generated.
+#: Async source folder -> its generated sync folder (relative to the package), with the substitutions
+#: that only that folder's sources need. Every `_*.py` module of a source folder is generated, except
+#: `__init__.py` and HAND_WRITTEN.
+FOLDERS: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "aio": ("_sync", []),
+    # The image engines sit above the clients: they import the async clients from `...aio`, and their
+    # sync twins the sync clients from `..._sync`.
+    "images/_async": ("images/_sync", [(r"^(\s*from \.\.\.)aio\b", r"\1_sync")]),
+}
+#: Single async source files outside those folders -> their sync twins.
+FILES: dict[str, str] = {"transport/_async_retry.py": "transport/_sync_retry.py"}
+#: Modules of a source folder that are hand-written on both sides (by name).
 HAND_WRITTEN = {"_shim.py"}
+GENERATED_HEADER = "# This file is generated from "
 
 
 def sources() -> list[tuple[Path, Path]]:
+    """(async source, sync target) for every generated module."""
     pairs = [
-        (path, PACKAGE / "_sync" / path.name)
-        for path in sorted((PACKAGE / "aio").glob("_*.py"))
+        (path, PACKAGE / target / path.name)
+        for folder, (target, _extra) in FOLDERS.items()
+        for path in sorted((PACKAGE / folder).glob("_*.py"))
         if path.name not in HAND_WRITTEN and path.name != "__init__.py"
     ]
-    pairs.append((PACKAGE / "transport" / "_async_retry.py", PACKAGE / "transport" / "_sync_retry.py"))
+    pairs += [(PACKAGE / src, PACKAGE / dst) for src, dst in FILES.items()]
     return [(src, dst) for src, dst in pairs if src.exists()]
+
+
+def folder_substitutions(source: Path) -> list[tuple[str, str]]:
+    """The substitutions of the folder `source` is in (none for a source outside FOLDERS)."""
+    for folder, (_target, extra) in FOLDERS.items():
+        if source.parent == PACKAGE / folder:
+            return extra
+    return []
+
+
+def orphans() -> list[Path]:
+    """Generated files in a target folder whose async source (named in their header) is gone.
+
+    Reported, never deleted: removing a generated file is left to the author (`git rm`), so that a
+    wrong table can never delete a file.
+    """
+    found = []
+    for target, _extra in FOLDERS.values():
+        for path in sorted((PACKAGE / target).glob("*.py")):
+            with path.open(encoding="utf-8") as handle:
+                first = handle.readline()
+            if not first.startswith(GENERATED_HEADER):
+                continue
+            named = first.removeprefix(GENERATED_HEADER).split(" by scripts/unasync.py")[0]
+            if not (PACKAGE.parent / named).is_file():
+                found.append(path)
+    return found
+
+
+def all_substitutions() -> list[tuple[str, str]]:
+    """The shared table and every folder's own rules: each must be used by some source."""
+    return [*SUBSTITUTIONS, *(rule for _target, extra in FOLDERS.values() for rule in extra)]
 
 
 _ASYNC_WAIVER = r"  # noqa: ASYNC\d+(?:, ASYNC\d+)*(?:  # [^\n]*)?$"
@@ -97,12 +147,12 @@ def _strip_awaitable(text: str) -> str:
 def transform(text: str, source: Path, used: dict[str, int] | None = None) -> str:
     """The sync twin of `text`; `used` counts how often each substitution's pattern matched."""
     text = _strip_awaitable(text)
-    for pattern, replacement in SUBSTITUTIONS:
+    for pattern, replacement in [*SUBSTITUTIONS, *folder_substitutions(source)]:
         text, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
         if used is not None:
             used[pattern] = used.get(pattern, 0) + count
     header = (
-        f"# This file is generated from {source.relative_to(ROOT / 'src')} by scripts/unasync.py.\n"
+        f"{GENERATED_HEADER}{source.relative_to(ROOT / 'src')} by scripts/unasync.py.\n"
         "# Do not edit it: edit the async source and run `python scripts/unasync.py`.\n"
     )
     return header + text
@@ -167,14 +217,21 @@ def main(argv: list[str] | None = None) -> int:
             dst.parent.mkdir(parents=True, exist_ok=True)
             dst.write_text(expected)
             print(f"wrote {dst.relative_to(ROOT)}")
-    dead = [pattern for pattern, _ in SUBSTITUTIONS if not used.get(pattern) and pattern not in KEPT_UNUSED]
+    stale = orphans()
+    for path in stale:
+        print(f"{path.relative_to(ROOT)} is generated, but its async source is gone: remove it (git rm)")
+    dead = [
+        pattern for pattern, _ in all_substitutions() if not used.get(pattern) and pattern not in KEPT_UNUSED
+    ]
     if dead:
         print("substitution(s) that no async source uses; remove them from SUBSTITUTIONS:")
         for pattern in dead:
             print(f"  {pattern!r}")
         return 1
-    if drift:
-        print(f"\n{drift} generated file(s) drifted from their async source: run `python scripts/unasync.py`")
+    if drift or stale:
+        print(
+            f"\n{drift + len(stale)} generated file(s) drifted from their async source: run `python scripts/unasync.py`"
+        )
         return 1
     return 0
 

@@ -236,3 +236,49 @@ def test_architecture_md_has_a_section_for_every_component() -> None:
         if not any(name in heading for heading in headings):
             missing.append(name)
     assert missing == [], f"docs/ARCHITECTURE.md has no section for {missing}"
+
+
+# A module component inside a package component, in a higher layer (as containerregistry.aio.images sits
+# in the facade layer while the rest of containerregistry.aio is in the clients layer).
+NESTED_CONTRACT = """
+[[layers]]
+name = "face"
+components = ["pkg.a.face"]
+
+[[layers]]
+name = "engine"
+components = ["pkg.engine"]
+
+[[layers]]
+name = "clients"
+components = ["pkg.a"]
+
+[[layers]]
+name = "root"
+components = ["pkg"]
+"""
+NESTED = {
+    "pkg/__init__.py": "",
+    "pkg/a/__init__.py": "from .client import X\n",
+    "pkg/a/client.py": "X = 1\n",
+    "pkg/a/face.py": "from ..engine import run\nfrom .client import X\n",
+    "pkg/engine.py": "from .a.client import X\n\n\ndef run():\n    return X\n",
+}
+
+
+def test_a_module_component_inside_a_package_component_is_checked_in_its_own_layer(tmp_path: Path) -> None:
+    src, contract_path = make_tree(tmp_path / "clean", NESTED, contract=NESTED_CONTRACT)
+    report = check(src, contract_path, package="pkg")
+    # pkg.a.face is owned by its own component (the longest name), not by pkg.a: its import of the engine
+    # goes down a layer, and there is no pkg.a <-> pkg.engine cycle.
+    assert report.errors == []
+    assert report.graph["pkg.a.face"] == {"pkg.engine", "pkg.a"}
+    assert report.graph["pkg.a"] == set()
+    # The rest of the package may not reach up into it.
+    upward = {**NESTED, "pkg/a/client.py": "X = 1\n\n\ndef f():\n    from . import face\n"}
+    src, contract_path = make_tree(tmp_path / "upward", upward, contract=NESTED_CONTRACT)
+    errors = check(src, contract_path, package="pkg").errors
+    assert len(errors) == 2, errors
+    assert errors[0].startswith("src/pkg/a/client.py:5: pkg.a.client imports pkg.a.face: ")
+    assert "'face' is above 'clients'" in errors[0]
+    assert errors[1].startswith("import cycle between pkg.a, pkg.a.face")

@@ -20,6 +20,11 @@ from ..images._artifacts import (
     PushArtifactResult,
     ReferrerNode,
 )
+from ..images._async._archives import pull_archive, push_archive
+from ..images._async._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
+from ..images._async._copy import copy_image, prune, pull_image, push_image
+from ..images._async._inspect import add_tags, get_digest, get_image_config, inspect_image
+from ..images._async._mirror import mirror_repository, sync_mirrors
 from ..images._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
 from ..images._mirror import (
     MirrorItem,
@@ -41,11 +46,6 @@ from ..images._models import (
     TransferProgress,
     parse_image_location,
 )
-from ._archives import pull_archive, push_archive
-from ._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
-from ._images import copy_image, prune, pull_image, push_image
-from ._inspect import add_tags, get_digest, get_image_config, inspect_image
-from ._mirror import mirror_repository, sync_mirrors
 
 __all__ = [
     "AddTagsResult",

@@ -15,11 +15,6 @@ or OCI layout directories `oci:DIR[:tag]`.
 from __future__ import annotations
 
 from .._layout import ImageLayoutError, OciLayout
-from .._sync._archives import pull_archive, push_archive
-from .._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
-from .._sync._images import copy_image, prune, pull_image, push_image
-from .._sync._inspect import add_tags, get_digest, get_image_config, inspect_image
-from .._sync._mirror import mirror_repository, sync_mirrors
 from ._archive import ArchiveError, ArchiveLocation, parse_archive_location
 from ._artifacts import (
     ArtifactFile,
@@ -50,6 +45,11 @@ from ._models import (
     TransferProgress,
     parse_image_location,
 )
+from ._sync._archives import pull_archive, push_archive
+from ._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
+from ._sync._copy import copy_image, prune, pull_image, push_image
+from ._sync._inspect import add_tags, get_digest, get_image_config, inspect_image
+from ._sync._mirror import mirror_repository, sync_mirrors
 
 __all__ = [
     "AddTagsResult",

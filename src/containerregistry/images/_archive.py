@@ -4,7 +4,7 @@
 Reading never extracts the archive: members are read in place (`ArchiveReader.open_member`), so a
 blob goes from the tar straight into an upload. Writing streams each blob into the tar as it
 downloads (`ArchiveWriter.blob`: header, bytes, padding) into `FILE.partial`, renamed over FILE only
-when everything arrived and matched its digest. The registry half is `aio/_archives.py`.
+when everything arrived and matched its digest. The registry half is `images/_async/_archives.py`.
 """
 
 from __future__ import annotations

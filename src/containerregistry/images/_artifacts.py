@@ -4,7 +4,7 @@ An artifact is an OCI image manifest whose config is the OCI 1.1 empty descripto
 (`application/vnd.oci.empty.v1+json`, `{}`), whose `artifactType` says what it is, and whose layers
 are files named by the `org.opencontainers.image.title` annotation. `safe_target` decides where a
 title may be written when pulling: never outside the chosen directory (absolute paths, `..`, and
-symlinks on the way are refused). The network half lives in `aio/_artifacts_oras.py`.
+symlinks on the way are refused). The network half lives in `images/_async/_artifacts_oras.py`.
 """
 
 from __future__ import annotations

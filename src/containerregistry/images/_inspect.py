@@ -2,7 +2,7 @@
 
 `ImageInspection` is the summary `creg inspect` prints (like `skopeo inspect`): media type, digest,
 the platforms of an index, and for one image its created time, platform, layers with sizes and labels.
-The network half lives in `aio/_inspect.py` (and its generated sync twin).
+The network half lives in `images/_async/_inspect.py` (and its generated sync twin in `images/_sync/`).
 """
 
 from __future__ import annotations

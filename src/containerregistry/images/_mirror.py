@@ -1,6 +1,6 @@
 """Mirroring whole repositories, the pure half: tag selection (regex, semver, newest-N), sync configs, shards.
 
-`mirror_repository` (in `aio/_mirror.py`) copies the tags of one repository that `TagFilter` selects,
+`mirror_repository` (in `images/_async/_mirror.py`) copies the tags of one repository that `TagFilter` selects,
 skipping those whose target already has the same digest; `sync_mirrors` runs a `SyncConfig` (the
 `creg sync` file) of several such jobs. Here: the models, `select_tags`, a small semantic-version
 matcher, the config parser (JSON, or YAML when PyYAML is installed), and `in_shard`, the

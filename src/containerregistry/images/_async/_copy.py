@@ -1,6 +1,6 @@
 """Whole-image operations: push, pull and copy images and indexes between registries and OCI layouts; prune.
 
-This is the async source; `containerregistry._sync._images` is generated from it by scripts/unasync.py.
+This is the async source; `containerregistry.images._sync._copy` is generated from it by scripts/unasync.py.
 
 One engine copies between two stores (a registry repository or an OCI layout directory) in three steps:
 
@@ -30,18 +30,33 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from .._bounded import loads_json
-from .._common import MAX_MANIFEST_SIZE
-from .._layout import REF_NAME, ImageLayoutError, OciLayout
-from ..exceptions import (
+from ..._bounded import loads_json
+from ..._common import MAX_MANIFEST_SIZE
+from ..._layout import REF_NAME, ImageLayoutError, OciLayout
+from ...aio._content_client import ContainerRegistryContentClient
+from ...aio._registry_client import ContainerRegistryClient
+from ...aio._shim import run_bounded
+from ...exceptions import (
     DigestValidationError,
     HttpResponseError,
     InvalidReferenceError,
     OperationNotAllowedError,
     ServiceRequestError,
 )
-from ..images._convert import to_oci_manifest
-from ..images._models import (
+from ...protocol import media_types
+from ...protocol.acr import ArtifactManifestOrder, ArtifactManifestProperties
+from ...protocol.digest import compute_digest
+from ...protocol.models import (
+    ManifestFormatError,
+    OciDescriptor,
+    OciImageIndex,
+    OciImageManifest,
+    Platform,
+    parse_manifest,
+)
+from ...transport import RetryPolicy
+from .._convert import to_oci_manifest
+from .._models import (
     CopyImageResult,
     ImageLocation,
     LayoutLocation,
@@ -56,22 +71,7 @@ from ..images._models import (
     platform_matches,
     target_tag_for_registry,
 )
-from ..images._spool import ManifestSpool
-from ..protocol import media_types
-from ..protocol.acr import ArtifactManifestOrder, ArtifactManifestProperties
-from ..protocol.digest import compute_digest
-from ..protocol.models import (
-    ManifestFormatError,
-    OciDescriptor,
-    OciImageIndex,
-    OciImageManifest,
-    Platform,
-    parse_manifest,
-)
-from ..transport import RetryPolicy
-from ._content_client import ContainerRegistryContentClient
-from ._registry_client import ContainerRegistryClient
-from ._shim import run_bounded
+from .._spool import ManifestSpool
 
 __all__ = ["copy_image", "prune", "pull_image", "push_image"]
 

@@ -1,8 +1,8 @@
-# This file is generated from containerregistry/aio/_mirror.py by scripts/unasync.py.
+# This file is generated from containerregistry/images/_async/_mirror.py by scripts/unasync.py.
 # Do not edit it: edit the async source and run `python scripts/unasync.py`.
 """Mirroring whole repositories: `mirror_repository` (`creg copy --all-tags`) and `sync_mirrors` (`creg sync`).
 
-This is the async source; `containerregistry._sync._mirror` is generated from it by scripts/unasync.py.
+This is the async source; `containerregistry.images._sync._mirror` is generated from it by scripts/unasync.py.
 Incremental: a tag whose target already has the digest the copy would write is skipped (and, with
 referrers, only when the target also holds every referrer of it). Each tag is copied pinned to the
 digest read at the start (`repo@sha256:...`), by `copy_image`, which writes manifests only after
@@ -20,8 +20,12 @@ from typing import Any
 
 import httpx
 
-from ..exceptions import HttpResponseError, RegistryError, ResourceNotFoundError
-from ..images._mirror import (
+from ..._sync._content_client import ContainerRegistryContentClient
+from ..._sync._shim import run_bounded
+from ...exceptions import HttpResponseError, RegistryError, ResourceNotFoundError
+from ...protocol.reference import parse_reference
+from ...transport import RetryPolicy
+from .._mirror import (
     MirrorItem,
     MirrorResult,
     SyncConfig,
@@ -31,12 +35,8 @@ from ..images._mirror import (
     in_shard,
     select_tags,
 )
-from ..images._models import CopyImageResult, RegistryLocation, as_location
-from ..protocol.reference import parse_reference
-from ..transport import RetryPolicy
-from ._content_client import ContainerRegistryContentClient
-from ._images import copy_image
-from ._shim import run_bounded
+from .._models import CopyImageResult, RegistryLocation, as_location
+from ._copy import copy_image
 
 __all__ = ["mirror_repository", "sync_mirrors"]
 

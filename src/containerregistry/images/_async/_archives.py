@@ -1,6 +1,6 @@
 """Images between registries and tar archives: `push_archive` (archive -> registry), `pull_archive` (registry -> archive).
 
-This is the async source; `containerregistry._sync._archives` is generated from it by scripts/unasync.py.
+This is the async source; `containerregistry.images._sync._archives` is generated from it by scripts/unasync.py.
 Archives are `oci-archive:FILE[:tag]` (a tar of an OCI layout, as skopeo writes) and
 `docker-archive:FILE[:ref]` (what `docker save` writes; ours is also an OCI layout, as docker 25+
 writes). Nothing is extracted to disk: blobs go from the tar member straight into the upload, and from
@@ -18,8 +18,13 @@ from typing import Any
 
 import httpx
 
-from ..exceptions import DigestValidationError, InvalidReferenceError
-from ..images._archive import (
+from ...aio._content_client import ContainerRegistryContentClient
+from ...exceptions import DigestValidationError, InvalidReferenceError
+from ...protocol import media_types
+from ...protocol.digest import Hasher, compute_digest, verify_digest
+from ...protocol.models import OciDescriptor, OciImageIndex, OciImageManifest, parse_manifest
+from ...transport import RetryPolicy
+from .._archive import (
     DOCKER_ARCHIVE,
     ArchiveError,
     ArchiveLocation,
@@ -27,13 +32,8 @@ from ..images._archive import (
     ArchiveWriter,
     parse_archive_location,
 )
-from ..images._inspect import choose_platform
-from ..images._models import CopyImageResult, RegistryLocation, as_location, target_tag_for_registry
-from ..protocol import media_types
-from ..protocol.digest import Hasher, compute_digest, verify_digest
-from ..protocol.models import OciDescriptor, OciImageIndex, OciImageManifest, parse_manifest
-from ..transport import RetryPolicy
-from ._content_client import ContainerRegistryContentClient
+from .._inspect import choose_platform
+from .._models import CopyImageResult, RegistryLocation, as_location, target_tag_for_registry
 
 __all__ = ["pull_archive", "push_archive"]
 

@@ -1,6 +1,6 @@
 """Read-only looks at one image and re-tagging: `get_digest`, `get_image_config`, `inspect_image`, `add_tags`.
 
-This is the async source; `containerregistry._sync._inspect` is generated from it by scripts/unasync.py.
+This is the async source; `containerregistry.images._sync._inspect` is generated from it by scripts/unasync.py.
 Each function takes a content client for the image's repository, so it works on any OCI registry
 (ACR, Distribution, the emulator). `add_tags` re-pushes the manifest's exact bytes under new tags: no
 blob moves, and the digest stays the same.
@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..exceptions import ManifestTooLargeError
-from ..images._inspect import (
+from ...aio._content_client import ContainerRegistryContentClient
+from ...exceptions import ManifestTooLargeError
+from ...protocol.digest import verify_digest
+from ...protocol.models import OciImageIndex, OciImageManifest
+from ...protocol.reference import validate_tag
+from ...protocol.results import GetManifestResult
+from .._inspect import (
     AddTagsResult,
     ImageInspection,
     PlatformNotFoundError,
@@ -19,11 +24,6 @@ from ..images._inspect import (
     choose_platform,
     validate_new_tags,
 )
-from ..protocol.digest import verify_digest
-from ..protocol.models import OciImageIndex, OciImageManifest
-from ..protocol.reference import validate_tag
-from ..protocol.results import GetManifestResult
-from ._content_client import ContainerRegistryContentClient
 
 __all__ = ["add_tags", "get_digest", "get_image_config", "inspect_image"]
 

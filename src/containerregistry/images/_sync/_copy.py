@@ -1,8 +1,8 @@
-# This file is generated from containerregistry/aio/_images.py by scripts/unasync.py.
+# This file is generated from containerregistry/images/_async/_copy.py by scripts/unasync.py.
 # Do not edit it: edit the async source and run `python scripts/unasync.py`.
 """Whole-image operations: push, pull and copy images and indexes between registries and OCI layouts; prune.
 
-This is the async source; `containerregistry._sync._images` is generated from it by scripts/unasync.py.
+This is the async source; `containerregistry.images._sync._copy` is generated from it by scripts/unasync.py.
 
 One engine copies between two stores (a registry repository or an OCI layout directory) in three steps:
 
@@ -32,18 +32,33 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from .._bounded import loads_json
-from .._common import MAX_MANIFEST_SIZE
-from .._layout import REF_NAME, ImageLayoutError, OciLayout
-from ..exceptions import (
+from ..._bounded import loads_json
+from ..._common import MAX_MANIFEST_SIZE
+from ..._layout import REF_NAME, ImageLayoutError, OciLayout
+from ..._sync._content_client import ContainerRegistryContentClient
+from ..._sync._registry_client import ContainerRegistryClient
+from ..._sync._shim import run_bounded
+from ...exceptions import (
     DigestValidationError,
     HttpResponseError,
     InvalidReferenceError,
     OperationNotAllowedError,
     ServiceRequestError,
 )
-from ..images._convert import to_oci_manifest
-from ..images._models import (
+from ...protocol import media_types
+from ...protocol.acr import ArtifactManifestOrder, ArtifactManifestProperties
+from ...protocol.digest import compute_digest
+from ...protocol.models import (
+    ManifestFormatError,
+    OciDescriptor,
+    OciImageIndex,
+    OciImageManifest,
+    Platform,
+    parse_manifest,
+)
+from ...transport import RetryPolicy
+from .._convert import to_oci_manifest
+from .._models import (
     CopyImageResult,
     ImageLocation,
     LayoutLocation,
@@ -58,22 +73,7 @@ from ..images._models import (
     platform_matches,
     target_tag_for_registry,
 )
-from ..images._spool import ManifestSpool
-from ..protocol import media_types
-from ..protocol.acr import ArtifactManifestOrder, ArtifactManifestProperties
-from ..protocol.digest import compute_digest
-from ..protocol.models import (
-    ManifestFormatError,
-    OciDescriptor,
-    OciImageIndex,
-    OciImageManifest,
-    Platform,
-    parse_manifest,
-)
-from ..transport import RetryPolicy
-from ._content_client import ContainerRegistryContentClient
-from ._registry_client import ContainerRegistryClient
-from ._shim import run_bounded
+from .._spool import ManifestSpool
 
 __all__ = ["copy_image", "prune", "pull_image", "push_image"]
 

@@ -1,6 +1,8 @@
+# This file is generated from containerregistry/images/_async/_artifacts_oras.py by scripts/unasync.py.
+# Do not edit it: edit the async source and run `python scripts/unasync.py`.
 """OCI artifacts as oras users know them: `push_artifact`, `attach_artifact`, `pull_artifact`, `referrer_tree`.
 
-This is the async source; `containerregistry._sync._artifacts_oras` is generated from it by
+This is the async source; `containerregistry.images._sync._artifacts_oras` is generated from it by
 scripts/unasync.py. Files become layers titled with `org.opencontainers.image.title` under the OCI
 1.1 empty config; `attach_artifact` adds a `subject` so the artifact is listed as a referrer of an
 image; `pull_artifact` writes the titled files into a directory and never outside it (see
@@ -14,7 +16,11 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 
-from ..images._artifacts import (
+from ..._sync._content_client import ContainerRegistryContentClient
+from ...protocol import media_types
+from ...protocol.models import OciAnnotations, OciDescriptor, OciImageManifest
+from ...protocol.reference import validate_tag
+from .._artifacts import (
     ANNOTATION_TITLE,
     DEFAULT_ARTIFACT_TYPE,
     ArtifactFile,
@@ -28,10 +34,6 @@ from ..images._artifacts import (
     safe_target,
     title_of,
 )
-from ..protocol import media_types
-from ..protocol.models import OciAnnotations, OciDescriptor, OciImageManifest
-from ..protocol.reference import validate_tag
-from ._content_client import ContainerRegistryContentClient
 
 __all__ = ["attach_artifact", "pull_artifact", "push_artifact", "referrer_tree"]
 
@@ -55,7 +57,7 @@ def _as_files(files: Sequence[ArtifactFile | str | os.PathLike[str]]) -> list[Ar
     return out
 
 
-async def _push(
+def _push(
     client: ContainerRegistryContentClient,
     files: Sequence[ArtifactFile | str | os.PathLike[str]],
     *,
@@ -69,7 +71,7 @@ async def _push(
         validate_tag(tag)
     subject_descriptor = None
     if subject is not None:
-        found = await client.get_manifest(subject)
+        found = client.get_manifest(subject)
         subject_descriptor = OciDescriptor(
             media_type=found.media_type or media_types.OCI_MANIFEST,
             digest=found.digest,
@@ -77,7 +79,7 @@ async def _push(
         )
     layers = []
     for file in chosen:
-        uploaded = await client.upload_blob(file.path)
+        uploaded = client.upload_blob(file.path)
         layers.append(
             OciDescriptor(
                 media_type=file.media_type,
@@ -86,11 +88,11 @@ async def _push(
                 annotations=OciAnnotations({ANNOTATION_TITLE: file.name}),
             )
         )
-    await client.upload_blob(media_types.OCI_EMPTY_DATA)
+    client.upload_blob(media_types.OCI_EMPTY_DATA)
     manifest = artifact_manifest(
         layers, artifact_type=artifact_type, annotations=annotations, subject=subject_descriptor
     )
-    result = await client.set_manifest(manifest, tag=tag)
+    result = client.set_manifest(manifest, tag=tag)
     return PushArtifactResult(
         digest=result.digest,
         repository=client.repository,
@@ -101,7 +103,7 @@ async def _push(
     )
 
 
-async def push_artifact(
+def push_artifact(
     client: ContainerRegistryContentClient,
     tag: str | None,
     files: Sequence[ArtifactFile | str | os.PathLike[str]],
@@ -121,7 +123,7 @@ async def push_artifact(
     Raises:
         ArtifactPathError: a file is missing or two files share a title (nothing was pushed).
     """
-    return await _push(
+    return _push(
         client,
         files,
         tag=tag,
@@ -131,7 +133,7 @@ async def push_artifact(
     )
 
 
-async def attach_artifact(
+def attach_artifact(
     client: ContainerRegistryContentClient,
     subject: str,
     files: Sequence[ArtifactFile | str | os.PathLike[str]],
@@ -146,12 +148,12 @@ async def attach_artifact(
     """
     if not artifact_type:
         raise ValueError("attach needs an artifact type (what the files are, e.g. application/spdx+json)")
-    return await _push(
+    return _push(
         client, files, tag=None, artifact_type=artifact_type, annotations=annotations, subject=subject
     )
 
 
-async def pull_artifact(
+def pull_artifact(
     client: ContainerRegistryContentClient, tag_or_digest: str, directory: str | os.PathLike[str]
 ) -> PullArtifactResult:
     """Write an artifact's titled layers into `directory` (`oras pull`), verifying each digest.
@@ -164,7 +166,7 @@ async def pull_artifact(
         ArtifactPathError: an unsafe or duplicated title (nothing was written).
         ValueError: the manifest is not an image manifest (an index has no files).
     """
-    found = await client.get_manifest(tag_or_digest)
+    found = client.get_manifest(tag_or_digest)
     manifest = found.manifest
     if not isinstance(manifest, OciImageManifest):
         raise ArtifactPathError(
@@ -192,7 +194,7 @@ async def pull_artifact(
         fd, partial = tempfile.mkstemp(prefix=".creg-", suffix=".partial", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as file:
-                result = await client.download_blob_to(layer.digest, file)
+                result = client.download_blob_to(layer.digest, file)
                 file.flush()
                 os.fsync(file.fileno())
             if result.size != layer.size:
@@ -212,7 +214,7 @@ async def pull_artifact(
     )
 
 
-async def referrer_tree(
+def referrer_tree(
     client: ContainerRegistryContentClient,
     tag_or_digest: str,
     *,
@@ -226,7 +228,7 @@ async def referrer_tree(
         max_depth: how deep to descend; 1 lists only direct referrers. A manifest already shown is
             not descended into again.
     """
-    found = await client.get_manifest(tag_or_digest)
+    found = client.get_manifest(tag_or_digest)
     root = ReferrerNode(
         digest=found.digest,
         media_type=found.media_type,
@@ -238,7 +240,7 @@ async def referrer_tree(
     for _ in range(max(max_depth, 0)):
         following = []
         for node in level:
-            async for descriptor in client.list_referrers(node.digest, artifact_type=artifact_type):
+            for descriptor in client.list_referrers(node.digest, artifact_type=artifact_type):
                 if descriptor.digest in seen:
                     continue
                 seen.add(descriptor.digest)
