@@ -54,7 +54,16 @@ def test_every_async_source_folder_is_mapped() -> None:
         for src, dst in unasync.sources()
     }
     # The whole-image engines: async source in images/_async/, sync twin generated into images/_sync/.
-    for name in ("_copy", "_mirror", "_archives", "_inspect", "_artifacts_oras"):
+    for name in (
+        "_copy",
+        "_copier",
+        "_stores",
+        "_prune",
+        "_mirror",
+        "_archives",
+        "_inspect",
+        "_artifacts_oras",
+    ):
         assert (f"images/_async/{name}.py", f"images/_sync/{name}.py") in pairs
     assert not any(src.startswith("aio/") and dst.startswith("images/") for src, dst in pairs)
 

@@ -22,9 +22,10 @@ from ..images._artifacts import (
 )
 from ..images._async._archives import pull_archive, push_archive
 from ..images._async._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
-from ..images._async._copy import copy_image, prune, pull_image, push_image
+from ..images._async._copy import copy_image, pull_image, push_image
 from ..images._async._inspect import add_tags, get_digest, get_image_config, inspect_image
 from ..images._async._mirror import mirror_repository, sync_mirrors
+from ..images._async._prune import prune
 from ..images._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
 from ..images._mirror import (
     MirrorItem,

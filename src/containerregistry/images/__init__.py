@@ -47,9 +47,10 @@ from ._models import (
 )
 from ._sync._archives import pull_archive, push_archive
 from ._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
-from ._sync._copy import copy_image, prune, pull_image, push_image
+from ._sync._copy import copy_image, pull_image, push_image
 from ._sync._inspect import add_tags, get_digest, get_image_config, inspect_image
 from ._sync._mirror import mirror_repository, sync_mirrors
+from ._sync._prune import prune
 
 __all__ = [
     "AddTagsResult",

@@ -1,0 +1,207 @@
+"""The two stores a whole-image copy moves between, and what the engine reads from a manifest.
+
+This is the async source; `containerregistry.images._sync._stores` is generated from it by scripts/unasync.py.
+
+Owns `_RegistryStore` (a repository, through a `ContainerRegistryContentClient`) and `_LayoutStore` (an OCI
+layout directory), `_Manifest` (a planned manifest whose bytes wait in the copy's spool), `_references`
+(the blobs and child manifests one manifest names), `_ClientOptions` (the client options of the image
+functions) and `_open_store`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ..._bounded import loads_json
+from ..._common import MAX_MANIFEST_SIZE
+from ..._layout import REF_NAME, ImageLayoutError, OciLayout
+from ...aio._content_client import ContainerRegistryContentClient
+from ...exceptions import DigestValidationError
+from ...protocol import media_types
+from ...protocol.models import (
+    ManifestFormatError,
+    OciDescriptor,
+    OciImageIndex,
+    OciImageManifest,
+    parse_manifest,
+)
+from ...transport import RetryPolicy
+from .._models import ImageLocation, LayoutLocation, RegistryLocation
+from .._spool import ManifestSpool
+
+# ---------------------------------------------------------------------------------------------------------
+# Stores
+
+
+@dataclass
+class _Manifest:
+    """A manifest of the plan: what it references; its exact bytes wait in the copy's spool."""
+
+    descriptor: OciDescriptor
+    spool: ManifestSpool = field(repr=False)
+    blobs: list[OciDescriptor] = field(default_factory=list)
+    children: list[OciDescriptor] = field(default_factory=list)
+    is_referrer: bool = False
+
+    @property
+    def content(self) -> bytes:
+        return self.spool.get(self.descriptor.digest)
+
+
+class _RegistryStore:
+    def __init__(self, location: RegistryLocation, client: ContainerRegistryContentClient) -> None:
+        self.location = location
+        self.client = client
+
+    def same_registry(self, other: _RegistryStore | _LayoutStore) -> bool:
+        return isinstance(other, _RegistryStore) and other.client.endpoint == self.client.endpoint
+
+    async def resolve(self) -> tuple[OciDescriptor, bytes, str | None]:
+        """The top manifest: descriptor, bytes, and the tag it was found under."""
+        reference = self.location.digest or self.location.tag or "latest"
+        result = await self.client.get_manifest(reference)
+        media_type = result.media_type or _media_type_of(result.content)
+        descriptor = OciDescriptor(media_type=media_type, digest=result.digest, size=len(result.content))
+        tag = None if self.location.digest else (self.location.tag or "latest")
+        return descriptor, result.content, tag
+
+    async def read_manifest(self, descriptor: OciDescriptor) -> bytes:
+        result = await self.client.get_manifest(descriptor.digest)  # verifies the digest
+        if len(result.content) != descriptor.size:
+            raise DigestValidationError(
+                f"manifest {descriptor.digest} in {self.location} is {len(result.content)} bytes, "
+                f"its descriptor says {descriptor.size}",
+                expected=descriptor.digest,
+            )
+        return result.content
+
+    async def referrers(self, digest: str) -> list[OciDescriptor]:
+        return [d async for d in self.client.list_referrers(digest)]
+
+    async def has_blob(self, blob: OciDescriptor) -> bool:
+        return await self.client.blob_exists(blob.digest)
+
+    async def write_manifest(self, manifest: _Manifest, tag: str | None) -> None:
+        await self.client.set_manifest(manifest.content, tag=tag, media_type=manifest.descriptor.media_type)
+
+
+class _LayoutStore:
+    def __init__(self, location: LayoutLocation, layout: OciLayout) -> None:
+        self.location = location
+        self.layout = layout
+
+    def same_registry(self, other: _RegistryStore | _LayoutStore) -> bool:
+        return False
+
+    async def resolve(self) -> tuple[OciDescriptor, bytes, str | None]:
+        descriptor = self.layout.resolve(self.location.tag)
+        content = self.layout.read_blob(descriptor.digest, size=descriptor.size)
+        tag = self.location.tag
+        if tag is None and descriptor.annotations is not None:
+            tag = descriptor.annotations.get(REF_NAME)
+        return descriptor, content, tag
+
+    async def read_manifest(self, descriptor: OciDescriptor) -> bytes:
+        return self.layout.read_blob(descriptor.digest, size=descriptor.size)
+
+    async def referrers(self, digest: str) -> list[OciDescriptor]:
+        # A layout has no referrers API: referrers are the index.json entries whose subject is `digest`.
+        found = []
+        for entry in self.layout.read_index().manifests:
+            if entry.digest == digest or entry.size > MAX_MANIFEST_SIZE:
+                continue
+            try:
+                parsed = parse_manifest(
+                    self.layout.read_blob(entry.digest, size=entry.size), entry.media_type
+                )
+            except (ImageLayoutError, ManifestFormatError, DigestValidationError):
+                continue
+            if parsed is not None and parsed.subject is not None and parsed.subject.digest == digest:
+                found.append(entry)
+        return found
+
+    async def has_blob(self, blob: OciDescriptor) -> bool:
+        return self.layout.has_blob(blob.digest, blob.size)
+
+
+_Store = _RegistryStore | _LayoutStore
+
+
+def _media_type_of(content: bytes) -> str:
+    try:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
+        return media_types.OCI_MANIFEST
+    if isinstance(body, dict) and isinstance(body.get("mediaType"), str):
+        return str(body["mediaType"])
+    return (
+        media_types.OCI_INDEX if isinstance(body, dict) and "manifests" in body else media_types.OCI_MANIFEST
+    )
+
+
+def _references(
+    content: bytes, media_type: str, where: str
+) -> tuple[list[OciDescriptor], list[OciDescriptor]]:
+    """(blobs, child manifests) a manifest references. Unknown manifest types reference nothing we copy,
+    except the ORAS artifact manifest's `blobs`."""
+    try:
+        parsed = parse_manifest(content, media_type)
+    except ManifestFormatError as exc:
+        raise ManifestFormatError(f"{where}: {exc}") from exc
+    if isinstance(parsed, OciImageIndex):
+        return [], list(parsed.manifests)
+    if isinstance(parsed, OciImageManifest):
+        return [parsed.config, *parsed.layers], []
+    if media_type == media_types.ORAS_ARTIFACT_MANIFEST:
+        try:
+            body = loads_json(content, f"read {where}")
+        except ValueError as exc:
+            raise ManifestFormatError(f"{where}: invalid JSON") from exc
+        blobs = body.get("blobs") if isinstance(body, dict) else None
+        if isinstance(blobs, list):
+            try:
+                return [OciDescriptor.from_dict(b, path=f"blobs[{i}]") for i, b in enumerate(blobs)], []
+            except ManifestFormatError as exc:
+                raise ManifestFormatError(f"{where}: {exc}") from exc
+    return [], []
+
+
+@dataclass
+class _ClientOptions:
+    transport: httpx.AsyncBaseTransport | None
+    timeout: float | httpx.Timeout | None
+    retry: RetryPolicy | None
+    verify: bool | str
+    insecure: bool
+    trusted_token_hosts: Iterable[str] | None = None
+
+    def client(self, location: RegistryLocation, credential: Any) -> ContainerRegistryContentClient:
+        # Scheme-less stays scheme-less: the client then probes https, and http for loopback/insecure.
+        return ContainerRegistryContentClient(
+            f"{location.scheme}://{location.registry}" if location.scheme else location.registry,
+            location.repository,
+            credential,
+            transport=self.transport,
+            timeout=self.timeout,
+            retry=self.retry,
+            verify=self.verify,
+            insecure=self.insecure,
+            trusted_token_hosts=self.trusted_token_hosts,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Opening a store
+
+
+def _open_store(location: ImageLocation, credential: Any, options: _ClientOptions, *, create: bool) -> _Store:
+    if isinstance(location, LayoutLocation):
+        layout = OciLayout(location.path, create=create)
+        layout.read_index()  # a malformed index.json is refused before anything is written
+        return _LayoutStore(location, layout)
+    return _RegistryStore(location, options.client(location, credential))

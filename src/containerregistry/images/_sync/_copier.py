@@ -1,0 +1,372 @@
+# This file is generated from containerregistry/images/_async/_copier.py by scripts/unasync.py.
+# Do not edit it: edit the async source and run `python scripts/unasync.py`.
+"""The copy engine: `_Copier` plans a copy, transfers its blobs and writes its manifests.
+
+This is the async source; `containerregistry.images._sync._copier` is generated from it by scripts/unasync.py.
+
+1. Plan: read the top manifest, then every manifest it references (index children, recursively, and
+   referrers when asked), verifying each one's digest; collect the distinct blobs.
+2. Blobs: transfer them concurrently (at most `concurrency` at a time), each once: skipped when the
+   target has it (HEAD), mounted when source and target are repositories of the same registry, else
+   copied. If any blob fails, the others are stopped and NO manifest is written.
+3. Manifests: children before their index, subjects before their referrers, the top one last,
+   always with the exact bytes read from the source (except a platform-filtered index, which is new).
+   For a layout target, `index.json` is written last, atomically.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO
+
+from ..._bounded import loads_json
+from ..._common import MAX_MANIFEST_SIZE
+from ..._layout import ImageLayoutError
+from ..._sync._shim import run_bounded
+from ...exceptions import DigestValidationError
+from ...protocol import media_types
+from ...protocol.digest import compute_digest
+from ...protocol.models import (
+    ManifestFormatError,
+    OciDescriptor,
+    OciImageIndex,
+    OciImageManifest,
+    Platform,
+    parse_manifest,
+)
+from .._convert import to_oci_manifest
+from .._models import ProgressTracker, TransferAborted, TransferProgress, parse_platforms, platform_matches
+from .._spool import ManifestSpool
+from ._stores import _LayoutStore, _Manifest, _references, _RegistryStore, _Store
+
+#: Registry-to-registry copies stage blobs up to this size in memory, larger ones in a temporary file.
+_MEMORY_STAGE_LIMIT = 16 * 1024 * 1024
+#: Indexes nest (an index of indexes); deeper than this is refused as hostile.
+_MAX_DEPTH = 8
+_DOCKER_CONFIG_TYPES = frozenset({media_types.OCI_CONFIG, media_types.DOCKER_CONFIG})
+
+ProgressHandler = Callable[[TransferProgress], Any]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The engine
+
+
+class _Copier:
+    def __init__(
+        self,
+        source: _Store,
+        target: _Store,
+        *,
+        platforms: Sequence[str] | None,
+        include_referrers: bool,
+        concurrency: int,
+        progress: ProgressHandler | None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.source = source
+        self.target = target
+        self.wanted = parse_platforms(platforms) if platforms is not None else None
+        self.include_referrers = include_referrers
+        self.concurrency = concurrency
+        self.tracker = ProgressTracker(progress)
+        self.manifests: dict[str, _Manifest] = {}
+        # Manifest bytes between plan and write, within a memory budget (the rest in a temporary file).
+        self.spool = ManifestSpool()
+        self.order: list[str] = []  # push order: children first, referrers after their subject
+        self.blobs: dict[str, OciDescriptor] = {}
+        self.copied = self.skipped = self.mounted = self.bytes_copied = 0
+        self._lock = threading.Lock()  # the sync twin updates the counters from worker threads
+        self.first_error: BaseException | None = None
+
+    # -- plan ---------------------------------------------------------------------------------
+
+    def plan(self) -> tuple[_Manifest, str | None, bool]:
+        descriptor, content, tag = self.source.resolve()
+        filtered = False
+        if self.wanted is not None:
+            content, descriptor, filtered = self._filter_platforms(descriptor, content)
+        top = self._add(descriptor, content, depth=0, is_referrer=False)
+        return top, tag, filtered
+
+    def _filter_platforms(
+        self, descriptor: OciDescriptor, content: bytes
+    ) -> tuple[bytes, OciDescriptor, bool]:
+        assert self.wanted is not None
+        parsed = parse_manifest(content, descriptor.media_type)
+        wanted_text = ", ".join("/".join(p for p in w if p) for w in self.wanted)
+        if isinstance(parsed, OciImageIndex):
+            chosen = [d for d in parsed.manifests if platform_matches(d.platform, self.wanted)]
+            if not chosen:
+                available = ", ".join(str(d.platform) for d in parsed.manifests if d.platform) or "none"
+                raise ValueError(
+                    f"no manifest in {self.source.location} matches {wanted_text} (available: {available})"
+                )
+            if len(chosen) == len(parsed.manifests):
+                return content, descriptor, False  # nothing filtered out: keep the original index
+            parsed.manifests = chosen
+            new = parsed.to_bytes()
+            media_type = descriptor.media_type
+            return new, OciDescriptor(media_type=media_type, digest=compute_digest(new), size=len(new)), True
+        if isinstance(parsed, OciImageManifest) and parsed.config.media_type in _DOCKER_CONFIG_TYPES:
+            # A single image: check its config's platform rather than copying the wrong one silently.
+            config = self._read_small_blob(parsed.config)
+            try:
+                body = loads_json(config, f"read the config of {self.source.location}")
+                os_name, arch, variant = body.get("os"), body.get("architecture"), body.get("variant")
+            except (ValueError, AttributeError):
+                return content, descriptor, False
+            if isinstance(os_name, str) and isinstance(arch, str):
+                platform = Platform(
+                    architecture=arch, os=os_name, variant=variant if isinstance(variant, str) else None
+                )
+                if not platform_matches(platform, self.wanted):
+                    raise ValueError(
+                        f"{self.source.location} is a single {platform} image, not {wanted_text}"
+                    )
+        return content, descriptor, False
+
+    def _read_small_blob(self, blob: OciDescriptor) -> bytes:
+        if blob.size > MAX_MANIFEST_SIZE:
+            return b""
+        if isinstance(self.source, _LayoutStore):
+            return self.source.layout.read_blob(blob.digest, size=blob.size)
+        return (self.source.client.download_blob_content(blob.digest)).content
+
+    def _add(self, descriptor: OciDescriptor, content: bytes, *, depth: int, is_referrer: bool) -> _Manifest:
+        if depth > _MAX_DEPTH or descriptor.digest in self.manifests:
+            return self._add_parsed(descriptor, [], [], depth=depth, is_referrer=is_referrer)
+        blobs, children = self._parse(descriptor, content)
+        return self._add_parsed(descriptor, blobs, children, depth=depth, is_referrer=is_referrer)
+
+    def _parse(
+        self, descriptor: OciDescriptor, content: bytes
+    ) -> tuple[list[OciDescriptor], list[OciDescriptor]]:
+        """What a manifest references; its bytes go to the spool (so only a few are in memory at once)."""
+        where = f"manifest {descriptor.digest} of {self.source.location}"
+        blobs, children = _references(content, descriptor.media_type, where)
+        self.spool.put(descriptor.digest, content)
+        return blobs, children
+
+    def _add_parsed(
+        self,
+        descriptor: OciDescriptor,
+        blobs: list[OciDescriptor],
+        children: list[OciDescriptor],
+        *,
+        depth: int,
+        is_referrer: bool,
+    ) -> _Manifest:
+        if depth > _MAX_DEPTH:
+            raise ManifestFormatError(
+                f"{self.source.location}: manifests nest deeper than {_MAX_DEPTH} levels"
+            )
+        if descriptor.digest in self.manifests:
+            return self.manifests[descriptor.digest]
+        manifest = _Manifest(descriptor, self.spool, blobs, children, is_referrer)
+        self.manifests[descriptor.digest] = manifest
+        for blob in blobs:
+            self.blobs.setdefault(blob.digest, blob)
+        wanted = list({c.digest: c for c in children if c.digest not in self.manifests}.values())
+        # Each reader parses its child and spools the bytes: what comes back is only descriptors.
+        fetched = run_bounded([self._reader(child) for child in wanted], self.concurrency)
+        for child, child_blobs, grandchildren in fetched:
+            self._add_parsed(child, child_blobs, grandchildren, depth=depth + 1, is_referrer=False)
+        self.order.append(descriptor.digest)
+        if self.include_referrers:
+            for referrer in self.source.referrers(descriptor.digest):
+                if referrer.digest not in self.manifests:
+                    referrer_content = self.source.read_manifest(referrer)
+                    self._add(referrer, referrer_content, depth=depth + 1, is_referrer=True)
+        return manifest
+
+    def _reader(self, descriptor: OciDescriptor) -> Callable[[], Any]:
+        def read() -> tuple[OciDescriptor, list[OciDescriptor], list[OciDescriptor]]:
+            content = self.source.read_manifest(descriptor)
+            blobs, children = self._parse(descriptor, content)
+            return descriptor, blobs, children
+
+        return read
+
+    # -- blobs --------------------------------------------------------------------------------
+
+    def transfer_blobs(self) -> None:
+        blobs = list(self.blobs.values())
+        self.tracker.plan(blobs)
+        try:
+            run_bounded([self._blob_task(blob) for blob in blobs], self.concurrency, on_stop=self._stop)
+        except BaseException:
+            if self.first_error is not None:
+                raise self.first_error from None
+            raise
+
+    def _stop(self) -> None:
+        # A blob failed or the caller was interrupted (Ctrl-C): the transfers still running raise
+        # TransferAborted at their next chunk (their progress callback), instead of running to the end.
+        self.tracker.aborted = True
+
+    def _blob_task(self, blob: OciDescriptor) -> Callable[[], Any]:
+        def task() -> None:
+            try:
+                self._transfer(blob)
+            except TransferAborted:
+                raise
+            except BaseException as exc:
+                if self.first_error is None:
+                    self.first_error = exc
+                self.tracker.aborted = True
+                raise
+
+        return task
+
+    def _transfer(self, blob: OciDescriptor) -> None:
+        source, target = self.source, self.target
+        if target.has_blob(blob):
+            self._count("skipped", 0)
+            self.tracker.finished(blob, "skipped")
+            return
+        if isinstance(target, _RegistryStore):
+            if (
+                isinstance(source, _RegistryStore)
+                and target.same_registry(source)
+                and source.location.repository != target.location.repository
+                and target.client.mount_blob(blob.digest, source.location.repository)
+            ):
+                self._count("mounted", 0)
+                self.tracker.finished(blob, "mounted")
+                return
+            if isinstance(source, _LayoutStore):
+                path = source.layout.blob_path(blob.digest)
+                if not path.is_file():
+                    raise ImageLayoutError(f"oci:{source.layout.root}: blob {blob.digest} is missing")
+                result = target.client.upload_blob(path, progress=self.tracker.callback(blob))
+                _check_uploaded(result.digest, result.size, blob, str(source.location))
+            else:
+                self._registry_to_registry(source, target, blob)
+        elif isinstance(source, _LayoutStore):
+            target.layout.copy_blob_from(source.layout, blob, self.tracker.callback(blob))
+        else:
+            self._registry_to_layout(source, target, blob)
+        self._count("copied", blob.size)
+        self.tracker.finished(blob, "done")
+
+    def _count(self, kind: str, size: int) -> None:
+        with self._lock:
+            setattr(self, kind, getattr(self, kind) + 1)
+            self.bytes_copied += size
+
+    def _registry_to_layout(self, source: _RegistryStore, target: _LayoutStore, blob: OciDescriptor) -> None:
+        with target.layout.blob_writer(blob.digest, blob.size) as writer:
+            with source.client.download_blob_streaming(
+                blob.digest, progress=self.tracker.callback(blob)
+            ) as stream:
+                for chunk in stream.iter_bytes():
+                    writer.write(chunk)
+            writer.commit()
+
+    def _registry_to_registry(
+        self, source: _RegistryStore, target: _RegistryStore, blob: OciDescriptor
+    ) -> None:
+        # Stage the blob (the upload needs a replayable body to resume): small ones in memory, large
+        # ones in an anonymous temporary file, verified against the digest before the upload starts.
+        # The stream verifies the digest when it ends (DigestValidationError), so no second hash here.
+        staged: bytes | BinaryIO
+        received = 0
+        with tempfile.TemporaryFile() as spool:
+            buffer = bytearray()
+            in_memory = blob.size <= _MEMORY_STAGE_LIMIT
+            with source.client.download_blob_streaming(
+                blob.digest, progress=self.tracker.callback(blob, half=0)
+            ) as stream:
+                for chunk in stream.iter_bytes():
+                    received += len(chunk)
+                    if received > blob.size:
+                        break
+                    if in_memory:
+                        buffer += chunk
+                    else:
+                        spool.write(chunk)
+            if received != blob.size:
+                raise DigestValidationError(
+                    f"blob {blob.digest} of {source.location} is not {blob.size} bytes as its descriptor says",
+                    expected=blob.digest,
+                )
+            if in_memory:
+                staged = bytes(buffer)
+            else:
+                spool.flush()
+                spool.seek(0)
+                staged = spool
+            result = target.client.upload_blob(staged, progress=self.tracker.callback(blob, half=1))
+        _check_uploaded(result.digest, result.size, blob, str(source.location))
+
+    # -- manifests ----------------------------------------------------------------------------
+
+    def convert_to_oci(self, top: _Manifest) -> _Manifest:
+        """Rewrite Docker v2 manifests (and indexes of them) with OCI media types, children first.
+
+        Blobs keep their bytes; converted manifests get new digests. Referrers are kept as they are
+        (their `subject` names the original, signed digest). Returns the top manifest as written.
+        """
+        converted: dict[str, OciDescriptor] = {}
+        manifests: dict[str, _Manifest] = {}
+        order: list[str] = []
+        for digest in self.order:
+            manifest = self.manifests[digest]
+            where = f"manifest {digest} of {self.source.location}"
+            new = (
+                None
+                if manifest.is_referrer
+                else to_oci_manifest(manifest.content, manifest.descriptor.media_type, converted, where)
+            )
+            if new is not None:
+                content, media_type = new
+                old = manifest.descriptor
+                descriptor = OciDescriptor(
+                    media_type=media_type,
+                    digest=compute_digest(content),
+                    size=len(content),
+                    artifact_type=old.artifact_type,
+                    platform=old.platform,
+                )
+                converted[digest] = descriptor
+                was_top = manifest is top
+                self.spool.put(descriptor.digest, content)
+                manifest = _Manifest(descriptor, self.spool, manifest.blobs, manifest.children, False)
+                if was_top:
+                    top = manifest
+            manifests[manifest.descriptor.digest] = manifest
+            order.append(manifest.descriptor.digest)
+        self.manifests, self.order = manifests, order
+        return top
+
+    def write_manifests(self, top: _Manifest, tag: str | None) -> None:
+        target = self.target
+        if isinstance(target, _RegistryStore):
+            for digest in self.order:
+                manifest = self.manifests[digest]
+                if manifest is not top:
+                    target.write_manifest(manifest, None)
+            target.write_manifest(top, tag)
+            return
+        for digest in self.order:
+            manifest = self.manifests[digest]
+            if not target.layout.has_blob(digest, manifest.descriptor.size):
+                target.layout.write_blob(digest, manifest.content)
+        entries: list[tuple[OciDescriptor, str | None]] = [
+            (m.descriptor, None) for m in self.manifests.values() if m.is_referrer
+        ]
+        entries.append((top.descriptor, tag))
+        target.layout.add_to_index(entries)
+
+
+def _check_uploaded(digest: str, size: int, blob: OciDescriptor, where: str) -> None:
+    if digest != blob.digest or size != blob.size:
+        raise DigestValidationError(
+            f"blob {blob.digest} of {where} does not match its descriptor: read {size} bytes with digest {digest}",
+            expected=blob.digest,
+            actual=digest,
+        )
