@@ -33,7 +33,7 @@ from ..exceptions import (
 )
 from ..protocol import media_types
 from ..protocol.digest import compute_digest, verify_digest
-from ..protocol.http import add_query, parse_link_next
+from ..protocol.http import add_query, parse_link_next, redact_url
 from ..protocol.manifests import encode_manifest, parse_manifest_or_none
 from ..protocol.models import OciDescriptor, OciImageIndex, OciImageManifest
 from ..protocol.reference import validate_digest, validate_repository, validate_tag
@@ -435,7 +435,10 @@ class ContainerRegistryContentClient:
             body = _json_object(response, action)
             tags = body.get("tags") or []
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                raise ServiceRequestError(f"{action} failed: the registry sent a malformed tag list")
+                raise RegistryProtocolError(
+                    f"{action} failed: the registry sent a malformed tag list ({_where(response)}): "
+                    f"'tags' must be a list of strings, got {_json_kind(tags)}"
+                )
             return tags, self._next_link(response, url)
 
         return AsyncItemPaged(fetch)
@@ -462,7 +465,9 @@ class ContainerRegistryContentClient:
             try:
                 descriptors = OciImageIndex.from_dict(index).manifests
             except ValueError as exc:
-                raise ServiceRequestError(f"{action} failed: malformed referrers index: {exc}") from exc
+                raise RegistryProtocolError(
+                    f"{action} failed: malformed referrers index ({_where(response)}): {exc}"
+                ) from exc
             if artifact_type and "artifactType" not in response.headers.get("OCI-Filters-Applied", ""):
                 descriptors = [d for d in descriptors if d.artifact_type == artifact_type]
             return descriptors, self._next_link(response, url)
@@ -556,7 +561,32 @@ def _json_object(response: httpx.Response, action: str) -> dict[str, Any]:
     try:
         body = loads_json(response.content, action)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ServiceRequestError(f"{action} failed: the registry sent invalid JSON") from exc
+        raise RegistryProtocolError(
+            f"{action} failed: the registry sent invalid JSON ({_where(response)}): {exc}"
+        ) from exc
     if not isinstance(body, dict):
-        raise ServiceRequestError(f"{action} failed: the registry sent JSON that is not an object")
+        raise RegistryProtocolError(
+            f"{action} failed: the registry sent JSON that is not an object ({_where(response)}): "
+            f"got {_json_kind(body)}"
+        )
     return body
+
+
+def _where(response: httpx.Response) -> str:
+    """`GET https://host/v2/...` of the request `response` answers (query and userinfo dropped)."""
+    return f"{response.request.method} {redact_url(str(response.request.url))}"
+
+
+def _json_kind(value: object) -> str:
+    """The JSON type of a decoded value, for messages (the value itself may be large or hostile)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list" if all(isinstance(v, str) for v in value) else "a list with non-strings"
+    return "an object"

@@ -121,7 +121,8 @@ class AsyncPipeline:
         """Send one request and return its response when the status is in `expect`.
 
         With `stream=True` the caller must close the response. Other statuses raise the mapped
-        `HttpResponseError`; failures without a response raise `ServiceRequestError`.
+        `HttpResponseError`; failures without a response raise `ServiceRequestError`, and an answer
+        that cannot be followed (an unusable redirect) raises `RegistryProtocolError`.
         """
         if self._fallback is not None:
             await self.resolve_endpoint()
@@ -152,7 +153,7 @@ class AsyncPipeline:
                 break
             await response.aclose()
             if hop == _MAX_REDIRECTS:
-                raise ServiceRequestError(
+                raise RegistryProtocolError(
                     f"{action} failed: more than {_MAX_REDIRECTS} redirects from {redact_url(url)}"
                 )
             request = _redirect_request(request, response, action)
@@ -211,9 +212,15 @@ def _redirect_request(request: httpx.Request, response: httpx.Response, action: 
     try:
         url = response.url.join(response.headers["Location"]).copy_with(fragment=None)
     except httpx.InvalidURL as exc:
-        raise ServiceRequestError(f"{action} failed: the registry sent an unusable redirect") from exc
+        raise RegistryProtocolError(
+            f"{action} failed: the registry sent an unusable redirect Location ({request.method} "
+            f"{redact_url(str(request.url))})"
+        ) from exc
     if url.scheme not in ("http", "https") or not url.host:
-        raise ServiceRequestError(f"{action} failed: the registry redirected to a non-http(s) URL")
+        raise RegistryProtocolError(
+            f"{action} failed: the registry redirected to a non-http(s) URL ({request.method} "
+            f"{redact_url(str(request.url))})"
+        )
     method = request.method
     status = response.status_code
     if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
@@ -224,7 +231,7 @@ def _redirect_request(request: httpx.Request, response: httpx.Response, action: 
     content: bytes | None = None
     if method == request.method and method not in ("GET", "HEAD"):
         if not isinstance(request.stream, httpx.ByteStream):
-            raise ServiceRequestError(
+            raise RegistryProtocolError(
                 f"{action} failed: the registry redirected a streamed upload ({status} to "
                 f"{redact_url(str(url))}), which cannot be sent again"
             )
