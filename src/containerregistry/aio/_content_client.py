@@ -18,10 +18,11 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from .._blob_source import BlobSource, open_source
+from .._blob_source import BlobData, BlobSource, open_source
 from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of, scope_for
 from .._files import commit_partial, open_partial
+from ..auth import AsyncCredential
 from ..exceptions import (
     DigestValidationError,
     HttpResponseError,
@@ -71,7 +72,8 @@ class ContainerRegistryContentClient:
         endpoint: `https://host[:port]`; a bare host gets https (http for loopback hosts).
         repository: the repository name, e.g. `library/hello-world`.
         credential: None (anonymous), a `BasicCredential`, `RefreshTokenCredential`,
-            `DockerConfigCredential`, or an Entra ID credential (`get_token`).
+            `DockerConfigCredential`, `RegistryTokenCredential`, or an Entra ID credential (`get_token`;
+            async credentials for the async client); typed `AsyncCredential`.
         transport: an httpx transport to use instead of the default fast one.
         http_client: an httpx client to use as is.
         timeout: seconds or an `httpx.Timeout`.
@@ -95,7 +97,7 @@ class ContainerRegistryContentClient:
         self,
         endpoint: str,
         repository: str,
-        credential: Any = None,
+        credential: AsyncCredential | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -151,7 +153,7 @@ class ContainerRegistryContentClient:
 
     async def upload_blob(
         self,
-        data: Any,
+        data: BlobData,
         *,
         progress: ProgressCallback | None = None,
         chunk_size: int | None = None,
@@ -160,7 +162,7 @@ class ContainerRegistryContentClient:
 
         Args:
             data: bytes, a path, a binary file object (read from its current position) or an
-                iterable of bytes. Streamed in constant memory.
+                iterable of bytes (`containerregistry.BlobData`). Streamed in constant memory.
             progress: called as `progress(bytes_sent, total_or_None)`.
             chunk_size: override the client's chunked mode for this upload.
 

@@ -16,7 +16,7 @@ import httpx
 
 from .._bounded import aread_response
 from .._common import endpoint_candidates, to_timeout
-from ..auth import RegistryAuth
+from ..auth import AsyncCredential, RegistryAuth
 from ..auth._hosts import REGISTRY_EXTENSION
 from ..exceptions import RegistryProtocolError, ServiceRequestError
 from ..protocol.http import MAX_ERROR_BODY, error_from_response, redact_url
@@ -44,7 +44,7 @@ class AsyncPipeline:
         endpoint: `https://host[:port]`. A bare host gets https; a bare loopback host (or any bare host
             with `insecure=True`) is probed once, before the first request: https if it answers, else
             plain http (as docker does). `endpoint` is the probed one once a request was sent.
-        credential: see `containerregistry.credentials`; None is anonymous.
+        credential: see `containerregistry.credentials` (typed `AsyncCredential`); None is anonymous.
         transport: an httpx transport to use instead of the default fast one (retries still wrap it).
         http_client: an `httpx.AsyncClient` to use as is (its own transport, proxies and timeouts).
         timeout: seconds or an `httpx.Timeout`.
@@ -59,7 +59,7 @@ class AsyncPipeline:
     def __init__(
         self,
         endpoint: str,
-        credential: Any = None,
+        credential: AsyncCredential | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
