@@ -5,6 +5,7 @@ The sync API lives here; `containerregistry.aio` has the same names with `async 
 
 from __future__ import annotations
 
+from ._blob_source import BlobData
 from ._sync import (
     ArtifactArchitecture,
     ArtifactManifestOrder,
@@ -32,6 +33,7 @@ from .exceptions import (
     HttpResponseError,
     InsecureTransportError,
     InvalidReferenceError,
+    ManifestFormatError,
     ManifestTooLargeError,
     OperationNotAllowedError,
     PermissionDeniedError,
@@ -45,7 +47,6 @@ from .exceptions import (
     UntrustedTokenServerError,
 )
 from .protocol.models import (
-    ManifestFormatError,
     OciAnnotations,
     OciDescriptor,
     OciImageIndex,
@@ -74,6 +75,7 @@ __all__ = [
     "ArtifactTagOrder",
     "ArtifactTagProperties",
     "BasicCredential",
+    "BlobData",
     "BlobStream",
     "ClientAuthenticationError",
     "ContainerRegistryAudience",

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ._common import MAX_MANIFEST_SIZE
-from .exceptions import DigestValidationError, InvalidReferenceError, RegistryError
+from .exceptions import DigestValidationError, ImageLayoutError, InvalidReferenceError
 from .protocol import media_types
 from .protocol.digest import Hasher, new_hasher
 from .protocol.models import ManifestFormatError, OciAnnotations, OciDescriptor, OciImageIndex
@@ -39,10 +39,6 @@ _INDEX_FILE = "index.json"
 _COPY_CHUNK = 1 << 20
 _BLOBS_DIR = "blobs"
 _ALGORITHMS = ("sha256", "sha512")
-
-
-class ImageLayoutError(RegistryError, ValueError):
-    """An OCI image layout directory is missing, malformed or unsafe, or has no such image."""
 
 
 class LayoutBlobWriter:

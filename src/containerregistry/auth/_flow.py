@@ -33,6 +33,7 @@ import httpx
 from ..exceptions import ClientAuthenticationError, RegistryError
 from ..protocol.challenge import Challenge, merge_scopes, parse_www_authenticate, select_challenge
 from ._cache import RegistryState, Token, TokenCache
+from ._credential_types import AsyncCredential
 from ._credentials import (
     BasicCredential,
     DockerConfigCredential,
@@ -115,7 +116,8 @@ class RegistryAuth(httpx.Auth):
     Args:
         credential: None (anonymous), `BasicCredential`, `RefreshTokenCredential`,
             `DockerConfigCredential`, `RegistryTokenCredential`, or an Entra ID credential (any object
-            with ``get_token(*scopes)``, sync or async; async ones need ``httpx.AsyncClient``).
+            with ``get_token(*scopes)``, sync or async; async ones need ``httpx.AsyncClient``): an
+            `AsyncCredential` (see `containerregistry.credentials`).
         audience: the Entra ID audience; the token is requested for ``<audience>/.default``.
         insecure: allow sending credentials over plain http to hosts that are not loopback.
         prefer_post: try the OAuth2 password grant before ``GET`` for a `BasicCredential`.
@@ -134,7 +136,7 @@ class RegistryAuth(httpx.Auth):
 
     def __init__(
         self,
-        credential: object | None = None,
+        credential: AsyncCredential | None = None,
         *,
         audience: str = DEFAULT_AUDIENCE,
         insecure: bool = False,

@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .._common import is_loopback_host, login_server_of, normalize_endpoint, registry_endpoint
-from ..auth import BasicCredential, DockerConfigCredential
+from ..auth import BasicCredential, Credential, DockerConfigCredential
 from ..exceptions import HttpResponseError, RegistryError
 from ..protocol.reference import Reference, parse_reference
 
@@ -313,7 +313,7 @@ class AppContext:
         return self.output in ("plain", "tsv")
 
     @property
-    def credential(self) -> Any:
+    def credential(self) -> Credential | None:
         """Explicit credentials if given, none with `--anonymous`, else the docker config's."""
         if self.anonymous:
             return None

@@ -6,6 +6,8 @@ Unknown fields at any level are kept in `extra` and written back; a field that w
 (`None`), one that was present but empty (`"annotations": {}`) stays present. Unknown media types are
 kept as they are. `from_dict` checks shapes (types, required fields, digest syntax) and raises
 `ManifestFormatError` naming the offending field; it does not fetch or verify any content.
+(`ManifestFormatError` is a `RegistryError` defined in `containerregistry.exceptions`; it is re-exported
+here, where it always was.)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..exceptions import InvalidReferenceError
+from ..exceptions import InvalidReferenceError, ManifestFormatError
 from .digest import compute_digest
 from .media_types import DOCKER_MANIFEST, INDEX_MEDIA_TYPES, OCI_INDEX, OCI_MANIFEST
 from .reference import validate_digest
@@ -46,13 +48,6 @@ _GENERIC_CONTENT_TYPES = frozenset({"", "application/json", "application/octet-s
 _RFC3339_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
 )
-
-
-class ManifestFormatError(ValueError):
-    """A manifest, index or descriptor does not have the shape the OCI image spec requires.
-
-    The message names the offending field with its path, e.g. `manifests[2].platform.os`.
-    """
 
 
 # ---------------------------------------------------------------------------------------------------------
