@@ -16,7 +16,7 @@ from containerregistry.protocol._fields import FieldReader
 from containerregistry.protocol.acr import parse_rfc3339 as acr_parse_rfc3339
 from containerregistry.protocol.challenge import parse_scope as challenge_parse_scope
 from containerregistry.protocol.descriptors import ManifestFormatError
-from containerregistry.protocol.http import parse_retry_after, redact_url
+from containerregistry.protocol.http import error_from_response, parse_retry_after, redact_url
 from containerregistry.protocol.models import OciAnnotations
 from containerregistry.protocol.scopes import Scope, ScopeError, parse_scope
 from containerregistry.protocol.timestamps import parse_rfc3339
@@ -63,6 +63,15 @@ def test_retry_policy_uses_the_same_parser(value: str, expected: float | None) -
     # The retry policy waits what the header says, or falls back to its backoff when it is invalid.
     policy = RetryPolicy(backoff_factor=0.0, backoff_max=0.0, retry_after_max=1000.0)
     assert policy.delay(1, value) == (expected if expected is not None else 0.0)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("-5", None), ("1e3", None), ("120", 120.0), ("1.5", 1.5)])
+def test_error_retry_after_uses_the_same_parser(value: str, expected: float | None) -> None:
+    # The other caller: a 429/503 exception's `retry_after` (was: 0.0 for "-5", retry at once).
+    error = error_from_response(
+        429, {"Retry-After": value}, b"", method="GET", url="https://h/v2/", action="ping"
+    )
+    assert error.retry_after == expected
 
 
 # -- URL redaction -------------------------------------------------------------------------------------
