@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .exceptions import InvalidReferenceError
+from .protocol.scopes import Scope, format_scope
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -127,7 +128,7 @@ def login_server_of(endpoint: str) -> str:
 
 def scope_for(repository: str, *actions: str) -> tuple[str, ...]:
     """The token scope a repository request needs, in the form the auth flow expects."""
-    return (f"repository:{repository}:{','.join(actions)}",)
+    return (format_scope(Scope("repository", repository, actions)),)
 
 
 def to_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:

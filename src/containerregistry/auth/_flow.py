@@ -32,6 +32,7 @@ import httpx
 
 from ..exceptions import ClientAuthenticationError, RegistryError
 from ..protocol.challenge import Challenge, merge_scopes, parse_www_authenticate, select_challenge
+from ..protocol.http import redact_url
 from ._cache import RegistryState, Token, TokenCache
 from ._credential_types import AsyncCredential
 from ._credentials import (
@@ -70,7 +71,6 @@ from ._tokens import (
     server_message,
     token_get,
     token_post,
-    without_query,
 )
 
 __all__ = ["DEFAULT_AUDIENCE", "SCOPE_EXTENSION", "AuthStats", "RegistryAuth"]
@@ -333,7 +333,7 @@ class RegistryAuth(httpx.Auth):
             status_code=401,
             errors=errors,
             method=request.method,
-            url=without_query(str(request.url)),
+            url=redact_url(str(request.url)),
         )
 
     def _attach_cached(
@@ -388,7 +388,7 @@ class RegistryAuth(httpx.Auth):
             if not acr_realm:
                 raise ClientAuthenticationError(
                     f"registry {state.host}: an Entra ID credential needs an ACR token endpoint "
-                    f"(realm .../oauth2/token), but the registry named {without_query(realm)}",
+                    f"(realm .../oauth2/token), but the registry named {redact_url(realm)}",
                     status_code=401,
                 )
             check_entra_realm(state.key, state.host, realm_url)
