@@ -21,12 +21,11 @@ request.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -72,6 +71,9 @@ from ._tokens import (
     token_get,
     token_post,
 )
+
+if TYPE_CHECKING:
+    import asyncio  # the async flow imports it when it runs: the sync API never loads asyncio
 
 __all__ = ["DEFAULT_AUDIENCE", "SCOPE_EXTENSION", "AuthStats", "RegistryAuth"]
 
@@ -589,6 +591,8 @@ class RegistryAuth(httpx.Auth):
         return self._thread_lock
 
     def _async_lock(self) -> asyncio.Lock:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._aio_lock is None or self._aio_lock_loop is not loop:
             self._aio_lock, self._aio_lock_loop = asyncio.Lock(), loop
@@ -600,6 +604,8 @@ class RegistryAuth(httpx.Auth):
         `_credential_for` then finds the answer cached. Concurrent first requests to one host share
         one helper run.
         """
+        import asyncio
+
         if not isinstance(self._credential, DockerConfigCredential):
             return
         host = self._cache.state_for(url).host
