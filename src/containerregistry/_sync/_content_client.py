@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -51,6 +52,13 @@ from ._blob_stream import BlobStream
 from ._blob_upload import BlobUploader, check_digest_header, head_blob, upload_location
 from ._paging import ItemPaged
 from ._pipeline import Pipeline, read_capped
+from ._ranged import (
+    DEFAULT_MAX_CHUNK_GET_SIZE,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_SINGLE_GET_SIZE,
+    RangedDownload,
+)
+from ._shim import blocking
 
 __all__ = ["BlobStream", "ContainerRegistryContentClient"]
 
@@ -87,7 +95,13 @@ class ContainerRegistryContentClient:
         chunk_size: upload in chunks of this many bytes (for registries that cap a request's size);
             None sends each blob in one request.
         max_manifest_size: manifests larger than this are refused without being read whole.
-        upload_attempts: how many times an interrupted upload or download is resumed before giving up.
+        upload_attempts: how many times an interrupted upload or download is resumed before giving up
+            (per range, for a download on several connections).
+        max_concurrency: connections one `download_blob_to` uses for a large blob (default 8; 1 for one
+            stream), as in azure-storage-blob's `download_blob(max_concurrency=...)`.
+        max_single_get_size: bytes asked for by a download's first request; a blob up to this size
+            comes in one answer (default 8 MiB).
+        max_chunk_get_size: bytes per range after the first request (default 8 MiB).
 
     Raises:
         InvalidReferenceError: the endpoint or repository name is malformed.
@@ -110,11 +124,20 @@ class ContainerRegistryContentClient:
         max_manifest_size: int = MAX_MANIFEST_SIZE,
         upload_attempts: int = 5,
         trusted_token_hosts: Iterable[str] | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_single_get_size: int = DEFAULT_MAX_SINGLE_GET_SIZE,
+        max_chunk_get_size: int = DEFAULT_MAX_CHUNK_GET_SIZE,
         _pipeline: Pipeline | None = None,  # another client's (it stays the owner's to close)
     ) -> None:
         validate_repository(repository)
         if chunk_size is not None and chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
+        _check_concurrency(max_concurrency)
+        if max_single_get_size < 1 or max_chunk_get_size < 1:
+            raise ValueError("max_single_get_size and max_chunk_get_size must be positive")
+        self._max_concurrency = max_concurrency
+        self._max_single_get_size = max_single_get_size
+        self._max_chunk_get_size = max_chunk_get_size
         self._repository = repository
         self._pipeline = _pipeline or Pipeline(
             endpoint,
@@ -240,34 +263,66 @@ class ContainerRegistryContentClient:
         destination: str | os.PathLike[str] | BinaryIO,
         *,
         progress: ProgressCallback | None = None,
+        max_concurrency: int | None = None,
     ) -> DownloadBlobToResult:
         """Download a blob to a path or a binary file object, verifying the digest.
 
         To a path, the bytes go to `<path>.partial`, which is renamed into place only after the
-        digest matched; on any failure it is removed, so no file is left behind. `<path>.partial` is
-        created exclusively and never through a symlink: a stale regular file of that name (an
-        interrupted download) is replaced, anything else is refused.
+        digest matched and the file was fsynced; on any failure it is removed, so no file is left
+        behind. `<path>.partial` is created exclusively and never through a symlink: a stale regular
+        file of that name (an interrupted download) is replaced, anything else is refused.
+
+        A large blob is fetched in ranges on up to `max_concurrency` connections (the client's by
+        default), written in place and hashed in order as they complete; a registry that does not
+        serve ranges gets one request. A file object opened for reading and writing (`"w+b"`, not in
+        append mode) is written the same way from its current position, which ends after the blob;
+        any other is written chunk by chunk on one connection.
 
         Raises:
             UnsafePathError: `<path>.partial` exists and is a symlink or not a regular file.
+            DigestValidationError: the bytes do not match `digest`.
         """
+        validate_digest(digest)
+        concurrency = self._max_concurrency if max_concurrency is None else max_concurrency
+        _check_concurrency(concurrency)
         if isinstance(destination, (str, os.PathLike)):
             path = os.fspath(destination)
             partial = f"{path}.partial"
-            file = open_partial(partial)
+            file = blocking(open_partial, partial)
             try:
                 with file:
-                    size = self._download_into(digest, file, progress)
-                    commit_partial(file, partial, path)
+                    size = self._download_to_fd(digest, file.fileno(), 0, progress, concurrency)
+                    blocking(commit_partial, file, partial, path)
             except BaseException:
-                try:
-                    os.unlink(partial)
-                except FileNotFoundError:
-                    pass
+                blocking(_remove, partial)
                 raise
+            return DownloadBlobToResult(digest=digest, size=size)
+        fd = _positional_fd(destination)
+        if fd is not None:
+            destination.flush()
+            base = destination.tell()
+            size = self._download_to_fd(digest, fd, base, progress, concurrency)
+            destination.seek(base + size)
             return DownloadBlobToResult(digest=digest, size=size)
         size = self._download_into(digest, destination, progress)
         return DownloadBlobToResult(digest=digest, size=size)
+
+    def _download_to_fd(
+        self, digest: str, fd: int, base: int, progress: ProgressCallback | None, concurrency: int
+    ) -> int:
+        download = RangedDownload(
+            self._pipeline,
+            f"{self._base}/blobs/{digest}",
+            digest,
+            scope=scope_for(self._repository, "pull"),
+            action=f"download blob {digest} from {self.login_server}/{self._repository}",
+            attempts=self._attempts,
+            progress=progress,
+            max_concurrency=concurrency,
+            max_single_get_size=self._max_single_get_size,
+            max_chunk_get_size=self._max_chunk_get_size,
+        )
+        return download.run(fd, base)
 
     def _download_into(self, digest: str, file: BinaryIO, progress: ProgressCallback | None) -> int:
         size = 0
@@ -535,6 +590,38 @@ class ContainerRegistryContentClient:
 
 
 # -- helpers (pure) ------------------------------------------------------------------------------
+
+
+def _check_concurrency(value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError("max_concurrency must be an integer of at least 1")
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _positional_fd(file: BinaryIO) -> int | None:
+    """The descriptor of a regular file open for reading and writing, not appending; else None.
+
+    Ranges are written with `pwrite` at their offsets and read back for hashing with `pread`, which
+    needs both; an append-mode descriptor would put every write at the end.
+    """
+    try:
+        fd = file.fileno()
+        if not file.seekable() or not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        import fcntl
+
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except (AttributeError, OSError, ValueError, ImportError):
+        return None
+    if flags & os.O_ACCMODE != os.O_RDWR or flags & os.O_APPEND:
+        return None
+    return fd
 
 
 def _is_digest(reference: str) -> bool:
