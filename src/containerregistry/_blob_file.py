@@ -35,9 +35,9 @@ _WAIT_BEFORE, _WRITE, _WAIT_AFTER = 1, 2, 4  # SYNC_FILE_RANGE_* flags
 #: Written bytes whose writeback was started but not waited for, before the oldest is waited for.
 _WRITEBACK_LAG = 32 << 20
 #: Bytes read back per `pread` when the hasher catches up with ranges that completed ahead of it.
-_READ_BACK = 4 << 20
+_READ_BACK = 1 << 20
 #: Default bound of bytes queued for the writer (and, separately, held for the hasher).
-MAX_BACKLOG = 16 << 20
+MAX_BACKLOG = 4 << 20
 
 
 def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
@@ -100,6 +100,7 @@ class BlobFileWriter:
         self._hashed = 0
         self._in_flight: collections.deque[tuple[int, int]] = collections.deque()
         self._in_flight_bytes = 0
+        self._read_buffer: bytearray | None = None  # reused: read-backs allocate nothing
         self._writer = threading.Thread(target=self._write_loop, name="containerregistry-write", daemon=True)
         self._hashing = threading.Thread(target=self._hash_loop, name="containerregistry-hash", daemon=True)
         self._writer.start()
@@ -265,11 +266,14 @@ class BlobFileWriter:
             self._fail(exc)
 
     def _read_back(self, offset: int, length: int) -> int:
-        data = os.pread(self._fd, length, self._base + offset)
-        if not data:
+        if self._read_buffer is None:
+            self._read_buffer = bytearray(_READ_BACK)
+        view = memoryview(self._read_buffer)[:length]
+        n = os.preadv(self._fd, [view], self._base + offset)
+        if n <= 0:
             raise OSError(f"could not read back bytes at {offset} of the file being downloaded")
-        self._hasher.update(data)
-        return len(data)
+        self._hasher.update(view[:n])
+        return n
 
     def _fail(self, exc: BaseException) -> None:
         with self._state:

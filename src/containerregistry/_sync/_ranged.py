@@ -51,7 +51,7 @@ DEFAULT_MAX_SINGLE_GET_SIZE = 8 << 20
 #: Bytes per range after the first request.
 DEFAULT_MAX_CHUNK_GET_SIZE = 8 << 20
 #: Bytes received on one connection before they are handed to the writer as one batch.
-_BATCH = 1 << 20
+_BATCH = 512 << 10
 
 
 class _NoRanges(Exception):
