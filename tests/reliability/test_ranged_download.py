@@ -65,7 +65,7 @@ def test_cut_inside_one_range_resumes_that_range(
     ]
     out = tmp_path / "blob"
     with run_fault_proxy(target.port, FaultConfig(seed=seed), plan) as proxy:
-        sizes = {"max_single_get_size": FIRST, "max_chunk_get_size": CHUNK, "retry": POLICY}
+        sizes: dict[str, Any] = {"max_single_get_size": FIRST, "max_chunk_get_size": CHUNK, "retry": POLICY}
         if flavour == "sync":
             transport = RetryTransport(Urllib3Transport(trust_env=False), POLICY)
             with (
