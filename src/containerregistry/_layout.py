@@ -71,6 +71,32 @@ class LayoutBlobWriter:
             )
         self._file.write(chunk)
 
+    @property
+    def file(self) -> BinaryIO:
+        """The temporary file, open for reading and writing at its start: a destination for
+        `download_blob_to(digest, writer.file)` (ranges on several connections), then `commit_downloaded`."""
+        return self._file
+
+    def commit_downloaded(self, size: int) -> None:
+        """Rename into place what `download_blob_to` wrote to `file` (it verified the digest).
+
+        Raises:
+            DigestValidationError: `size` is not the descriptor's (the temporary file is removed).
+        """
+        try:
+            if self._size is not None and size != self._size:
+                raise DigestValidationError(
+                    f"blob {self._digest} is {size} bytes, its descriptor says {self._size}",
+                    expected=self._digest,
+                )
+            os.fsync(self._file.fileno())  # download_blob_to to a file object does not fsync
+            self._file.close()
+            self._closed = True
+            os.replace(self._temp, self._final)
+        except BaseException:
+            self.discard()
+            raise
+
     def commit(self) -> None:
         """Verify digest and size, fsync, and rename into place.
 

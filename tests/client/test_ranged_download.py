@@ -255,3 +255,24 @@ def test_async_download_keeps_the_loop_free(
     assert on_loop == [], f"blocking file calls on the event loop: {on_loop}"
     # Generous for a loaded 2-core machine: the goal (benchmarks/loop_lag.py) is a max of 20 ms.
     assert worst < 0.25, f"the loop stalled {worst * 1000:.0f} ms"
+
+
+def test_ranged_download_into_a_layout_blob_writer(
+    registry_endpoint: str, make_client: Any, repo_name: str, tmp_path: Path
+) -> None:
+    """What an image pull into an OCI layout can use: ranges into the layout's temporary file."""
+    from containerregistry._layout import OciLayout
+
+    data = random.Random(17).randbytes(5 * CHUNK + 3)
+    digest = make_client(registry_endpoint, repo_name).upload_blob(data).digest
+    client = make_client(registry_endpoint, repo_name, **SMALL)
+    layout = OciLayout(tmp_path / "layout", create=True)
+    with layout.blob_writer(digest, len(data)) as writer:
+        result = client.download_blob_to(digest, writer.file)
+        writer.commit_downloaded(result.size)
+    assert layout.blob_path(digest).read_bytes() == data
+    with layout.blob_writer(digest, len(data) + 1) as writer:
+        result = client.download_blob_to(digest, writer.file)
+        with pytest.raises(DigestValidationError):
+            writer.commit_downloaded(result.size)
+    assert sorted(p.name for p in layout.blob_path(digest).parent.iterdir()) == [digest.split(":")[1]]

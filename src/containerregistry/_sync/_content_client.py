@@ -288,7 +288,9 @@ class ContainerRegistryContentClient:
         if isinstance(destination, (str, os.PathLike)):
             path = os.fspath(destination)
             partial = f"{path}.partial"
-            file = blocking(open_partial, partial)
+            # Created on the loop: one exclusive open (a thread could not hand the file back to a
+            # cancelled caller, which would leave `<path>.partial` behind).
+            file = open_partial(partial)
             try:
                 with file:
                     size = self._download_to_fd(digest, file.fileno(), 0, progress, concurrency)
