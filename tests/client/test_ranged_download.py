@@ -68,7 +68,7 @@ def counting_proxy(registry_endpoint: str) -> Iterator[Callable[[], tuple[str, A
         yield lambda: (proxy.endpoint, proxy)
 
 
-@pytest.mark.parametrize("size", [FIRST - 1, FIRST, 5 * CHUNK + 17])
+@pytest.mark.parametrize("size", [0, FIRST - 1, FIRST, 5 * CHUNK + 17])
 def test_ranged_download_from_registry(
     registry_endpoint: str,
     make_client: Any,
