@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import BinaryIO
 
 import httpx
 
@@ -39,6 +41,9 @@ __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_MAX_SINGLE_GET_SIZE",
     "RangedDownload",
+    "check_concurrency",
+    "positional_fd",
+    "remove_file",
 ]
 
 _LOGGER = logging.getLogger("containerregistry")
@@ -336,6 +341,38 @@ class RangedDownload:
             self._received += batched
             if self._progress is not None:
                 self._progress(self._received, self._size)
+
+
+def check_concurrency(value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError("max_concurrency must be an integer of at least 1")
+
+
+def remove_file(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def positional_fd(file: BinaryIO) -> int | None:
+    """The descriptor of a regular file open for reading and writing, not appending; else None.
+
+    Ranges are written with `pwrite` at their offsets and read back for hashing with `pread`, which
+    needs both; an append-mode descriptor would put every write at the end.
+    """
+    try:
+        fd = file.fileno()
+        if not file.seekable() or not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        import fcntl
+
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except (AttributeError, OSError, ValueError, ImportError):
+        return None
+    if flags & os.O_ACCMODE != os.O_RDWR or flags & os.O_APPEND:
+        return None
+    return fd
 
 
 def _split(start: int, end: int, size: int) -> list[tuple[int, int]]:

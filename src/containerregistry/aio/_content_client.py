@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -55,6 +54,9 @@ from ._ranged import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_SINGLE_GET_SIZE,
     RangedDownload,
+    check_concurrency,
+    positional_fd,
+    remove_file,
 )
 from ._shim import blocking
 
@@ -130,7 +132,7 @@ class ContainerRegistryContentClient:
         validate_repository(repository)
         if chunk_size is not None and chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
-        _check_concurrency(max_concurrency)
+        check_concurrency(max_concurrency)
         if max_single_get_size < 1 or max_chunk_get_size < 1:
             raise ValueError("max_single_get_size and max_chunk_get_size must be positive")
         self._max_concurrency = max_concurrency
@@ -282,7 +284,7 @@ class ContainerRegistryContentClient:
         """
         validate_digest(digest)
         concurrency = self._max_concurrency if max_concurrency is None else max_concurrency
-        _check_concurrency(concurrency)
+        check_concurrency(concurrency)
         if isinstance(destination, (str, os.PathLike)):
             path = os.fspath(destination)
             partial = f"{path}.partial"
@@ -294,10 +296,10 @@ class ContainerRegistryContentClient:
                     size = await self._download_to_fd(digest, file.fileno(), 0, progress, concurrency)
                     await blocking(commit_partial, file, partial, path)
             except BaseException:
-                await blocking(_remove, partial)
+                await blocking(remove_file, partial)
                 raise
             return DownloadBlobToResult(digest=digest, size=size)
-        fd = _positional_fd(destination)
+        fd = positional_fd(destination)
         if fd is not None:
             destination.flush()
             base = destination.tell()
@@ -592,38 +594,6 @@ class ContainerRegistryContentClient:
 
 
 # -- helpers (pure) ------------------------------------------------------------------------------
-
-
-def _check_concurrency(value: int) -> None:
-    if not isinstance(value, int) or value < 1:
-        raise ValueError("max_concurrency must be an integer of at least 1")
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _positional_fd(file: BinaryIO) -> int | None:
-    """The descriptor of a regular file open for reading and writing, not appending; else None.
-
-    Ranges are written with `pwrite` at their offsets and read back for hashing with `pread`, which
-    needs both; an append-mode descriptor would put every write at the end.
-    """
-    try:
-        fd = file.fileno()
-        if not file.seekable() or not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        import fcntl
-
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    except (AttributeError, OSError, ValueError, ImportError):
-        return None
-    if flags & os.O_ACCMODE != os.O_RDWR or flags & os.O_APPEND:
-        return None
-    return fd
 
 
 def _is_digest(reference: str) -> bool:
