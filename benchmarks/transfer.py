@@ -18,6 +18,13 @@ both. The content client hashes on a worker thread one chunk behind the socket; 
 is listed as the native reference for a verified download.
 
 Targets (issue 2): download >= 0.75x curl GET, upload >= 0.9x curl upload, RSS growth < 64 MiB.
+
+Durable verified download (issue 14): `download_blob_to(path)` (digest verified, `.partial` fsynced and
+renamed) >= 0.8x the slowest of its three stages measured alone in the same run: curl GET to /dev/null,
+hashlib sha256 over as many bytes, and writing as many bytes to a file with one fsync (`dd bs=1M
+conv=fsync`). Those are the rows marked "floor"; the summary at the end prints the ratio.
+
+    python benchmarks/transfer.py --case durable --repeat 3    # only the durable-download comparison
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ class Case:
     direction: str  # "download" or "upload": the curl baseline it is compared with
     run: Callable[[Context], int]
     baseline: bool = False  # curl itself
+    floor: bool = False  # one stage of a durable verified download, measured alone
 
 
 # --- helpers used by cases -----------------------------------------------------------------------
@@ -283,8 +291,78 @@ def client_async_upload(ctx: Context) -> int:
     return asyncio.run(run())
 
 
+def sha256_only(ctx: Context) -> int:
+    """hashlib sha256 over `size` bytes already in memory (a 64 MiB buffer, hashed repeatedly)."""
+    block = os.urandom(64 << 20)
+    view = memoryview(block)
+    hasher = hashlib.sha256()
+    left = ctx.size
+    while left:
+        n = min(left, len(block))
+        for i in range(0, n, CHUNK):
+            hasher.update(view[i : min(i + CHUNK, n)])
+        left -= n
+    return ctx.size
+
+
+def _scratch(ctx: Context, name: str) -> str:
+    return os.path.join(os.path.dirname(ctx.path), name)
+
+
+def write_fsync(ctx: Context) -> int:
+    """`dd if=/dev/zero of=FILE bs=1M count=N conv=fsync`: write `size` bytes and fsync once."""
+    target = _scratch(ctx, "dd.out")
+    try:
+        subprocess.run(
+            ["dd", "if=/dev/zero", f"of={target}", "bs=1M", f"count={ctx.size >> 20}", "conv=fsync"],
+            check=True,
+            capture_output=True,
+        )
+    finally:
+        os.unlink(target)
+    return ctx.size
+
+
+def client_sync_download_path(ctx: Context) -> int:
+    from containerregistry import ContainerRegistryContentClient
+
+    target = _scratch(ctx, "download.sync")
+    try:
+        with ContainerRegistryContentClient(ctx.base, REPOSITORY) as client:
+            return client.download_blob_to(ctx.digest, target).size
+    finally:
+        os.unlink(target)
+
+
+def client_async_download_path(ctx: Context) -> int:
+    from containerregistry.aio import ContainerRegistryContentClient
+
+    target = _scratch(ctx, "download.async")
+
+    async def run() -> int:
+        async with ContainerRegistryContentClient(ctx.base, REPOSITORY) as client:
+            return (await client.download_blob_to(ctx.digest, target)).size
+
+    try:
+        return asyncio.run(run())
+    finally:
+        os.unlink(target)
+
+
 CASES: list[Case] = [
-    Case("curl GET -> /dev/null", "download", curl_get, baseline=True),
+    Case("curl GET -> /dev/null", "download", curl_get, baseline=True, floor=True),
+    Case("durable floor: hashlib sha256 (in memory)", "download", sha256_only, floor=True),
+    Case("durable floor: write + fsync (dd bs=1M conv=fsync)", "download", write_fsync, floor=True),
+    Case(
+        "durable: sync download_blob_to(path) (verified, fsynced)",
+        "download",
+        client_sync_download_path,
+    ),
+    Case(
+        "durable: async download_blob_to(path) (verified, fsynced)",
+        "download",
+        client_async_download_path,
+    ),
     Case("curl GET | sha256sum (native verified download)", "download", curl_get_sha256sum),
     Case("httpx + Urllib3Transport download (sha256)", "download", urllib3_download),
     Case("httpx + AiohttpTransport download (sha256)", "download", aiohttp_download),
@@ -395,6 +473,7 @@ def main() -> None:
         "--repeat", type=int, default=1, help="rounds over all cases; each case's best is reported"
     )
     parser.add_argument("--case", action="append", help="run only these cases (substring match)")
+    parser.add_argument("--json", type=Path, default=None, help="write the results to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--ctx", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -416,7 +495,7 @@ def main() -> None:
             selected = [
                 case
                 for case in CASES
-                if case.baseline or not args.case or any(s in case.name for s in args.case)
+                if case.baseline or case.floor or not args.case or any(s in case.name for s in args.case)
             ]
             best: dict[str, float] = {}
             rss: dict[str, int] = {}
@@ -447,6 +526,24 @@ def main() -> None:
         ratio = mbps / baselines[case.direction] if case.direction in baselines else float("nan")
         label = "peak" if case.baseline else "growth"
         print(f"{case.name:58} {mbps:7.0f} {ratio:7.2f} {rss_kib / 1024:6.1f} {label}")
+    floors = {case.name: mbps for case, mbps, _ in results if case.floor}
+    durable = [(case.name, mbps) for case, mbps, _ in results if case.name.startswith("durable: ")]
+    summary: dict[str, Any] = {"floors_MBps": floors, "durable_MBps": dict(durable)}
+    if floors and durable:
+        floor = min(floors.values())
+        print(f"\ndurable verified download vs min(curl /dev/null, sha256, write+fsync) = {floor:.0f} MB/s:")
+        for name, mbps in durable:
+            status = "met" if mbps >= 0.8 * floor else "not met"
+            print(f"  {name:56} {mbps:7.0f} MB/s  {mbps / floor:5.2f}x  (goal 0.8x: {status})")
+        summary["floor_MBps"] = floor
+    if args.json:
+        summary["command"] = " ".join(["python", *sys.argv])
+        summary["load_average"] = os.getloadavg()
+        summary["cases"] = [
+            {"name": case.name, "MBps": mbps, "rss_growth_MiB": rss_kib / 1024}
+            for case, mbps, rss_kib in results
+        ]
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ from .exceptions import UnsafePathError
 
 __all__ = ["commit_partial", "discard_partial", "open_partial", "unique_partial", "write_atomic"]
 
+# Read and write: a download on several connections reads back what it wrote to hash it in order.
 _CREATE_FLAGS = (
-    os.O_WRONLY
+    os.O_RDWR
     | os.O_CREAT
     | os.O_EXCL
     | getattr(os, "O_NOFOLLOW", 0)

@@ -66,6 +66,30 @@ class LayoutBlobWriter:
             )
         self._file.write(chunk)
 
+    @property
+    def file(self) -> BinaryIO:
+        """The temporary file, open for reading and writing at its start: a destination for
+        `download_blob_to(digest, writer.file)` (ranges on several connections), then `commit_downloaded`."""
+        return self._file
+
+    def commit_downloaded(self, size: int) -> None:
+        """Rename into place what `download_blob_to` wrote to `file` (it verified the digest).
+
+        Raises:
+            DigestValidationError: `size` is not the descriptor's (the temporary file is removed).
+        """
+        try:
+            if self._size is not None and size != self._size:
+                raise DigestValidationError(
+                    f"blob {self._digest} is {size} bytes, its descriptor says {self._size}",
+                    expected=self._digest,
+                )
+            # download_blob_to to a file object does not fsync: commit_partial does, then renames.
+            commit_partial(self._file, self._partial, str(self._final))
+        except BaseException:
+            self.discard()
+            raise
+
     def commit(self) -> None:
         """Verify digest and size, fsync, and rename into place.
 

@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from .._blob_file import BlobFileWriter
 from ..protocol.digest import Hasher
 
-__all__ = ["Lock", "PipelinedHasher", "run_bounded", "speaks_tls"]
+__all__ = ["FileSink", "Lock", "PipelinedHasher", "blocking", "run_bounded", "speaks_tls"]
 
 #: A mutual-exclusion lock: `threading.Lock` here, `asyncio.Lock` in the async twin (`with` / `async with`).
 Lock = threading.Lock
@@ -156,3 +157,29 @@ class PipelinedHasher:
 def _hash_all(hasher: Hasher, chunks: list[bytes]) -> None:
     for chunk in chunks:
         hasher.update(chunk)
+
+
+def blocking(func: Callable[..., T], *args: Any) -> T:
+    """Call `func(*args)` in place (the async twin runs it on a worker thread, off the event loop)."""
+    return func(*args)
+
+
+class FileSink:
+    """Received bytes written at their offsets and hashed in order by `BlobFileWriter`'s threads.
+
+    `write(offset, chunks, nbytes)` queues a batch and returns at once unless the backlog is full (then
+    it blocks until there is room), so the threads reading the sockets keep reading.
+    """
+
+    def __init__(self, fd: int, hasher: Hasher, *, base: int = 0) -> None:
+        self._writer = BlobFileWriter(fd, hasher, base=base)
+
+    def write(self, offset: int, chunks: list[bytes], nbytes: int) -> None:
+        self._writer.put(offset, chunks, nbytes)
+
+    def finish(self, total: int) -> Hasher:
+        """Wait until `[0, total)` is written and hashed; the hasher then covers exactly those bytes."""
+        return self._writer.finish(total)
+
+    def abort(self) -> None:
+        self._writer.abort()

@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from .._blob_file import BlobFileWriter
 from ..protocol.digest import Hasher
 
-__all__ = ["Lock", "PipelinedHasher", "run_bounded", "speaks_tls"]
+__all__ = ["FileSink", "Lock", "PipelinedHasher", "blocking", "run_bounded", "speaks_tls"]
 
 #: A mutual-exclusion lock: `asyncio.Lock` here, `threading.Lock` in the sync twin (`async with` / `with`).
 Lock = asyncio.Lock
@@ -96,3 +97,56 @@ class PipelinedHasher:
 
     async def flush(self) -> Hasher:
         return self.hasher
+
+
+async def blocking(func: Callable[..., T], *args: Any) -> T:
+    """Run a blocking call (file I/O, fsync) on a worker thread; the sync twin calls it in place.
+
+    A cancelled caller still waits for the call to end (a thread cannot be stopped), so nothing it does
+    (a rename, an fsync) happens behind the back of the code that handles the cancellation.
+    """
+    future = asyncio.get_running_loop().run_in_executor(None, func, *args)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            try:
+                await asyncio.shield(future)
+            except asyncio.CancelledError:
+                continue
+            except BaseException:
+                break
+        raise
+
+
+class FileSink:
+    """Received bytes written at their offsets and hashed in order, off the event loop.
+
+    `await write(offset, chunks, nbytes)` queues a batch for `BlobFileWriter`'s threads and returns at
+    once, unless its backlog is full: then it waits (on the loop, not blocking it) for room.
+    """
+
+    def __init__(self, fd: int, hasher: Hasher, *, base: int = 0) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._room = asyncio.Event()
+        self._writer = BlobFileWriter(fd, hasher, base=base, on_room=self._wake)
+
+    def _wake(self) -> None:  # from the writer's threads
+        try:
+            self._loop.call_soon_threadsafe(self._room.set)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    async def write(self, offset: int, chunks: list[bytes], nbytes: int) -> None:
+        while not self._writer.try_put(offset, chunks, nbytes):
+            self._room.clear()
+            if self._writer.try_put(offset, chunks, nbytes):
+                return
+            await self._room.wait()
+
+    async def finish(self, total: int) -> Hasher:
+        """Wait until `[0, total)` is written and hashed; the hasher then covers exactly those bytes."""
+        return await blocking(self._writer.finish, total)
+
+    async def abort(self) -> None:
+        await blocking(self._writer.abort)

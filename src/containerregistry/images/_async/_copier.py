@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from ..._bounded import loads_json
 from ..._common import MAX_MANIFEST_SIZE
 from ..._layout import ImageLayoutError
-from ...aio._shim import run_bounded
+from ...aio._shim import blocking, run_bounded
 from ...exceptions import DigestValidationError
 from ...protocol import media_types
 from ...protocol.digest import compute_digest
@@ -261,13 +261,13 @@ class _Copier:
     async def _registry_to_layout(
         self, source: _RegistryStore, target: _LayoutStore, blob: OciDescriptor
     ) -> None:
+        # download_blob_to fetches a large blob in ranges on several connections, written in place
+        # and verified against the digest; the writer renames it into the layout (fsync off the loop).
         with target.layout.blob_writer(blob.digest, blob.size) as writer:
-            async with source.client.download_blob_streaming(
-                blob.digest, progress=self.tracker.callback(blob)
-            ) as stream:
-                async for chunk in stream.iter_bytes():
-                    writer.write(chunk)
-            writer.commit()
+            result = await source.client.download_blob_to(
+                blob.digest, writer.file, progress=self.tracker.callback(blob)
+            )
+            await blocking(writer.commit_downloaded, result.size)
 
     async def _registry_to_registry(
         self, source: _RegistryStore, target: _RegistryStore, blob: OciDescriptor

@@ -1,0 +1,389 @@
+# This file is generated from containerregistry/aio/_ranged.py by scripts/unasync.py.
+# Do not edit it: edit the async source and run `python scripts/unasync.py`.
+"""RangedDownload: one blob downloaded into a file, on several connections when it is large.
+
+The content client's `download_blob_to` uses it. The first request asks for the first
+`max_single_get_size` bytes (`Range: bytes=0-N`); a blob no larger comes whole in that answer. From a
+206 with a matching `Content-Range` the total size is known, and the rest is split into ranges of
+`max_chunk_get_size` bytes fetched by up to `max_concurrency` connections (the first one continues with
+ranges after its own), each written in place by `FileSink` (`os.pwrite` on a worker thread) and hashed
+in order as the contiguous prefix completes (`_blob_file.BlobFileWriter`). A range cut short resumes
+from its last byte under the rules of one stream (`attempts` failures per range, the retry policy's
+delays). Anything but a 206 with the expected `Content-Range` (a 200 from a registry or a storage
+redirect that ignores `Range`, a missing or odd header) falls back to one stream: a 200 to the first
+request is used as that stream; otherwise the file is emptied and the blob fetched again with one GET.
+The digest is verified when every byte is in; the caller renames the file into place only then.
+
+The async twin runs the connections as tasks, the sync twin (generated) on threads (`run_bounded`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import BinaryIO
+
+import httpx
+
+from .._common import ProgressCallback
+from ..exceptions import DigestValidationError, HttpResponseError, ServiceRequestError
+from ..protocol.digest import new_hasher
+from ..protocol.http import parse_content_range
+from ._pipeline import Pipeline
+from ._shim import FileSink, Lock, blocking, run_bounded
+
+__all__ = [
+    "DEFAULT_MAX_CHUNK_GET_SIZE",
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_SINGLE_GET_SIZE",
+    "RangedDownload",
+    "check_concurrency",
+    "positional_fd",
+    "remove_file",
+]
+
+_LOGGER = logging.getLogger("containerregistry")
+
+#: Connections per blob download. Chosen from benchmarks/wan.py (see the README's performance section):
+#: a registry's per-connection throughput (tens of MB/s across the internet) is the bound to beat.
+DEFAULT_MAX_CONCURRENCY = 8
+#: Bytes asked for by the first request; a blob up to this size comes in one answer.
+DEFAULT_MAX_SINGLE_GET_SIZE = 8 << 20
+#: Bytes per range after the first request.
+DEFAULT_MAX_CHUNK_GET_SIZE = 8 << 20
+#: Bytes received on one connection before they are handed to the writer as one batch.
+_BATCH = 512 << 10
+
+
+class _NoRanges(Exception):
+    """The registry (or the storage it redirects to) did not serve a range as asked: use one stream."""
+
+
+class _Stopped(Exception):
+    """Another connection failed; this one stops at its next chunk (threads cannot be interrupted)."""
+
+
+class _Cursor:
+    """Bytes of one range received and handed to the writer so far."""
+
+    __slots__ = ("received",)
+
+    def __init__(self) -> None:
+        self.received = 0
+
+
+class RangedDownload:
+    """Download `url` (a blob) into `fd` at `base`, verifying `digest`; `run()` returns the size."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        url: str,
+        digest: str,
+        *,
+        scope: tuple[str, ...],
+        action: str,
+        attempts: int,
+        progress: ProgressCallback | None,
+        max_concurrency: int,
+        max_single_get_size: int,
+        max_chunk_get_size: int,
+    ) -> None:
+        self._pipeline = pipeline
+        self._url = url
+        self._digest = digest
+        self._scope = scope
+        self._action = action
+        self._attempts = max(1, attempts)
+        self._progress = progress
+        self._concurrency = max_concurrency
+        self._first = max_single_get_size
+        self._chunk = max_chunk_get_size
+        self._lock = Lock()
+        self._received = 0
+        self._size: int | None = None
+        self._pending: deque[tuple[int, int]] = deque()
+        self._stopped = False
+
+    def run(self, fd: int, base: int = 0) -> int:
+        if self._concurrency > 1:
+            try:
+                return self._attempt(fd, base, ranged=True)
+            except _NoRanges as exc:
+                _LOGGER.info("%s: %s; downloading it as one stream", self._action, exc)
+                blocking(os.ftruncate, fd, base)
+                self._received, self._size, self._stopped = 0, None, False
+                self._pending.clear()
+        return self._attempt(fd, base, ranged=False)
+
+    def _attempt(self, fd: int, base: int, *, ranged: bool) -> int:
+        sink = FileSink(fd, new_hasher(self._digest), base=base)
+        try:
+            total = self._fetch_all(sink, ranged)
+            hasher = sink.finish(total)
+        except BaseException:
+            sink.abort()
+            raise
+        hasher.verify(self._digest, what=f"blob {self._digest}")
+        return total
+
+    def _fetch_all(self, sink: FileSink, ranged: bool) -> int:
+        if not ranged:
+            return self._one_stream(sink, self._request(None, None))
+        try:
+            response = self._request(0, self._first - 1)
+        except HttpResponseError as exc:
+            if exc.status_code == 416:  # an empty blob has no byte 0
+                raise _NoRanges("the registry refused the first range (416)") from exc
+            raise
+        if response.status_code == 200:
+            return self._one_stream(sink, response)  # Range ignored: this answer is the whole blob
+        try:
+            first, last, total = _content_range(response)
+        except ValueError as exc:
+            response.close()
+            raise _NoRanges(f"the first range came with {exc}") from exc
+        if first != 0 or total is None or last != min(self._first, total) - 1:
+            response.close()
+            raise _NoRanges(f"asked for bytes 0-{self._first - 1}, got {first}-{last}/{total}")
+        self._size = total
+        self._pending.extend(_split(last + 1, total, self._chunk))
+        workers = min(self._concurrency, 1 + len(self._pending))
+        funcs = [self._worker(sink, response if i == 0 else None, last + 1) for i in range(workers)]
+        try:
+            run_bounded(funcs, workers, on_stop=self._stop)
+        finally:
+            response.close()  # normally closed already (by the first worker)
+        return total
+
+    def _stop(self) -> None:
+        self._stopped = True
+
+    def _worker(self, sink: FileSink, first: httpx.Response | None, first_end: int) -> Callable[[], None]:
+        def work() -> None:
+            if first is not None:
+                self._fetch_range(sink, 0, first_end, first)
+            while not self._stopped:
+                try:
+                    start, end = self._pending.popleft()
+                except IndexError:
+                    return
+                self._fetch_range(sink, start, end, None)
+
+        return work
+
+    def _request(self, first: int | None, last: int | None) -> httpx.Response:
+        headers = None
+        if first is not None:
+            headers = {"Range": f"bytes={first}-{'' if last is None else last}"}
+        return self._pipeline.send(
+            "GET",
+            self._url,
+            scope=self._scope,
+            action=self._action,
+            headers=headers,
+            stream=True,
+            expect=(200, 206),
+        )
+
+    def _open_range(self, start: int, end: int) -> httpx.Response:
+        """A 206 for bytes `[start, end)`, or `_NoRanges`."""
+        response = self._request(start, end - 1)
+        problem = None
+        if response.status_code != 206:
+            problem = f"answered a range request with {response.status_code}"
+        else:
+            try:
+                first, last, total = _content_range(response)
+                if (first, last + 1, total) != (start, end, self._size):
+                    problem = f"asked for bytes {start}-{end - 1}/{self._size}, got {first}-{last}/{total}"
+            except ValueError as exc:
+                problem = f"sent {exc}"
+        if problem is not None:
+            response.close()
+            raise _NoRanges(f"the registry {problem}")
+        return response
+
+    def _fetch_range(self, sink: FileSink, start: int, end: int, response: httpx.Response | None) -> None:
+        """Bytes `[start, end)` into the sink, resuming after a cut (`response`: already open for them)."""
+        cursor = _Cursor()
+        failures = 0
+        length = end - start
+        while True:
+            if self._stopped:
+                raise _Stopped()
+            if response is None:
+                response = self._open_range(start + cursor.received, end)
+            try:
+                self._pump(sink, response, start, cursor, length, skip=0)
+            except httpx.TransportError as exc:
+                failures += 1
+                if failures >= self._attempts:
+                    raise ServiceRequestError(
+                        f"{self._action} failed after {failures} attempts at byte {start + cursor.received} "
+                        f"(range {start}-{end - 1}): {exc}"
+                    ) from exc
+                _LOGGER.info(
+                    "%s interrupted at byte %d (%s); resuming", self._action, start + cursor.received, exc
+                )
+                time.sleep(self._pipeline.retry.delay(failures, None))
+                continue
+            finally:
+                response.close()
+                response = None
+            if cursor.received >= length:
+                return
+            failures += 1
+            if failures >= self._attempts:
+                raise ServiceRequestError(
+                    f"{self._action} failed: range {start}-{end - 1} ended at byte {start + cursor.received}"
+                )
+
+    def _one_stream(self, sink: FileSink, response: httpx.Response | None) -> int:
+        """The whole blob on one connection (resumed with `bytes=N-`); returns its size."""
+        cursor = _Cursor()
+        failures = 0
+        while True:
+            skip = 0
+            if response is None:
+                response = self._request(cursor.received, None)
+                if response.status_code == 206:
+                    try:
+                        first, _last, total = _content_range(response)
+                    except ValueError as exc:
+                        response.close()
+                        raise ServiceRequestError(f"{self._action} failed: the registry sent {exc}") from exc
+                    if first != cursor.received:
+                        response.close()
+                        raise ServiceRequestError(
+                            f"{self._action} failed: asked to resume at {cursor.received}, got {first}"
+                        )
+                    self._size = total if total is not None else self._size
+                else:
+                    skip = cursor.received  # the registry ignored Range: drop what we already have
+            if self._size is None and response.status_code == 200:
+                self._size = _content_length(response)
+            try:
+                self._pump(sink, response, 0, cursor, self._size, skip=skip)
+            except httpx.TransportError as exc:
+                failures += 1
+                if failures >= self._attempts:
+                    raise ServiceRequestError(
+                        f"{self._action} failed after {failures} attempts at {cursor.received} bytes: {exc}"
+                    ) from exc
+                _LOGGER.info("%s interrupted at %d bytes (%s); resuming", self._action, cursor.received, exc)
+                time.sleep(self._pipeline.retry.delay(failures, None))
+                continue
+            finally:
+                response.close()
+                response = None
+            if self._size is None or cursor.received >= self._size:
+                return cursor.received
+            failures += 1
+            if failures >= self._attempts:
+                raise ServiceRequestError(
+                    f"{self._action} failed: the body ended at {cursor.received} of {self._size} bytes"
+                )
+
+    def _pump(
+        self,
+        sink: FileSink,
+        response: httpx.Response,
+        start: int,
+        cursor: _Cursor,
+        length: int | None,
+        *,
+        skip: int,
+    ) -> None:
+        """Copy the response body into the sink at `start + cursor.received`, in batches.
+
+        On a cut (`httpx.TransportError`) the bytes received so far are handed over before it is raised,
+        so a resumed request asks only for the rest.
+        """
+        batch: list[bytes] = []
+        batched = 0
+        try:
+            for chunk in response.iter_raw():
+                if self._stopped:
+                    raise _Stopped()
+                if skip:
+                    dropped = min(skip, len(chunk))
+                    chunk, skip = chunk[dropped:], skip - dropped
+                    if not chunk:
+                        continue
+                if length is not None and cursor.received + batched + len(chunk) > length:
+                    raise DigestValidationError(
+                        f"{self._action} failed: the registry sent more bytes than the {length} asked for",
+                        expected=self._digest,
+                    )
+                batch.append(chunk)
+                batched += len(chunk)
+                if batched >= _BATCH:
+                    self._hand_over(sink, start, cursor, batch, batched)
+                    batch, batched = [], 0
+        except httpx.TransportError:
+            if batch:
+                self._hand_over(sink, start, cursor, batch, batched)
+            raise
+        if batch:
+            self._hand_over(sink, start, cursor, batch, batched)
+
+    def _hand_over(
+        self, sink: FileSink, start: int, cursor: _Cursor, batch: list[bytes], batched: int
+    ) -> None:
+        sink.write(start + cursor.received, batch, batched)
+        cursor.received += batched
+        with self._lock:
+            self._received += batched
+            if self._progress is not None:
+                self._progress(self._received, self._size)
+
+
+def check_concurrency(value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ValueError("max_concurrency must be an integer of at least 1")
+
+
+def remove_file(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def positional_fd(file: BinaryIO) -> int | None:
+    """The descriptor of a regular file open for reading and writing, not appending; else None.
+
+    Ranges are written with `pwrite` at their offsets and read back for hashing with `pread`, which
+    needs both; an append-mode descriptor would put every write at the end.
+    """
+    try:
+        fd = file.fileno()
+        if not file.seekable() or not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        import fcntl
+
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except (AttributeError, OSError, ValueError, ImportError):
+        return None
+    if flags & os.O_ACCMODE != os.O_RDWR or flags & os.O_APPEND:
+        return None
+    return fd
+
+
+def _split(start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """`[start, end)` in pieces of `size` bytes (the last may be shorter)."""
+    return [(offset, min(offset + size, end)) for offset in range(start, end, size)]
+
+
+def _content_range(response: httpx.Response) -> tuple[int, int, int | None]:
+    return parse_content_range(response.headers.get("Content-Range", ""))
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    length = response.headers.get("Content-Length")
+    return int(length) if length is not None and length.isdigit() else None
