@@ -238,8 +238,10 @@ def plan_prune(
     parents: dict[str, list[str]] = {}
     for manifest in manifests:
         for related in manifest.related_artifacts:
+            if related.digest == manifest.digest:
+                continue
             owners = parents.setdefault(related.digest, [])
-            if manifest.digest not in owners and related.digest != manifest.digest:
+            if manifest.digest not in owners:
                 owners.append(manifest.digest)
     kept: list[PrunedManifest] = []
     skipped: list[PrunedManifest] = []
