@@ -42,19 +42,6 @@ DEFAULT_CONCURRENCY = 16
 PAGE_SIZE = 1000
 
 
-async def _locks(client: ContainerRegistryClient, repository: str) -> PruneLocks:
-    """The repository's own lock and its locked tags: either makes the registry refuse a manifest
-    delete, so a dry run must know them as the real run would."""
-    repo = client.get_repository(repository)
-    properties = await repo.get_properties()
-    reason = repository_lock(repository, properties.can_delete, properties.can_write)
-    tags = [
-        (tag.name, tag.digest, tag.can_delete, tag.can_write)
-        async for tag in repo.list_tag_properties(results_per_page=PAGE_SIZE)
-    ]
-    return PruneLocks.from_tags(repository, reason, tags)
-
-
 async def prune(
     endpoint: str,
     repository: str,
@@ -122,18 +109,30 @@ async def prune(
         insecure=insecure,
         trusted_token_hosts=trusted_token_hosts,
     ) as client:
+        repo = client.get_repository(repository)
 
         async def listing() -> Any:
-            pager = client.get_repository(repository).list_manifest_properties(
+            pager = repo.list_manifest_properties(
                 order_by=ArtifactManifestOrder.LAST_UPDATED_ON_DESCENDING, results_per_page=PAGE_SIZE
             )
             return [m async for m in pager]
 
-        async def locks() -> Any:
-            return await _locks(client, repository)
+        async def repository_properties() -> Any:
+            return await repo.get_properties()
+
+        async def tag_locks() -> Any:
+            # (tag, digest, can_delete, can_write): a locked tag makes the registry refuse the delete of
+            # its manifest, so a dry run must know the tag locks as the real run would.
+            return [
+                (t.name, t.digest, t.can_delete, t.can_write)
+                async for t in repo.list_tag_properties(results_per_page=PAGE_SIZE)
+            ]
 
         # The listing and the lock look-ups at once (one token: the first to start fetches it).
-        manifests, found_locks = await run_bounded([listing, locks], 2)
+        manifests, properties, tags = await run_bounded([listing, repository_properties, tag_locks], 3)
+        locks = PruneLocks.from_tags(
+            repository, repository_lock(repository, properties.can_delete, properties.can_write), tags
+        )
         plan = plan_prune(
             manifests,
             keep=keep,
@@ -141,7 +140,7 @@ async def prune(
             tag_pattern=tag_pattern,
             older_than=older_than,
             now=now,
-            locks=found_locks,
+            locks=locks,
         )
         outcomes: dict[str, str | None] = {}
         deletes = _Deletes(client, repository)

@@ -44,19 +44,6 @@ DEFAULT_CONCURRENCY = 16
 PAGE_SIZE = 1000
 
 
-def _locks(client: ContainerRegistryClient, repository: str) -> PruneLocks:
-    """The repository's own lock and its locked tags: either makes the registry refuse a manifest
-    delete, so a dry run must know them as the real run would."""
-    repo = client.get_repository(repository)
-    properties = repo.get_properties()
-    reason = repository_lock(repository, properties.can_delete, properties.can_write)
-    tags = [
-        (tag.name, tag.digest, tag.can_delete, tag.can_write)
-        for tag in repo.list_tag_properties(results_per_page=PAGE_SIZE)
-    ]
-    return PruneLocks.from_tags(repository, reason, tags)
-
-
 def prune(
     endpoint: str,
     repository: str,
@@ -124,18 +111,30 @@ def prune(
         insecure=insecure,
         trusted_token_hosts=trusted_token_hosts,
     ) as client:
+        repo = client.get_repository(repository)
 
         def listing() -> Any:
-            pager = client.get_repository(repository).list_manifest_properties(
+            pager = repo.list_manifest_properties(
                 order_by=ArtifactManifestOrder.LAST_UPDATED_ON_DESCENDING, results_per_page=PAGE_SIZE
             )
             return [m for m in pager]
 
-        def locks() -> Any:
-            return _locks(client, repository)
+        def repository_properties() -> Any:
+            return repo.get_properties()
+
+        def tag_locks() -> Any:
+            # (tag, digest, can_delete, can_write): a locked tag makes the registry refuse the delete of
+            # its manifest, so a dry run must know the tag locks as the real run would.
+            return [
+                (t.name, t.digest, t.can_delete, t.can_write)
+                for t in repo.list_tag_properties(results_per_page=PAGE_SIZE)
+            ]
 
         # The listing and the lock look-ups at once (one token: the first to start fetches it).
-        manifests, found_locks = run_bounded([listing, locks], 2)
+        manifests, properties, tags = run_bounded([listing, repository_properties, tag_locks], 3)
+        locks = PruneLocks.from_tags(
+            repository, repository_lock(repository, properties.can_delete, properties.can_write), tags
+        )
         plan = plan_prune(
             manifests,
             keep=keep,
@@ -143,7 +142,7 @@ def prune(
             tag_pattern=tag_pattern,
             older_than=older_than,
             now=now,
-            locks=found_locks,
+            locks=locks,
         )
         outcomes: dict[str, str | None] = {}
         deletes = _Deletes(client, repository)
