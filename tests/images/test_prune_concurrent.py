@@ -8,6 +8,8 @@ connection without an answer.
 
 from __future__ import annotations
 
+import _thread
+import asyncio
 import http.server
 import json
 import secrets
@@ -22,7 +24,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from containerregistry import images
 from containerregistry._sync import ContainerRegistryContentClient
+from containerregistry.aio import images as aimages
 from containerregistry.cli import cli
 from containerregistry.transport import RetryPolicy
 from tests.images.support import Ops, build_layout
@@ -261,3 +265,59 @@ def test_creg_prune_reports_a_failed_delete_and_exits_1(
         ("failed", digests[2]),
     ]
     assert tags_of(direct, repo) == ["v2", "v4"]
+
+
+def _wait_for_a_delete(log: DeleteLog) -> None:
+    deadline = time.monotonic() + 20
+    while log.in_flight == 0 and not log.spans:
+        assert time.monotonic() < deadline, "no delete reached the proxy"
+        time.sleep(0.005)
+
+
+def test_cancelling_an_async_prune_starts_no_more_deletes(
+    registry_emulator: Any, proxy: tuple[str, DeleteLog]
+) -> None:
+    endpoint, log = proxy
+    direct = registry_emulator.endpoint
+    repo = f"img/cancel-{secrets.token_hex(4)}"
+    for i in range(12):
+        push_small_image(direct, repo, f"v{i}")
+    log.hold = 0.4
+
+    async def main() -> None:
+        task = asyncio.ensure_future(aimages.prune(endpoint, repo, keep=0, concurrency=4))
+        await asyncio.to_thread(_wait_for_a_delete, log)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    time.sleep(0.8)  # what the proxy still holds finishes
+    assert 1 <= len(log.spans) <= 4  # only those in flight at the cancel
+    assert len(tags_of(direct, repo)) >= 8
+
+
+def test_ctrl_c_during_a_sync_prune_stops_it_at_once(
+    registry_emulator: Any, proxy: tuple[str, DeleteLog]
+) -> None:
+    endpoint, log = proxy
+    direct = registry_emulator.endpoint
+    repo = f"img/interrupt-{secrets.token_hex(4)}"
+    for i in range(12):
+        push_small_image(direct, repo, f"v{i}")
+    log.hold = 2.0
+
+    interrupted: list[float] = []
+
+    def interrupt() -> None:
+        _wait_for_a_delete(log)
+        interrupted.append(time.monotonic())
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        images.prune(endpoint, repo, keep=0, concurrency=4)
+    assert time.monotonic() - interrupted[0] < 1.5  # felt before the held deletes answer (2 s)
+    time.sleep(2.5)  # what the proxy still holds finishes
+    assert 1 <= len(log.spans) <= 4  # nothing started after the interrupt
+    assert len(tags_of(direct, repo)) >= 8
