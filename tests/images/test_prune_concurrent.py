@@ -8,11 +8,11 @@ connection without an answer.
 
 from __future__ import annotations
 
-import _thread
 import asyncio
 import http.server
 import json
 import secrets
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -312,7 +312,7 @@ def test_ctrl_c_during_a_sync_prune_stops_it_at_once(
     def interrupt() -> None:
         _wait_for_a_delete(log)
         interrupted.append(time.monotonic())
-        _thread.interrupt_main()
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)  # Ctrl-C
 
     threading.Thread(target=interrupt, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
