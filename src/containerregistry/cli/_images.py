@@ -19,7 +19,7 @@ from ..images import (
 from ..images import (
     prune as prune_images,
 )
-from ._app import AppContext, Interrupted, emit_record, emit_records, pass_app
+from ._app import AppContext, Interrupted, emit_record, emit_records, fail, pass_app
 from ._locations import image_location
 from ._progress import TransferBar
 
@@ -282,6 +282,13 @@ def parse_duration(text: str) -> timedelta:
 @click.option(
     "--older-than", metavar="AGE", help="only delete manifests last updated longer ago (e.g. 12h, 7d, 2w)"
 )
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=16,
+    show_default=True,
+    help="deletes in flight at once",
+)
 @pass_app
 def prune(
     app: AppContext,
@@ -290,10 +297,12 @@ def prune(
     dry_run: bool,
     tag_pattern: str | None,
     older_than: str | None,
+    concurrency: int,
 ) -> None:
     """Delete a repository's manifests beyond the newest --keep (by last update), skipping locked ones.
 
-    Uses the ACR metadata API (ACR and the emulator). Platform manifests follow their index.
+    Uses the ACR metadata API (ACR and the emulator). Platform manifests follow their index. A delete
+    that fails is reported and the others go on; the exit status is then 1.
 
     \b
     Example:
@@ -310,14 +319,22 @@ def prune(
         dry_run=dry_run,
         tag_pattern=tag_pattern,
         older_than=age,
+        concurrency=concurrency,
         **app.client_options(),
     )
+    # Refusals by a lock are what prune is asked to respect; a delete that failed is an error.
+    failed = [m for m in result.skipped if m.reason.startswith(("the delete failed", "not tried"))]
     if app.json:
         emit_record(app, result)
+        if failed:
+            fail(f"{len(failed)} deletes failed or were not tried in {ref}: run prune again to retry them")
         return
     action = "would delete" if dry_run else "deleted"
     rows = [(action, m) for m in result.deleted]
-    rows += [("skipped (locked)" if m.reason.startswith("locked") else "skipped", m) for m in result.skipped]
+    rows += [
+        ("skipped (locked)" if m.reason.startswith("locked") else "failed" if m in failed else "skipped", m)
+        for m in result.skipped
+    ]
     rows += [("kept", m) for m in result.kept]
     emit_records(
         app,
@@ -334,3 +351,5 @@ def prune(
         f"{action} {len(result.deleted)}, kept {len(result.kept)}, skipped {len(result.skipped)} in {ref}",
         err=True,
     )
+    if failed:
+        fail(f"{len(failed)} deletes failed or were not tried: run prune again to retry them")
