@@ -14,6 +14,7 @@ from containerregistry.aio import images as aimages
 from containerregistry.images import SyncConfig, SyncJob, TagFilter
 from containerregistry.images import attach_artifact as attach
 from tests.images.test_inspect_and_tags import push_sample
+from tests.support.faults import PlannedFault, run_fault_proxy
 
 
 @pytest.fixture(params=["emulator-to-distribution", "distribution-to-emulator"])
@@ -137,68 +138,14 @@ def test_sync_mirrors_runs_its_shard_and_reports_unreadable_sources(
     assert whole.count("up-to-date") == 4
 
 
-class _LosesABlobOnce:
-    """A loopback HTTP proxy in front of a real registry that answers the first manifest PUT as CNCF
-    Distribution does when two concurrent uploads of one blob lose it: 400 MANIFEST_BLOB_UNKNOWN."""
-
-    def __init__(self, upstream: str) -> None:
-        import http.client
-        import http.server
-        import threading
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(upstream)
-        self.refused = 0
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                if self.command == "PUT" and "/manifests/" in self.path and proxy.refused == 0:
-                    proxy.refused += 1
-                    error = (
-                        b'{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}'
-                    )
-                    self.send_response(400)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(error)))
-                    self.end_headers()
-                    self.wfile.write(error)
-                    return
-                connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                connection.request(self.command, self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                data = response.read()
-                self.send_response(response.status)
-                for key, value in response.getheaders():
-                    if key.lower() in ("content-length", "connection", "transfer-encoding"):
-                        continue
-                    if key.lower() == "location":
-                        value = value.replace(upstream, f"http://127.0.0.1:{self.server.server_address[1]}")  # type: ignore[index]
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-                connection.close()
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _forward
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+#: What CNCF Distribution answers a manifest PUT when two concurrent uploads of one blob lost it.
+_BLOB_LOST = PlannedFault(
+    "status",
+    method="PUT",
+    path="/manifests/",
+    status=400,
+    body=b'{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}',
+)
 
 
 def test_a_blob_lost_by_the_target_is_uploaded_again(
@@ -206,8 +153,8 @@ def test_a_blob_lost_by_the_target_is_uploaded_again(
 ) -> None:
     repo = f"mirror/{flavour}-{secrets.token_hex(3)}"
     sample = push_sample(registry_emulator.endpoint, repo, "v1")
-    proxy = _LosesABlobOnce(distribution.endpoint)
-    try:
+    # A proxy in front of the real registry answers the first manifest PUT as Distribution does then.
+    with run_fault_proxy(distribution.port, plan=[_BLOB_LOST]) as proxy:
         result = run(
             flavour,
             "mirror_repository",
@@ -215,8 +162,6 @@ def test_a_blob_lost_by_the_target_is_uploaded_again(
             f"{proxy.endpoint}/lost/{repo}",
             tags=["v1"],
         )
-    finally:
-        proxy.close()
-    assert proxy.refused == 1
+    assert proxy.faults["status_400"] == 1
     assert actions(result) == {"v1": "copied"}, [i.error for i in result.items]
     assert digest_of(distribution.endpoint, f"lost/{repo}", "v1") == sample["index"]

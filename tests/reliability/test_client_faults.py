@@ -1,6 +1,6 @@
 """Client-side faults: blob uploads, downloads and whole-image copies through a fault proxy.
 
-The proxy (tests/reliability/faultproxy.py) cuts connections, stalls them past the client's 2 s read
+The proxy (tests/support/faults.py) cuts connections, stalls them past the client's 2 s read
 timeout and answers 429/500/502/503 itself (with and without Retry-After). Against the emulator and
 CNCF Distribution, sync and async, every operation must end with the right digest or a clean
 `RegistryError` after the retry budget; no wrong byte may be accepted (every download is compared with
@@ -40,8 +40,8 @@ from containerregistry.transport import (
     Urllib3Transport,
 )
 from tests.reliability.conftest import Scale
-from tests.reliability.faultproxy import FaultConfig, PlannedFault, run_fault_proxy
 from tests.reliability.report import Report
+from tests.support.faults import FaultConfig, PlannedFault, run_fault_proxy
 
 pytestmark = pytest.mark.reliability
 

@@ -21,9 +21,9 @@ import pytest
 
 from containerregistry import BasicCredential, ContainerRegistryClient, ContainerRegistryContentClient, aio
 from containerregistry.emulator.auth import AuthConfig, EmulatorAuth, User
-from tests.reliability.faultproxy import FaultConfig, run_fault_proxy
 from tests.reliability.report import Report
 from tests.support.clock import FakeClock, use_clock
+from tests.support.faults import FaultConfig, run_fault_proxy
 
 pytestmark = pytest.mark.reliability
 
