@@ -40,7 +40,7 @@ from containerregistry.credentials import (
 )
 from containerregistry.exceptions import ClientAuthenticationError, RegistryError
 from tests.reliability._emu_common import sha256
-from tests.reliability._emu_hostile import serve
+from tests.support.hostile import serve
 
 pytestmark = pytest.mark.reliability
 
