@@ -7,7 +7,6 @@ emulator's ACR API. Sync and async clients alike.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,12 +19,10 @@ from containerregistry import (
     ContainerRegistryContentClient,
     ResourceNotFoundError,
     UnsupportedOperationError,
-    aio,
 )
-from containerregistry._sync import ContainerRegistryClient
 from containerregistry.emulator import RunningEmulator, run_emulator
 from containerregistry.protocol.results import DeleteRepositoryResult
-from tests.acr.adapter import Adapted
+from tests.support.adapter import ClientKind
 from tests.support.faults import PlannedFault, run_fault_proxy
 
 from .conftest import Seeder
@@ -66,24 +63,18 @@ def _manifest_exists(endpoint: str, repository: str, digest: str) -> bool:
 
 
 @pytest.fixture
-def open_client(flavour: str) -> Iterator[Callable[[str], Any]]:
-    """`open_client(endpoint)`: an anonymous `ContainerRegistryClient` of the flavour (async via `Adapted`)."""
-    loop = asyncio.new_event_loop()
+def open_client(client_kind: ClientKind) -> Iterator[Callable[[str], Any]]:
+    """`open_client(endpoint)`: an anonymous `ContainerRegistryClient` of the flavour, called as a sync one."""
     made: list[Any] = []
 
     def make(endpoint: str) -> Any:
-        client: Any
-        if flavour == "sync":
-            client = ContainerRegistryClient(endpoint)
-        else:
-            client = Adapted(aio.ContainerRegistryClient(endpoint), loop)
+        client = client_kind.adapt(client_kind.package.ContainerRegistryClient(endpoint))
         made.append(client)
         return client
 
     yield make
     for client in made:
         client.close()
-    loop.close()
 
 
 def _repo() -> str:
