@@ -24,8 +24,8 @@ Where faults come from:
 - `FaultConfig.probability`: random faults at the start of each request, from a seeded RNG.
 
 Counters (`faults` by kind, bytes each way, connections, requests by method, ranged GETs) are only
-written by the proxy's loop. Everything is bounded: heads are capped at 64 KiB, drained bodies at
-256 MiB, stalls end, and the loop (with every connection) stops when the context exits.
+written by the proxy's loop. Everything is bounded: connections (`max_connections`), heads (64 KiB),
+drained bodies (256 MiB) and stalls, and the loop (with every connection) stops when the context exits.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ class FaultConfig:
         retry_after: values of ``Retry-After`` a random ``status`` fault picks from (None: no header).
         throttle_bps: forward at most this many bytes per second per direction and connection.
         request_delay: hold every request head this long before forwarding it (latency).
+        max_connections: connections beyond this many are refused (aborted at once): a bound, not a fault.
         seed: RNG seed (printed by the tests so a run can be replayed).
     """
 
@@ -75,6 +76,7 @@ class FaultConfig:
     retry_after: tuple[str | None, ...] = (None, "0", "1")
     throttle_bps: int | None = None
     request_delay: float = 0.0
+    max_connections: int = 10_000
     seed: int = 0
 
 
@@ -336,6 +338,9 @@ class FaultProxy:
 
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        if self.connections > self.config.max_connections:
+            client_writer.transport.abort()
+            return
         planned = self.connection_plan.pop(0) if self.connection_plan else None
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
