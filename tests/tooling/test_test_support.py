@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -76,7 +77,13 @@ def test_a_request_cut_counts_from_the_start_of_its_response(upstream_port: int)
     with run_fault_proxy(upstream_port, plan=[PlannedFault("cut_down", 500, path="^/two$")]) as proxy:
         conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
         assert _get(proxy.port, "/one", conn) == (200, BODY)
+        # The proxy counts a write once it drained, which can be after the client read it: wait for the
+        # whole first response (its head and body) to be counted.
+        deadline = time.monotonic() + 5
+        while proxy.bytes_down <= len(BODY) and time.monotonic() < deadline:
+            time.sleep(0.01)
         before = proxy.bytes_down
+        assert before > len(BODY)
         with pytest.raises((http.client.IncompleteRead, ConnectionError)):
             _get(proxy.port, "/two", conn)
         assert proxy.bytes_down - before == 500 and proxy.faults["cut_down"] == 1
