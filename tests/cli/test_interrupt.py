@@ -8,16 +8,15 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-
-from tests.support.faults import FaultConfig, FaultProxy, run_fault_proxy
 
 from .conftest import CREG, OCI_MANIFEST, _put_blob, run_cli, unique
 
@@ -27,13 +26,68 @@ _LAYERS = 4
 _LAYER_SIZE = 3_000_000
 
 
+class ThrottledProxy:
+    """A TCP proxy on 127.0.0.1 to `upstream` that moves at most `_RATE` bytes/s per direction and connection."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.bytes = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream, timeout=30)
+            self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        chunk = 16_384
+        try:
+            while not self._stop.is_set():
+                data = source.recv(chunk)
+                if not data:
+                    break
+                sink.sendall(data)
+                with self._lock:
+                    self.bytes += len(data)
+                time.sleep(len(data) / _RATE)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self.server.close()
+        for sock in self._sockets:
+            sock.close()
+        self._thread.join(timeout=5)
+
+
 @pytest.fixture
-def slow_registry(registry_emulator: Any) -> Iterator[FaultProxy]:
-    """The emulator behind a loopback proxy that moves at most `_RATE` bytes/s per direction and connection."""
-    with run_fault_proxy(
-        urlsplit(registry_emulator.endpoint).port or 80, FaultConfig(throttle_bps=_RATE)
-    ) as proxy:
-        yield proxy
+def slow_registry(registry_emulator: Any) -> Iterator[ThrottledProxy]:
+    host, port = registry_emulator.endpoint.split("://")[1].rsplit(":", 1)
+    proxy = ThrottledProxy((host, int(port)))
+    yield proxy
+    proxy.close()
 
 
 def _big_layout(root: Path) -> Path:
@@ -60,17 +114,13 @@ def _big_layout(root: Path) -> Path:
     return root
 
 
-def _interrupt(args: list[str], proxy: FaultProxy) -> tuple[int, float, str]:
+def _interrupt(args: list[str], proxy: ThrottledProxy) -> tuple[int, float, str]:
     """Start creg, wait until the transfer is under way, SIGINT it; (exit status, seconds to exit, stderr)."""
     process = subprocess.Popen([*CREG, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         # Under way: more than one layer's worth of the total has crossed the proxy.
-        while (
-            proxy.bytes_up + proxy.bytes_down < _LAYER_SIZE // 2
-            and process.poll() is None
-            and time.monotonic() < deadline
-        ):
+        while proxy.bytes < _LAYER_SIZE // 2 and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert process.poll() is None, process.communicate()
         started = time.monotonic()
@@ -91,7 +141,7 @@ def _landed(stderr: str) -> int:
 
 @pytest.mark.parametrize("concurrency", ["1", "4"])
 def test_ctrl_c_stops_a_pull_at_once(
-    registry_emulator: Any, slow_registry: FaultProxy, tmp_path: Path, concurrency: str
+    registry_emulator: Any, slow_registry: ThrottledProxy, tmp_path: Path, concurrency: str
 ) -> None:
     repo = unique("interrupt")
     pushed = run_cli(
@@ -119,7 +169,7 @@ def test_ctrl_c_stops_a_pull_at_once(
 
 @pytest.mark.parametrize("concurrency", ["1", "4"])
 def test_ctrl_c_stops_a_push_at_once(
-    registry_emulator: Any, slow_registry: FaultProxy, tmp_path: Path, concurrency: str
+    registry_emulator: Any, slow_registry: ThrottledProxy, tmp_path: Path, concurrency: str
 ) -> None:
     repo = unique("interrupt")
     source = f"oci:{_big_layout(tmp_path / 'src')}:v1"
@@ -139,7 +189,7 @@ def test_ctrl_c_stops_a_push_at_once(
 
 
 def test_ctrl_c_stops_a_copy_at_once(
-    registry_emulator: Any, slow_registry: FaultProxy, tmp_path: Path
+    registry_emulator: Any, slow_registry: ThrottledProxy, tmp_path: Path
 ) -> None:
     repo = unique("interrupt")
     pushed = run_cli(
@@ -156,7 +206,7 @@ def test_ctrl_c_stops_a_copy_at_once(
 
 
 def test_ctrl_c_stops_a_sync_at_once(
-    registry_emulator: Any, slow_registry: FaultProxy, tmp_path: Path
+    registry_emulator: Any, slow_registry: ThrottledProxy, tmp_path: Path
 ) -> None:
     """`creg sync` stops as copy does: exit 130 at once, no tag written, and a re-run finishes the mirror."""
     repo = unique("interrupt")
