@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole test suite: real registries on loopback."""
+"""Fixtures shared by the whole test suite: real registries on loopback, and the sync/async flavours."""
 
 from __future__ import annotations
 
@@ -23,12 +23,27 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 settings.register_profile("containerregistry", suppress_health_check=[HealthCheck.too_slow], deadline=None)
 settings.load_profile("containerregistry")
 
+from tests.support.adapter import FLAVOURS, ClientKind  # noqa: E402
 from tests.support.distribution import (  # noqa: E402
     Distribution,
     run_distribution,
     run_distribution_basic,
     run_distribution_token,
 )
+
+
+@pytest.fixture(params=FLAVOURS)
+def flavour(request: pytest.FixtureRequest) -> str:
+    """ "sync", then "async": the flavour of the library a test runs (see `client_kind`)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def client_kind(flavour: str) -> Iterator[ClientKind]:
+    """The `flavour` as a `ClientKind`: its modules, `adapt` and `run`, on one event loop per test."""
+    kind = ClientKind(flavour)
+    yield kind
+    kind.close()
 
 
 @pytest.fixture(scope="session")

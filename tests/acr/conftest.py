@@ -1,5 +1,5 @@
 """Fixtures for the ACR client tests: the emulator with TLS and token auth, test Entra ID credentials,
-clients of both flavours (sync, and async driven through `Adapted`), request counting and image seeding."""
+clients of both flavours (sync, and async driven through `client_kind.adapt`), request counting and image seeding."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from containerregistry.emulator import RunningEmulator, run_emulator
 from containerregistry.emulator.auth import AuthConfig, EmulatorAuth, User, mint_entra_token
 from containerregistry.emulator.tls import generate_self_signed, server_ssl_context
 from containerregistry.transport import AiohttpTransport, Urllib3Transport
-from tests.acr.adapter import Adapted
+from tests.support.adapter import ClientKind
 
 #: The secret the emulator trusts Entra ID tokens signed with (HS256 wants 32+ bytes).
 ENTRA_SECRET = "acr-client-tests-entra-secret-0123456789abcdef"
@@ -163,21 +163,15 @@ def acr_china(tls_files: tuple[Path, Path, Path]) -> Iterator[RunningEmulator]:
         yield registry
 
 
-@pytest.fixture(params=["sync", "async"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 ENTRA = object()  # make_client's default credential: a fresh test Entra ID credential of the flavour
 
 
 @pytest.fixture
-def make_client(flavour: str, acr: RunningEmulator) -> Iterator[Callable[..., Any]]:
+def make_client(flavour: str, client_kind: ClientKind, acr: RunningEmulator) -> Iterator[Callable[..., Any]]:
     """`make_client(credential=ENTRA, *, registry=acr, log=None, **kwargs)`: a client of the flavour.
 
     With `log`, requests go through a counting transport over the default fast transport.
     """
-    loop = asyncio.new_event_loop()
     made: list[Any] = []
 
     def make(
@@ -197,15 +191,13 @@ def make_client(flavour: str, acr: RunningEmulator) -> Iterator[Callable[..., An
         else:
             if log is not None:
                 kwargs["transport"] = AsyncCountingTransport(AiohttpTransport(verify=kwargs["verify"]), log)
-            client = Adapted(aio.ContainerRegistryClient(registry.endpoint, credential, **kwargs), loop)
+            client = client_kind.adapt(aio.ContainerRegistryClient(registry.endpoint, credential, **kwargs))
         made.append(client)
         return client
 
     yield make
     for client in made:
         client.close()
-    loop.run_until_complete(asyncio.sleep(0))
-    loop.close()
 
 
 @pytest.fixture

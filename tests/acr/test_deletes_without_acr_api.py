@@ -7,27 +7,23 @@ emulator's ACR API. Sync and async clients alike.
 
 from __future__ import annotations
 
-import asyncio
-import http.server
 import json
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from containerregistry import (
     ContainerRegistryContentClient,
     ResourceNotFoundError,
     UnsupportedOperationError,
-    aio,
 )
-from containerregistry._sync import ContainerRegistryClient
 from containerregistry.emulator import RunningEmulator, run_emulator
 from containerregistry.protocol.results import DeleteRepositoryResult
-from tests.acr.adapter import Adapted
+from tests.support.adapter import ClientKind
+from tests.support.faults import PlannedFault, run_fault_proxy
 
 from .conftest import Seeder
 
@@ -67,24 +63,18 @@ def _manifest_exists(endpoint: str, repository: str, digest: str) -> bool:
 
 
 @pytest.fixture
-def open_client(flavour: str) -> Iterator[Callable[[str], Any]]:
-    """`open_client(endpoint)`: an anonymous `ContainerRegistryClient` of the flavour (async via `Adapted`)."""
-    loop = asyncio.new_event_loop()
+def open_client(client_kind: ClientKind) -> Iterator[Callable[[str], Any]]:
+    """`open_client(endpoint)`: an anonymous `ContainerRegistryClient` of the flavour, called as a sync one."""
     made: list[Any] = []
 
     def make(endpoint: str) -> Any:
-        client: Any
-        if flavour == "sync":
-            client = ContainerRegistryClient(endpoint)
-        else:
-            client = Adapted(aio.ContainerRegistryClient(endpoint), loop)
+        client = client_kind.adapt(client_kind.package.ContainerRegistryClient(endpoint))
         made.append(client)
         return client
 
     yield make
     for client in made:
         client.close()
-    loop.close()
 
 
 def _repo() -> str:
@@ -150,52 +140,26 @@ def test_delete_repository_on_distribution_is_refused(
 # -- an OCI 1.1 registry without the ACR API that deletes by tag -----------------------------------
 
 
-class _HideAcr(http.server.BaseHTTPRequestHandler):
-    """Forwards every request to the upstream registry, except `/acr/v1/...`: Distribution's plain 404."""
-
-    upstream = ""
-    protocol_version = "HTTP/1.1"
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if self.path.startswith("/acr/"):
-            reply = httpx.Response(
-                404, content=b"404 page not found\n", headers={"Content-Type": "text/plain"}
-            )
-        else:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-            with httpx.Client(timeout=10.0) as client:
-                reply = client.request(self.command, self.upstream + self.path, headers=headers, content=body)
-        self.send_response(reply.status_code)
-        for name, value in reply.headers.items():
-            if name.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
-                self.send_header(name, value)
-        content = b"" if self.command == "HEAD" else reply.content
-        self.send_header("Content-Length", str(len(reply.content)))
-        self.end_headers()
-        self.wfile.write(content)
-
-    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+#: Distribution's plain 404 for every `/acr/...` request (it has no ACR API).
+_NO_ACR_API = PlannedFault(
+    "status",
+    path="^/acr/",
+    times=None,
+    status=404,
+    body=b"404 page not found\n",
+    content_type="text/plain",
+)
 
 
 @pytest.fixture(scope="module")
 def oci_only() -> Iterator[str]:
-    """The endpoint of an emulator whose ACR API is hidden: an OCI registry that deletes by tag."""
-    with run_emulator() as emulator:
-        handler = type("Handler", (_HideAcr,), {"upstream": emulator.endpoint})
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+    """The endpoint of an emulator whose ACR API is hidden (by a loopback proxy): an OCI registry that
+    deletes by tag."""
+    with (
+        run_emulator() as emulator,
+        run_fault_proxy(urlsplit(emulator.endpoint).port or 80, plan=[_NO_ACR_API]) as proxy,
+    ):
+        yield proxy.endpoint
 
 
 def test_delete_tag_falls_back_to_oci_delete_by_tag(oci_only: str, open_client: Callable[[str], Any]) -> None:

@@ -7,7 +7,6 @@ emulator over TLS (token auth) and over plain http.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from containerregistry._sync import ContainerRegistryClient, ContainerRegistryCo
 from containerregistry.emulator import RunningEmulator, run_emulator
 from containerregistry.emulator.auth import AuthConfig, EmulatorAuth
 from containerregistry.transport import AiohttpTransport, Urllib3Transport
-from tests.acr.adapter import Adapted
+from tests.support.adapter import ClientKind
 
 from .conftest import ADMIN, AsyncCountingTransport, CountingTransport, RequestLog, Seeder
 
@@ -30,23 +29,14 @@ def plain_auth() -> Iterator[RunningEmulator]:
         yield registry
 
 
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = asyncio.new_event_loop()
-    yield event_loop
-    event_loop.close()
-
-
-def _client(
-    flavour: str, endpoint: str, log: RequestLog, loop: asyncio.AbstractEventLoop, verify: Any
-) -> Any:
+def _client(kind: ClientKind, endpoint: str, log: RequestLog, verify: Any) -> Any:
     credential = BasicCredential(ADMIN.username, ADMIN.password)
-    if flavour == "sync":
+    if not kind.is_async:
         transport = CountingTransport(Urllib3Transport(verify=verify), log)
         return ContainerRegistryClient(endpoint, credential, transport=transport, verify=verify)
     async_transport = AsyncCountingTransport(AiohttpTransport(verify=verify), log)
-    return Adapted(
-        aio.ContainerRegistryClient(endpoint, credential, transport=async_transport, verify=verify), loop
+    return kind.adapt(
+        aio.ContainerRegistryClient(endpoint, credential, transport=async_transport, verify=verify)
     )
 
 
@@ -58,13 +48,13 @@ def _probes(log: RequestLog) -> list[str]:
 
 
 def test_tls_registry_on_loopback_without_scheme(
-    flavour: str, acr: RunningEmulator, seed: Seeder, loop: asyncio.AbstractEventLoop
+    flavour: str, client_kind: ClientKind, acr: RunningEmulator, seed: Seeder
 ) -> None:
     repo = f"probe/tls-{flavour}"
     seed.push(repo, "v1")
     log = RequestLog()
     host = f"127.0.0.1:{acr.port}"
-    client = _client(flavour, host, log, loop, str(acr.ca_cert))
+    client = _client(client_kind, host, log, str(acr.ca_cert))
     try:
         assert repo in list(client.list_repository_names())
         assert client.get_repository(repo).get_properties().tag_count == 1
@@ -78,11 +68,11 @@ def test_tls_registry_on_loopback_without_scheme(
 
 
 def test_plain_registry_on_loopback_without_scheme(
-    flavour: str, plain_auth: RunningEmulator, loop: asyncio.AbstractEventLoop
+    client_kind: ClientKind, plain_auth: RunningEmulator
 ) -> None:
     log = RequestLog()
     host = f"127.0.0.1:{plain_auth.port}"
-    client = _client(flavour, host, log, loop, True)
+    client = _client(client_kind, host, log, True)
     try:
         assert isinstance(list(client.list_repository_names()), list)
         list(client.list_repository_names())
@@ -97,10 +87,10 @@ def test_plain_registry_on_loopback_without_scheme(
 
 
 def test_explicit_scheme_is_never_probed_nor_changed(
-    flavour: str, plain_auth: RunningEmulator, loop: asyncio.AbstractEventLoop
+    client_kind: ClientKind, plain_auth: RunningEmulator
 ) -> None:
     log = RequestLog()
-    client = _client(flavour, plain_auth.endpoint, log, loop, True)
+    client = _client(client_kind, plain_auth.endpoint, log, True)
     try:
         list(client.list_repository_names())
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ from typing import Any, NamedTuple
 
 import jwt
 from aiohttp import web
+
+from tests.support.hostile import serve_app
 
 __all__ = ["AcrFake", "FakeAsyncEntraCredential", "FakeEntraCredential", "run_acr_fake"]
 
@@ -191,37 +192,16 @@ class AcrFake:
 def run_acr_fake(**settings: Any) -> Iterator[AcrFake]:
     """Run an `AcrFake` on a free 127.0.0.1 port in a thread with its own event loop."""
     fake = AcrFake(**settings)
-    app = web.Application()
-    app.router.add_post("/oauth2/exchange", fake.exchange)
-    app.router.add_post("/oauth2/token", fake.token)
-    app.router.add_get("/oauth2/token", fake.token_get)
-    app.router.add_route("*", "/{tail:(v2|acr/v1)/.*}", fake.registry)
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, access_log=None)
-    ready = threading.Event()
 
-    async def start() -> None:
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        fake.endpoint = f"http://127.0.0.1:{port}"
-        fake.host = f"127.0.0.1:{port}"
-        ready.set()
+    def make_app() -> web.Application:
+        app = web.Application()
+        app.router.add_post("/oauth2/exchange", fake.exchange)
+        app.router.add_post("/oauth2/token", fake.token)
+        app.router.add_get("/oauth2/token", fake.token_get)
+        app.router.add_route("*", "/{tail:(v2|acr/v1)/.*}", fake.registry)
+        return app
 
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    if not ready.wait(10):
-        raise RuntimeError("ACR fake did not start")
-    try:
+    with serve_app(make_app) as url:
+        fake.endpoint = url
+        fake.host = url.removeprefix("http://")
         yield fake
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()

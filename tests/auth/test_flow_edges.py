@@ -4,72 +4,33 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 
 from containerregistry.auth import SCOPE_EXTENSION, BasicCredential, DockerConfigCredential, RegistryAuth
 from containerregistry.exceptions import ClientAuthenticationError, InsecureTransportError
-
-
-@contextmanager
-def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+from tests.support.hostile import serve
 
 
 def test_authorization_is_not_sent_after_a_redirect_to_another_host() -> None:
     seen_by_storage: list[str | None] = []
     expected = "Basic " + base64.b64encode(b"user:secret-pw").decode()
 
-    class Storage(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    async def storage(request: web.Request) -> web.StreamResponse:
+        seen_by_storage.append(request.headers.get("Authorization"))
+        return web.Response(body=b"blob")
 
-        def log_message(self, *args: Any) -> None:
-            pass
+    with serve(storage) as storage_url:
 
-        def do_GET(self) -> None:
-            seen_by_storage.append(self.headers.get("Authorization"))
-            self.send_response(200)
-            self.send_header("Content-Length", "4")
-            self.end_headers()
-            self.wfile.write(b"blob")
+        async def registry(request: web.Request) -> web.StreamResponse:
+            if request.headers.get("Authorization") != expected:
+                return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="registry"'})
+            return web.Response(status=307, headers={"Location": f"{storage_url}/signed?sig=abc"})
 
-    with serve(Storage) as storage_url:
-
-        class Registry(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                if self.headers.get("Authorization") != expected:
-                    self.send_response(401)
-                    self.send_header("WWW-Authenticate", 'Basic realm="registry"')
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(307)
-                self.send_header("Location", f"{storage_url}/signed?sig=abc")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        with serve(Registry) as registry_url:
+        with serve(registry) as registry_url:
             auth = RegistryAuth(BasicCredential("user", "secret-pw"))
             with httpx.Client(auth=auth, follow_redirects=True, timeout=5) as client:
                 for _ in range(2):

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from containerregistry import aio
-from containerregistry._sync import ContainerRegistryContentClient
-from tests.client.adapter import Adapted
+from tests.support.adapter import ClientKind
 
 
 @pytest.fixture(params=["distribution", "emulator"])
@@ -26,30 +23,21 @@ def registry_endpoint(request: pytest.FixtureRequest, registry_kind: str) -> str
     return str(request.getfixturevalue("registry_emulator").endpoint)
 
 
-@pytest.fixture(params=["sync", "async"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
-def make_client(flavour: str) -> Iterator[Callable[..., Any]]:
-    """`make_client(endpoint, repository, **kwargs)`: a sync client, or an async one behind `Adapted`."""
-    loop = asyncio.new_event_loop()
+def make_client(client_kind: ClientKind) -> Iterator[Callable[..., Any]]:
+    """`make_client(endpoint, repository, **kwargs)`: a client of the flavour, called the same way for both."""
     made: list[Any] = []
 
     def make(endpoint: str, repository: str, **kwargs: Any) -> Any:
-        if flavour == "sync":
-            client: Any = ContainerRegistryContentClient(endpoint, repository, **kwargs)
-        else:
-            client = Adapted(aio.ContainerRegistryContentClient(endpoint, repository, **kwargs), loop)
+        client = client_kind.adapt(
+            client_kind.package.ContainerRegistryContentClient(endpoint, repository, **kwargs)
+        )
         made.append(client)
         return client
 
     yield make
     for client in made:
         client.close()
-    loop.run_until_complete(asyncio.sleep(0))
-    loop.close()
 
 
 _counter = iter(range(1_000_000))

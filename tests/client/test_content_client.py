@@ -25,7 +25,6 @@ from containerregistry.protocol.models import (
     OciImageManifest,
     Platform,
 )
-from tests.client.adapter import as_list
 
 
 def sha(data: bytes) -> str:
@@ -141,7 +140,7 @@ def test_oci_manifest_round_trip_exact_bytes(
         assert result.media_type == media_types.OCI_MANIFEST
         assert isinstance(result.manifest, OciImageManifest)
         assert [layer.size for layer in result.manifest.layers] == [9, 9]
-    assert "v1" in as_list(client.list_tags())
+    assert "v1" in list(client.list_tags())
 
 
 def test_index_and_docker_manifests(registry_endpoint: str, make_client: Any, repo_name: str) -> None:
@@ -207,7 +206,7 @@ def test_list_tags_pages(registry_endpoint: str, make_client: Any, repo_name: st
     tags = [f"v{i}" for i in range(7)]
     for tag in tags:
         client.set_manifest(content, tag=tag)
-    assert sorted(as_list(client.list_tags(results_per_page=2))) == tags
+    assert sorted(list(client.list_tags(results_per_page=2))) == tags
 
 
 def test_list_tags_by_page_sync(registry_endpoint: str, repo_name: str) -> None:
@@ -253,10 +252,10 @@ def test_referrers(registry_endpoint: str, make_client: Any, repo_name: str) -> 
         annotations=OciAnnotations({"org.opencontainers.image.created": "2026-11-29T00:00:00Z"}),
     )
     pushed = client.set_manifest(artifact)
-    referrers = as_list(client.list_referrers(subject_digest))
+    referrers = list(client.list_referrers(subject_digest))
     assert [r.digest for r in referrers] == [pushed.digest]
     assert referrers[0].artifact_type == "application/vnd.example.signature"
-    assert as_list(client.list_referrers(subject_digest, artifact_type="application/other")) == []
+    assert list(client.list_referrers(subject_digest, artifact_type="application/other")) == []
 
 
 def test_invalid_input_is_refused_before_io(make_client: Any) -> None:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from containerregistry.exceptions import ServiceRequestError
-from tests.client.faultproxy import run_fault_proxy
+from tests.support.faults import PlannedFault, run_fault_proxy
 
 SIZE = 8 * 1024 * 1024 + 3
 CUT_AT = 3 * 1024 * 1024
@@ -26,7 +26,9 @@ def test_download_resumes_with_range_after_a_cut(
 ) -> None:
     data = os.urandom(SIZE)
     digest = make_client(registry_endpoint, repo_name).upload_blob(data).digest
-    with run_fault_proxy(_port(registry_endpoint), [("down", CUT_AT)]) as proxy:
+    with run_fault_proxy(
+        _port(registry_endpoint), connection_plan=[PlannedFault("cut_down", CUT_AT)]
+    ) as proxy:
         client = make_client(proxy.endpoint, repo_name)
         assert client.download_blob_content(digest).content == data
     assert proxy.faults_injected == 1
@@ -39,7 +41,7 @@ def test_upload_survives_a_cut_mid_body(
 ) -> None:
     data = os.urandom(SIZE)
     expected = "sha256:" + hashlib.sha256(data).hexdigest()
-    with run_fault_proxy(_port(registry_endpoint), [("up", CUT_AT)]) as proxy:
+    with run_fault_proxy(_port(registry_endpoint), connection_plan=[PlannedFault("cut_up", CUT_AT)]) as proxy:
         client = make_client(proxy.endpoint, repo_name)
         result = client.upload_blob(data)
     assert proxy.faults_injected == 1
@@ -54,7 +56,7 @@ def test_upload_survives_a_cut_mid_body(
 
 def test_chunked_upload_survives_a_cut(registry_endpoint: str, make_client: Any, repo_name: str) -> None:
     data = os.urandom(SIZE)
-    with run_fault_proxy(_port(registry_endpoint), [("up", CUT_AT)]) as proxy:
+    with run_fault_proxy(_port(registry_endpoint), connection_plan=[PlannedFault("cut_up", CUT_AT)]) as proxy:
         client = make_client(proxy.endpoint, repo_name, chunk_size=2 * 1024 * 1024)
         result = client.upload_blob(io.BytesIO(data))
     assert proxy.faults_injected == 1
@@ -67,7 +69,7 @@ def test_chunked_upload_of_an_iterable_resumes_within_the_chunk_in_memory(
 ) -> None:
     """A non-seekable source can resume only if the registry kept the session (the emulator does)."""
     data = os.urandom(SIZE)
-    with run_fault_proxy(_port(registry_endpoint), [("up", CUT_AT)]) as proxy:
+    with run_fault_proxy(_port(registry_endpoint), connection_plan=[PlannedFault("cut_up", CUT_AT)]) as proxy:
         client = make_client(proxy.endpoint, repo_name, chunk_size=2 * 1024 * 1024)
         chunks = (data[i : i + 65536] for i in range(0, len(data), 65536))
         if registry_kind == "distribution":

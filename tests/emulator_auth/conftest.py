@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import re
 import ssl
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from containerregistry.emulator.auth import REPOSITORY_ACTIONS, AuthConfig, EmulatorAuth, OpenAuth, User
+from tests.support.hostile import serve_app
 
 LONG_SECRET = "entra-test-secret-0123456789abcdef0123456789"
 KEY = b"k" * 32
@@ -130,34 +129,6 @@ class ThreadServer:
 def thread_server() -> Iterator[ThreadServer]:
     config = make_config(anonymous_pull=True)
     auth = EmulatorAuth(config)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: dict[str, object] = {}
-
-    async def start() -> None:
-        runner = web.AppRunner(build_app(auth), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        holder["runner"] = runner
-        holder["port"] = runner.addresses[0][1]
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(10), "test server did not start"
-    try:
-        config.login_server = f"127.0.0.1:{holder['port']}"
-        yield ThreadServer(auth, f"http://127.0.0.1:{holder['port']}")
-    finally:
-        runner = holder["runner"]
-        assert isinstance(runner, web.AppRunner)
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with serve_app(lambda: build_app(auth)) as url:
+        config.login_server = url.removeprefix("http://")
+        yield ThreadServer(auth, url)

@@ -7,14 +7,15 @@ import itertools
 import pytest
 
 from tests.images.support import Ops
+from tests.support.adapter import ClientKind
 
 _counter = itertools.count()
 
 
-@pytest.fixture(params=["sync", "async"])
-def ops(request: pytest.FixtureRequest) -> Ops:
+@pytest.fixture
+def ops(client_kind: ClientKind) -> Ops:
     """The image operations through the sync API, then through the async API."""
-    return Ops(str(request.param))
+    return Ops(client_kind)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -13,8 +12,8 @@ from typing import Any
 import httpx
 
 from containerregistry import images
-from containerregistry.aio import images as aimages
 from containerregistry.transport import AiohttpTransport, Urllib3Transport
+from tests.support.adapter import ClientKind
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -150,16 +149,30 @@ class AsyncCountingTransport(httpx.AsyncBaseTransport):
         return [(m, p) for m, p in self.requests if m in ("PATCH", "PUT") and "/blobs/uploads/" in p]
 
 
-class Ops:
-    """push/pull/copy/prune through the sync API or the async one (run on a fresh event loop)."""
+def run(kind: ClientKind, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call the image function `name` of the flavour's API (async: on the kind's loop)."""
+    return kind.run(getattr(kind.images, name)(*args, **kwargs))
 
-    def __init__(self, flavour: str) -> None:
-        self.flavour = flavour
+
+def call(kind: ClientKind, endpoint: str, repository: str, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Run the image function `name` of the flavour's API with a fresh content client of that flavour."""
+    client = kind.package.ContainerRegistryContentClient(endpoint, repository, None)
+    with kind.adapt(client):
+        return kind.run(getattr(kind.images, name)(client, *args, **kwargs))
+
+
+class Ops:
+    """push/pull/copy/prune through the sync API or the async one (on the kind's event loop)."""
+
+    def __init__(self, kind: ClientKind) -> None:
+        self.kind = kind
+
+    @property
+    def flavour(self) -> str:
+        return self.kind.flavour
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        if self.flavour == "sync":
-            return getattr(images, name)(*args, **kwargs)
-        return asyncio.run(getattr(aimages, name)(*args, **kwargs))
+        return run(self.kind, name, *args, **kwargs)
 
     def push(self, *args: Any, **kwargs: Any) -> images.CopyImageResult:
         return self._call("push_image", *args, **kwargs)
@@ -174,7 +187,7 @@ class Ops:
         return self._call("prune", *args, **kwargs)
 
     def counting_transport(self) -> CountingTransport | AsyncCountingTransport:
-        return CountingTransport() if self.flavour == "sync" else AsyncCountingTransport()
+        return AsyncCountingTransport() if self.kind.is_async else CountingTransport()
 
 
 def layout_index(root: Path) -> dict[str, Any]:

@@ -3,7 +3,6 @@ docker-archive:, on the emulator and Distribution; skopeo writes archives we pus
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
 import io
@@ -18,11 +17,12 @@ from typing import Any
 import pytest
 
 from containerregistry import ContainerRegistryContentClient
-from containerregistry.aio import images as aimages
 from containerregistry.exceptions import DigestValidationError
 from containerregistry.images import ArchiveError, PlatformNotFoundError
 from containerregistry.protocol import media_types
 from tests.cli.conftest import run_cli, run_creg
+from tests.images.support import run
+from tests.support.adapter import ClientKind
 
 pytestmark = pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo writes the reference archives")
 
@@ -92,19 +92,6 @@ def endpoint(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(name).endpoint)
 
 
-@pytest.fixture(params=["sync", "async"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def run(flavour: str, name: str, *args: Any, **kwargs: Any) -> Any:
-    if flavour == "sync":
-        import containerregistry.images as sync_images
-
-        return getattr(sync_images, name)(*args, **kwargs)
-    return asyncio.run(getattr(aimages, name)(*args, **kwargs))
-
-
 def skopeo(*args: str) -> bytes:
     done = subprocess.run(["skopeo", *args], capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()
@@ -120,12 +107,12 @@ def digest_of(endpoint: str, repo: str, tag: str) -> str:
         return client.get_manifest(tag).digest
 
 
-def test_oci_archive_round_trip_with_skopeo(endpoint: str, flavour: str, tmp_path: Path) -> None:
-    repo = f"arch/{flavour}-{secrets.token_hex(3)}"
+def test_oci_archive_round_trip_with_skopeo(endpoint: str, client_kind: ClientKind, tmp_path: Path) -> None:
+    repo = f"arch/{client_kind.flavour}-{secrets.token_hex(3)}"
     sample = push_real_image(endpoint, repo, "v1")
     # Ours -> skopeo: every platform, digests preserved.
     ours = tmp_path / "ours.tar"
-    result = run(flavour, "pull_archive", f"{endpoint}/{repo}:v1", f"oci-archive:{ours}")
+    result = run(client_kind, "pull_archive", f"{endpoint}/{repo}:v1", f"oci-archive:{ours}")
     assert result.digest == sample["index"] and not (tmp_path / "ours.tar.partial").exists()
     raw = json.loads(skopeo("inspect", "--raw", f"oci-archive:{ours}:v1"))
     assert [m["digest"] for m in raw["manifests"]] == [sample["amd64"], sample["arm64"]]
@@ -140,15 +127,17 @@ def test_oci_archive_round_trip_with_skopeo(endpoint: str, flavour: str, tmp_pat
         f"docker://{host(endpoint)}/{repo}:v1",
         f"oci-archive:{theirs}:rel",
     )
-    pushed = run(flavour, "push_archive", f"oci-archive:{theirs}:rel", f"{endpoint}/{repo}-back:v2")
+    pushed = run(client_kind, "push_archive", f"oci-archive:{theirs}:rel", f"{endpoint}/{repo}-back:v2")
     assert pushed.digest == sample["index"] and pushed.tag == "v2"
     assert digest_of(endpoint, f"{repo}-back", "v2") == sample["index"]
     with pytest.raises(ArchiveError, match="no image named 'nope'"):
-        run(flavour, "push_archive", f"oci-archive:{theirs}:nope", f"{endpoint}/{repo}-back:v3")
+        run(client_kind, "push_archive", f"oci-archive:{theirs}:nope", f"{endpoint}/{repo}-back:v3")
 
 
-def test_docker_archive_from_skopeo_and_to_skopeo(endpoint: str, flavour: str, tmp_path: Path) -> None:
-    repo = f"arch/{flavour}-{secrets.token_hex(3)}"
+def test_docker_archive_from_skopeo_and_to_skopeo(
+    endpoint: str, client_kind: ClientKind, tmp_path: Path
+) -> None:
+    repo = f"arch/{client_kind.flavour}-{secrets.token_hex(3)}"
     sample = push_real_image(endpoint, repo, "v1")
     saved = tmp_path / "saved.tar"
     skopeo(
@@ -157,7 +146,7 @@ def test_docker_archive_from_skopeo_and_to_skopeo(endpoint: str, flavour: str, t
         f"docker://{host(endpoint)}/{repo}:v1-arm64",
         f"docker-archive:{saved}:app:1.0",
     )
-    pushed = run(flavour, "push_archive", f"docker-archive:{saved}", f"{endpoint}/{repo}-loaded")
+    pushed = run(client_kind, "push_archive", f"docker-archive:{saved}", f"{endpoint}/{repo}-loaded")
     assert pushed.tag == "1.0"  # from the archive's RepoTags
     ours_view = json.loads(
         skopeo("inspect", "--tls-verify=false", f"docker://{host(endpoint)}/{repo}-loaded:1.0")
@@ -169,10 +158,10 @@ def test_docker_archive_from_skopeo_and_to_skopeo(endpoint: str, flavour: str, t
     # An index needs a platform for a docker archive; the chosen image is written, readable by skopeo.
     out = tmp_path / "out.tar"
     with pytest.raises(PlatformNotFoundError):
-        run(flavour, "pull_archive", f"{endpoint}/{repo}:v1", f"docker-archive:{out}")
+        run(client_kind, "pull_archive", f"{endpoint}/{repo}:v1", f"docker-archive:{out}")
     assert not out.exists() and not (tmp_path / "out.tar.partial").exists()
     result = run(
-        flavour,
+        client_kind,
         "pull_archive",
         f"{endpoint}/{repo}:v1",
         f"docker-archive:{out}:app:2",
@@ -205,11 +194,11 @@ def test_corrupt_archives_are_refused(endpoint: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.tar"
     bad.write_bytes(bytes(data))
     with pytest.raises(DigestValidationError, match="the config says"):
-        run("sync", "push_archive", f"docker-archive:{bad}", f"{endpoint}/{repo}-bad:v1")
+        run(ClientKind("sync"), "push_archive", f"docker-archive:{bad}", f"{endpoint}/{repo}-bad:v1")
     not_tar = tmp_path / "not.tar"
     not_tar.write_bytes(b"hello")
-    with pytest.raises(ArchiveError, match="not a readable tar"):
-        run("async", "push_archive", f"oci-archive:{not_tar}", f"{endpoint}/{repo}-bad:v1")
+    with pytest.raises(ArchiveError, match="not a readable tar"), ClientKind("async") as kind:
+        run(kind, "push_archive", f"oci-archive:{not_tar}", f"{endpoint}/{repo}-bad:v1")
 
 
 def test_cli_push_pull_copy_with_archives(endpoint: str, tmp_path: Path) -> None:

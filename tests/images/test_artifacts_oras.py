@@ -3,7 +3,6 @@ and Distribution; unsafe titles refused before anything is written; oras-py read
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -13,37 +12,18 @@ from typing import Any
 import pytest
 
 from containerregistry import ContainerRegistryContentClient
-from containerregistry.aio import ContainerRegistryContentClient as AsyncContentClient
-from containerregistry.aio import images as aimages
 from containerregistry.exceptions import ResourceNotFoundError
 from containerregistry.images import ArtifactFile, ArtifactPathError
 from containerregistry.images._artifacts import ANNOTATION_TITLE, safe_target
 from containerregistry.protocol import media_types
+from tests.images.support import call
+from tests.support.adapter import ClientKind
 
 
 @pytest.fixture(params=["emulator", "distribution"])
 def endpoint(request: pytest.FixtureRequest) -> str:
     name = "registry_emulator" if request.param == "emulator" else "distribution"
     return str(request.getfixturevalue(name).endpoint)
-
-
-@pytest.fixture(params=["sync", "async"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def call(flavour: str, endpoint: str, repository: str, name: str, *args: Any, **kwargs: Any) -> Any:
-    if flavour == "sync":
-        import containerregistry.images as sync_images
-
-        with ContainerRegistryContentClient(endpoint, repository, None) as client:
-            return getattr(sync_images, name)(client, *args, **kwargs)
-
-    async def run() -> Any:
-        async with AsyncContentClient(endpoint, repository, None) as client:
-            return await getattr(aimages, name)(client, *args, **kwargs)
-
-    return asyncio.run(run())
 
 
 def _files(tmp_path: Path) -> dict[str, bytes]:
@@ -55,15 +35,15 @@ def _files(tmp_path: Path) -> dict[str, bytes]:
     return contents
 
 
-def test_push_pull_roundtrip(endpoint: str, flavour: str, tmp_path: Path) -> None:
-    repo = f"art/{flavour}-{secrets.token_hex(3)}"
+def test_push_pull_roundtrip(endpoint: str, client_kind: ClientKind, tmp_path: Path) -> None:
+    repo = f"art/{client_kind.flavour}-{secrets.token_hex(3)}"
     contents = _files(tmp_path)
     files = [
         ArtifactFile(str(tmp_path / "src" / "readme.md"), media_type="text/markdown"),
         str(tmp_path / "src" / "data.bin"),
     ]
     pushed = call(
-        flavour,
+        client_kind,
         endpoint,
         repo,
         "push_artifact",
@@ -89,21 +69,21 @@ def test_push_pull_roundtrip(endpoint: str, flavour: str, tmp_path: Path) -> Non
     assert body["annotations"] == {"made-by": "creg"}
 
     out = tmp_path / "out"
-    pulled = call(flavour, endpoint, repo, "pull_artifact", "v1", out)
+    pulled = call(client_kind, endpoint, repo, "pull_artifact", "v1", out)
     assert pulled.digest == pushed.digest and pulled.skipped == []
     assert {p.name: p.read_bytes() for p in out.iterdir()} == contents  # no .partial left behind
 
 
-def test_attach_and_referrer_tree(endpoint: str, flavour: str, tmp_path: Path) -> None:
-    repo = f"art/{flavour}-{secrets.token_hex(3)}"
+def test_attach_and_referrer_tree(endpoint: str, client_kind: ClientKind, tmp_path: Path) -> None:
+    repo = f"art/{client_kind.flavour}-{secrets.token_hex(3)}"
     _files(tmp_path)
     readme = str(tmp_path / "src" / "readme.md")
-    image = call(flavour, endpoint, repo, "push_artifact", "v1", [readme])
+    image = call(client_kind, endpoint, repo, "push_artifact", "v1", [readme])
     sbom = call(
-        flavour, endpoint, repo, "attach_artifact", "v1", [readme], artifact_type="application/spdx+json"
+        client_kind, endpoint, repo, "attach_artifact", "v1", [readme], artifact_type="application/spdx+json"
     )
     sig = call(
-        flavour,
+        client_kind,
         endpoint,
         repo,
         "attach_artifact",
@@ -112,16 +92,16 @@ def test_attach_and_referrer_tree(endpoint: str, flavour: str, tmp_path: Path) -
         artifact_type="application/vnd.example.sig",
     )
     assert sbom.subject == image.digest and sig.subject == sbom.digest
-    tree = call(flavour, endpoint, repo, "referrer_tree", "v1")
+    tree = call(client_kind, endpoint, repo, "referrer_tree", "v1")
     assert tree.digest == image.digest
     assert [(n.digest, n.artifact_type) for n in tree.referrers] == [(sbom.digest, "application/spdx+json")]
     assert [(n.digest, n.artifact_type) for n in tree.referrers[0].referrers] == [
         (sig.digest, "application/vnd.example.sig")
     ]
-    shallow = call(flavour, endpoint, repo, "referrer_tree", "v1", max_depth=1)
+    shallow = call(client_kind, endpoint, repo, "referrer_tree", "v1", max_depth=1)
     assert shallow.referrers[0].referrers == []
     with pytest.raises(ValueError, match="artifact type"):
-        call(flavour, endpoint, repo, "attach_artifact", "v1", [readme], artifact_type="")
+        call(client_kind, endpoint, repo, "attach_artifact", "v1", [readme], artifact_type="")
 
 
 def _push_titled(endpoint: str, repo: str, titles: list[str]) -> None:
@@ -153,8 +133,10 @@ def _push_titled(endpoint: str, repo: str, titles: list[str]) -> None:
     "title",
     ["../escape.txt", "/tmp/abs-creg-escape.txt", "a/../../escape.txt", "C:evil.txt", "link/inside.txt", "."],
 )
-def test_pull_refuses_titles_that_escape(endpoint: str, flavour: str, tmp_path: Path, title: str) -> None:
-    repo = f"art/{flavour}-{secrets.token_hex(3)}"
+def test_pull_refuses_titles_that_escape(
+    endpoint: str, client_kind: ClientKind, tmp_path: Path, title: str
+) -> None:
+    repo = f"art/{client_kind.flavour}-{secrets.token_hex(3)}"
     _push_titled(endpoint, repo, ["good.txt", title])
     out = tmp_path / "out"
     out.mkdir()
@@ -162,7 +144,7 @@ def test_pull_refuses_titles_that_escape(endpoint: str, flavour: str, tmp_path: 
     outside.mkdir()
     os.symlink(outside, out / "link")
     with pytest.raises(ArtifactPathError, match=r"refused|symlink|relative"):
-        call(flavour, endpoint, repo, "pull_artifact", "evil", out)
+        call(client_kind, endpoint, repo, "pull_artifact", "evil", out)
     # Nothing was written: not the good file either, nothing outside.
     assert sorted(p.name for p in out.iterdir()) == ["link"]
     assert list(outside.iterdir()) == []
@@ -185,15 +167,15 @@ def test_push_refuses_duplicate_titles_and_missing_files(endpoint: str, tmp_path
     repo = f"art/dup-{secrets.token_hex(3)}"
     with pytest.raises(ArtifactPathError, match="two files"):
         call(
-            "sync",
+            ClientKind("sync"),
             endpoint,
             repo,
             "push_artifact",
             "v1",
             [tmp_path / "a" / "x.txt", tmp_path / "b" / "x.txt"],
         )
-    with pytest.raises(ArtifactPathError, match="no such file"):
-        call("async", endpoint, repo, "push_artifact", "v1", [tmp_path / "nope"])
+    with pytest.raises(ArtifactPathError, match="no such file"), ClientKind("async") as kind:
+        call(kind, endpoint, repo, "push_artifact", "v1", [tmp_path / "nope"])
     # Nothing was pushed: the repository does not even exist.
     with ContainerRegistryContentClient(endpoint, repo, None) as client, pytest.raises(ResourceNotFoundError):
         list(client.list_tags())
@@ -207,12 +189,20 @@ def test_oras_py_pulls_what_creg_pushes_and_creg_pulls_what_oras_pushes(
     host = endpoint.split("://", 1)[1]
     contents = _files(tmp_path)
     repo = f"art/oras-{secrets.token_hex(3)}"
-    call("sync", endpoint, repo, "push_artifact", "ours", [str(tmp_path / "src" / n) for n in contents])
+    call(
+        ClientKind("sync"),
+        endpoint,
+        repo,
+        "push_artifact",
+        "ours",
+        [str(tmp_path / "src" / n) for n in contents],
+    )
     theirs = oras_client.OrasClient(hostname=host, insecure=True)
     paths = theirs.pull(target=f"{host}/{repo}:ours", outdir=str(tmp_path / "by-oras"))
     assert {Path(p).name: Path(p).read_bytes() for p in paths} == contents
 
     monkeypatch.chdir(tmp_path / "src")
     theirs.push(files=list(contents), target=f"{host}/{repo}:theirs")
-    pulled = call("async", endpoint, repo, "pull_artifact", "theirs", tmp_path / "by-creg")
+    with ClientKind("async") as kind:
+        pulled = call(kind, endpoint, repo, "pull_artifact", "theirs", tmp_path / "by-creg")
     assert {f.title: Path(f.path).read_bytes() for f in pulled.files} == contents

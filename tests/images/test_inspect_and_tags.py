@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from typing import Any, cast
@@ -10,8 +9,6 @@ from typing import Any, cast
 import pytest
 
 from containerregistry import ContainerRegistryContentClient
-from containerregistry.aio import ContainerRegistryContentClient as AsyncContentClient
-from containerregistry.aio import images as aimages
 from containerregistry.exceptions import InvalidReferenceError
 from containerregistry.images import (
     PlatformNotFoundError,
@@ -21,6 +18,8 @@ from containerregistry.images import (
     inspect_image,
 )
 from containerregistry.protocol import media_types
+from tests.images.support import call
+from tests.support.adapter import ClientKind
 
 CONFIG = {
     "architecture": "arm64",
@@ -98,48 +97,28 @@ def endpoint(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(name).endpoint)
 
 
-@pytest.fixture(params=["sync", "async"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def call(flavour: str, endpoint: str, repository: str, name: str, *args: Any, **kwargs: Any) -> Any:
-    """Run `name` through the sync API or the async one, with a fresh client."""
-    if flavour == "sync":
-        import containerregistry.images as sync_images
-
-        with ContainerRegistryContentClient(endpoint, repository, None) as client:
-            return getattr(sync_images, name)(client, *args, **kwargs)
-
-    async def run() -> Any:
-        async with AsyncContentClient(endpoint, repository, None) as client:
-            return await getattr(aimages, name)(client, *args, **kwargs)
-
-    return asyncio.run(run())
-
-
-def test_digest_config_inspect(endpoint: str, flavour: str) -> None:
-    repo = f"inspect/{flavour}-{secrets.token_hex(3)}"
+def test_digest_config_inspect(endpoint: str, client_kind: ClientKind) -> None:
+    repo = f"inspect/{client_kind.flavour}-{secrets.token_hex(3)}"
     sample = push_sample(endpoint, repo, "v1")
 
-    assert call(flavour, endpoint, repo, "get_digest", "v1") == sample["index"]
-    assert call(flavour, endpoint, repo, "get_digest", "v1-arm64") == sample["image"]
+    assert call(client_kind, endpoint, repo, "get_digest", "v1") == sample["index"]
+    assert call(client_kind, endpoint, repo, "get_digest", "v1-arm64") == sample["image"]
 
     # An index of two images needs a platform for its config; the error names the choices.
     with pytest.raises(PlatformNotFoundError, match="linux/arm64/v8, linux/arm/v7"):
-        call(flavour, endpoint, repo, "get_image_config", "v1")
-    config = call(flavour, endpoint, repo, "get_image_config", "v1", platform="linux/arm64")
+        call(client_kind, endpoint, repo, "get_image_config", "v1")
+    config = call(client_kind, endpoint, repo, "get_image_config", "v1", platform="linux/arm64")
     assert config == sample["config_bytes"]
     with pytest.raises(PlatformNotFoundError, match=r"no manifest .* for windows/amd64"):
-        call(flavour, endpoint, repo, "get_image_config", "v1", platform="windows/amd64")
+        call(client_kind, endpoint, repo, "get_image_config", "v1", platform="windows/amd64")
 
-    index = call(flavour, endpoint, repo, "inspect_image", "v1")
+    index = call(client_kind, endpoint, repo, "inspect_image", "v1")
     assert index.digest == sample["index"] and index.media_type == media_types.OCI_INDEX
     assert index.platforms == ["linux/arm64/v8", "linux/arm/v7"]
     assert [m.digest for m in index.manifests] == [sample["image"], index.manifests[1].digest]
     assert index.layers == []
 
-    image = call(flavour, endpoint, repo, "inspect_image", "v1", platform="linux/arm64/v8")
+    image = call(client_kind, endpoint, repo, "inspect_image", "v1", platform="linux/arm64/v8")
     assert image.digest == sample["image"] and image.index_digest == sample["index"]
     assert (image.os, image.architecture, image.variant) == ("linux", "arm64", "v8")
     assert image.created is not None and image.created.isoformat() == "2024-05-01T12:34:56.123456+00:00"
@@ -150,22 +129,22 @@ def test_digest_config_inspect(endpoint: str, flavour: str) -> None:
     assert image.annotations == {"org.opencontainers.image.source": "https://example.invalid/repo"}
 
 
-def test_add_tags_points_new_tags_at_the_same_digest(endpoint: str, flavour: str) -> None:
-    repo = f"tagadd/{flavour}-{secrets.token_hex(3)}"
+def test_add_tags_points_new_tags_at_the_same_digest(endpoint: str, client_kind: ClientKind) -> None:
+    repo = f"tagadd/{client_kind.flavour}-{secrets.token_hex(3)}"
     sample = push_sample(endpoint, repo, "v1.2.3")
-    result = call(flavour, endpoint, repo, "add_tags", "v1.2.3", ["v1.2", "v1", "v1"])
+    result = call(client_kind, endpoint, repo, "add_tags", "v1.2.3", ["v1.2", "v1", "v1"])
     assert result.digest == sample["index"] and result.tags == ["v1.2", "v1"]
     for tag in ("v1.2", "v1"):
-        assert call(flavour, endpoint, repo, "get_digest", tag) == sample["index"]
+        assert call(client_kind, endpoint, repo, "get_digest", tag) == sample["index"]
     with ContainerRegistryContentClient(endpoint, repo, None) as client:
         assert sorted(client.list_tags()) == ["v1", "v1.2", "v1.2.3", "v1.2.3-arm64"]
 
 
-def test_add_tags_refuses_a_bad_tag_before_pushing_any(endpoint: str, flavour: str) -> None:
-    repo = f"tagadd/{flavour}-{secrets.token_hex(3)}"
+def test_add_tags_refuses_a_bad_tag_before_pushing_any(endpoint: str, client_kind: ClientKind) -> None:
+    repo = f"tagadd/{client_kind.flavour}-{secrets.token_hex(3)}"
     push_sample(endpoint, repo, "v1")
     with pytest.raises(InvalidReferenceError):
-        call(flavour, endpoint, repo, "add_tags", "v1", ["good", "bad tag!"])
+        call(client_kind, endpoint, repo, "add_tags", "v1", ["good", "bad tag!"])
     with ContainerRegistryContentClient(endpoint, repo, None) as client:
         assert "good" not in list(client.list_tags())
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from pathlib import Path
 from typing import Any
@@ -10,10 +9,12 @@ from typing import Any
 import pytest
 
 from containerregistry import ContainerRegistryContentClient
-from containerregistry.aio import images as aimages
 from containerregistry.images import SyncConfig, SyncJob, TagFilter
 from containerregistry.images import attach_artifact as attach
+from tests.images.support import run
 from tests.images.test_inspect_and_tags import push_sample
+from tests.support.adapter import ClientKind
+from tests.support.faults import PlannedFault, run_fault_proxy
 
 
 @pytest.fixture(params=["emulator-to-distribution", "distribution-to-emulator"])
@@ -23,19 +24,6 @@ def sides(request: pytest.FixtureRequest) -> tuple[str, str]:
     if request.param == "emulator-to-distribution":
         return emulator, distribution
     return distribution, emulator
-
-
-@pytest.fixture(params=["sync", "async"])
-def flavour(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def run(flavour: str, name: str, *args: Any, **kwargs: Any) -> Any:
-    if flavour == "sync":
-        import containerregistry.images as sync_images
-
-        return getattr(sync_images, name)(*args, **kwargs)
-    return asyncio.run(getattr(aimages, name)(*args, **kwargs))
 
 
 def digest_of(endpoint: str, repo: str, tag: str) -> str | None:
@@ -50,46 +38,52 @@ def actions(result: Any) -> dict[str, str]:
     return {item.tag: item.action for item in result.items}
 
 
-def test_mirror_is_incremental_and_dry_run_writes_nothing(sides: tuple[str, str], flavour: str) -> None:
+def test_mirror_is_incremental_and_dry_run_writes_nothing(
+    sides: tuple[str, str], client_kind: ClientKind
+) -> None:
     src, dst = sides
-    repo = f"mirror/{flavour}-{secrets.token_hex(3)}"
+    repo = f"mirror/{client_kind.flavour}-{secrets.token_hex(3)}"
     samples = {tag: push_sample(src, repo, tag) for tag in ("1.0.0", "1.1.0")}  # also tags 1.x.0-arm64
     source, target = f"{src}/{repo}", f"{dst}/copy/{repo}"
 
-    planned = run(flavour, "mirror_repository", source, target, dry_run=True)
+    planned = run(client_kind, "mirror_repository", source, target, dry_run=True)
     assert actions(planned) == {t: "would copy" for t in ("1.0.0", "1.0.0-arm64", "1.1.0", "1.1.0-arm64")}
     assert digest_of(dst, f"copy/{repo}", "1.0.0") is None
 
-    first = run(flavour, "mirror_repository", source, target, tags=TagFilter(semver=">=1"))
+    first = run(client_kind, "mirror_repository", source, target, tags=TagFilter(semver=">=1"))
     assert actions(first) == {"1.0.0": "copied", "1.1.0": "copied"}, [i.error for i in first.items]
     for tag, sample in samples.items():
         assert digest_of(dst, f"copy/{repo}", tag) == sample["index"]
     assert all(item.blobs_copied > 0 for item in first.items)
 
-    again = run(flavour, "mirror_repository", source, target, tags=TagFilter(semver=">=1"))
+    again = run(client_kind, "mirror_repository", source, target, tags=TagFilter(semver=">=1"))
     assert actions(again) == {"1.0.0": "up-to-date", "1.1.0": "up-to-date"}
 
     push_sample(src, repo, "1.2.0")
-    newest = run(flavour, "mirror_repository", source, target, tags=TagFilter(semver=">=1", newest=2))
+    newest = run(client_kind, "mirror_repository", source, target, tags=TagFilter(semver=">=1", newest=2))
     assert actions(newest) == {"1.1.0": "up-to-date", "1.2.0": "copied"}
 
 
-def test_platform_filtered_mirror_is_up_to_date_on_rerun(sides: tuple[str, str], flavour: str) -> None:
+def test_platform_filtered_mirror_is_up_to_date_on_rerun(
+    sides: tuple[str, str], client_kind: ClientKind
+) -> None:
     src, dst = sides
-    repo = f"mirror/{flavour}-{secrets.token_hex(3)}"
+    repo = f"mirror/{client_kind.flavour}-{secrets.token_hex(3)}"
     sample = push_sample(src, repo, "v1")
     source, target = f"{src}/{repo}", f"{dst}/plat/{repo}"
-    first = run(flavour, "mirror_repository", source, target, tags=["v1"], platforms=["linux/arm64"])
+    first = run(client_kind, "mirror_repository", source, target, tags=["v1"], platforms=["linux/arm64"])
     assert actions(first) == {"v1": "copied"}
     copied = digest_of(dst, f"plat/{repo}", "v1")
     assert copied is not None and copied != sample["index"]  # a new index with one platform
-    again = run(flavour, "mirror_repository", source, target, tags=["v1"], platforms=["linux/arm64"])
+    again = run(client_kind, "mirror_repository", source, target, tags=["v1"], platforms=["linux/arm64"])
     assert actions(again) == {"v1": "up-to-date"}
 
 
-def test_new_referrers_make_a_tag_copy_again(sides: tuple[str, str], flavour: str, tmp_path: Path) -> None:
+def test_new_referrers_make_a_tag_copy_again(
+    sides: tuple[str, str], client_kind: ClientKind, tmp_path: Path
+) -> None:
     src, dst = sides
-    repo = f"mirror/{flavour}-{secrets.token_hex(3)}"
+    repo = f"mirror/{client_kind.flavour}-{secrets.token_hex(3)}"
     push_sample(src, repo, "v1")
     note = tmp_path / "sbom.json"
     note.write_text("{}")
@@ -97,24 +91,24 @@ def test_new_referrers_make_a_tag_copy_again(sides: tuple[str, str], flavour: st
     with ContainerRegistryContentClient(src, repo, None) as client:
         attach(client, "v1", [note], artifact_type="application/spdx+json")
     assert actions(
-        run(flavour, "mirror_repository", source, target, tags=["v1"], include_referrers=True)
+        run(client_kind, "mirror_repository", source, target, tags=["v1"], include_referrers=True)
     ) == {"v1": "copied"}
     assert actions(
-        run(flavour, "mirror_repository", source, target, tags=["v1"], include_referrers=True)
+        run(client_kind, "mirror_repository", source, target, tags=["v1"], include_referrers=True)
     ) == {"v1": "up-to-date"}
     with ContainerRegistryContentClient(src, repo, None) as client:
         sig = attach(client, "v1", [note], artifact_type="application/vnd.example.sig")
     assert actions(
-        run(flavour, "mirror_repository", source, target, tags=["v1"], include_referrers=True)
+        run(client_kind, "mirror_repository", source, target, tags=["v1"], include_referrers=True)
     ) == {"v1": "copied"}
     assert digest_of(dst, f"refs/{repo}", sig.digest) == sig.digest
 
 
 def test_sync_mirrors_runs_its_shard_and_reports_unreadable_sources(
-    sides: tuple[str, str], flavour: str
+    sides: tuple[str, str], client_kind: ClientKind
 ) -> None:
     src, dst = sides
-    repos = [f"sync/{flavour}-{secrets.token_hex(3)}-{i}" for i in range(4)]
+    repos = [f"sync/{client_kind.flavour}-{secrets.token_hex(3)}-{i}" for i in range(4)]
     for repo in repos:
         push_sample(src, repo, "v1")
     jobs = [SyncJob(source=f"{src}/{r}", target=f"{dst}/m/{r}", tags=TagFilter(regex="v1")) for r in repos]
@@ -122,13 +116,13 @@ def test_sync_mirrors_runs_its_shard_and_reports_unreadable_sources(
     config = SyncConfig(jobs=jobs)
     seen: list[str] = []
     for index in range(2):
-        report = run(flavour, "sync_mirrors", config, shard=(index, 2))
+        report = run(client_kind, "sync_mirrors", config, shard=(index, 2))
         seen += [r.target for r in report.results]
         assert report.shard == f"{index}/2" and report.jobs_total == 5
     assert sorted(seen) == sorted(
         job.target.split("://", 1)[1] for job in jobs
     )  # every job exactly once over the shards
-    whole = run(flavour, "sync_mirrors", config)
+    whole = run(client_kind, "sync_mirrors", config)
     assert not whole.ok
     broken = [r for r in whole.results if r.error]
     assert [r.target for r in broken] == [f"{dst.split('://', 1)[1]}/m/absent"] and "absent" in (
@@ -137,86 +131,30 @@ def test_sync_mirrors_runs_its_shard_and_reports_unreadable_sources(
     assert whole.count("up-to-date") == 4
 
 
-class _LosesABlobOnce:
-    """A loopback HTTP proxy in front of a real registry that answers the first manifest PUT as CNCF
-    Distribution does when two concurrent uploads of one blob lose it: 400 MANIFEST_BLOB_UNKNOWN."""
-
-    def __init__(self, upstream: str) -> None:
-        import http.client
-        import http.server
-        import threading
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(upstream)
-        self.refused = 0
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                if self.command == "PUT" and "/manifests/" in self.path and proxy.refused == 0:
-                    proxy.refused += 1
-                    error = (
-                        b'{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}'
-                    )
-                    self.send_response(400)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(error)))
-                    self.end_headers()
-                    self.wfile.write(error)
-                    return
-                connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                connection.request(self.command, self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                data = response.read()
-                self.send_response(response.status)
-                for key, value in response.getheaders():
-                    if key.lower() in ("content-length", "connection", "transfer-encoding"):
-                        continue
-                    if key.lower() == "location":
-                        value = value.replace(upstream, f"http://127.0.0.1:{self.server.server_address[1]}")  # type: ignore[index]
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-                connection.close()
-
-            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _forward
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+#: What CNCF Distribution answers a manifest PUT when two concurrent uploads of one blob lost it.
+_BLOB_LOST = PlannedFault(
+    "status",
+    method="PUT",
+    path="/manifests/",
+    status=400,
+    body=b'{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}',
+)
 
 
 def test_a_blob_lost_by_the_target_is_uploaded_again(
-    distribution: Any, registry_emulator: Any, flavour: str
+    distribution: Any, registry_emulator: Any, client_kind: ClientKind
 ) -> None:
-    repo = f"mirror/{flavour}-{secrets.token_hex(3)}"
+    repo = f"mirror/{client_kind.flavour}-{secrets.token_hex(3)}"
     sample = push_sample(registry_emulator.endpoint, repo, "v1")
-    proxy = _LosesABlobOnce(distribution.endpoint)
-    try:
+    # A proxy in front of the real registry answers the first manifest PUT as Distribution does then.
+    with run_fault_proxy(distribution.port, plan=[_BLOB_LOST]) as proxy:
         result = run(
-            flavour,
+            client_kind,
             "mirror_repository",
             f"{registry_emulator.endpoint}/{repo}",
             f"{proxy.endpoint}/lost/{repo}",
             tags=["v1"],
         )
-    finally:
-        proxy.close()
-    assert proxy.refused == 1
+    assert proxy.faults["status_400"] == 1
     assert actions(result) == {"v1": "copied"}, [i.error for i in result.items]
     assert digest_of(distribution.endpoint, f"lost/{repo}", "v1") == sample["index"]

@@ -19,6 +19,7 @@ import pytest
 from containerregistry.protocol.digest import compute_digest
 from tests.images.docker_v2 import DOCKER_MANIFEST, push_docker_v2_image, push_docker_v2_list
 from tests.images.support import Ops, layout_index
+from tests.support.adapter import ClientKind
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -118,7 +119,7 @@ def test_podman_and_buildah_read_the_pulled_layout(distribution: Any, tmp_path: 
     repo = "img/podman-docker-v2"
     push_docker_v2_image(distribution.endpoint, repo, "v1")
     layout = tmp_path / "layout"  # podman names the image after the path: keep it lowercase
-    result = Ops("sync").pull(f"http://{distribution.host}/{repo}:v1", f"oci:{layout}:v1")
+    result = Ops(ClientKind("sync")).pull(f"http://{distribution.host}/{repo}:v1", f"oci:{layout}:v1")
     runroot = Path(tempfile.mkdtemp(prefix="creg-run-"))  # podman wants a runroot under 50 characters
     storage = ["--root", str(tmp_path / "root"), "--runroot", str(runroot), "--storage-driver", "vfs"]
     try:

@@ -1,6 +1,6 @@
 """Client-side faults: blob uploads, downloads and whole-image copies through a fault proxy.
 
-The proxy (tests/reliability/faultproxy.py) cuts connections, stalls them past the client's 2 s read
+The proxy (tests/support/faults.py) cuts connections, stalls them past the client's 2 s read
 timeout and answers 429/500/502/503 itself (with and without Retry-After). Against the emulator and
 CNCF Distribution, sync and async, every operation must end with the right digest or a clean
 `RegistryError` after the retry budget; no wrong byte may be accepted (every download is compared with
@@ -11,6 +11,7 @@ directly on the registry, for every tag of every target repository).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -40,8 +41,9 @@ from containerregistry.transport import (
     Urllib3Transport,
 )
 from tests.reliability.conftest import Scale
-from tests.reliability.faultproxy import FaultConfig, PlannedFault, run_fault_proxy
 from tests.reliability.report import Report
+from tests.support.adapter import ClientKind
+from tests.support.faults import FaultConfig, PlannedFault, run_fault_proxy
 
 pytestmark = pytest.mark.reliability
 
@@ -150,6 +152,19 @@ def async_client(
     http = httpx.AsyncClient(transport=transport, timeout=TIMEOUT, follow_redirects=True, trust_env=False)
     client = aio.ContainerRegistryContentClient(endpoint, repository, http_client=http, retry=POLICY)
     return client, transport
+
+
+@contextlib.contextmanager
+def kind_client(kind: ClientKind, endpoint: str, repository: str) -> Iterator[Any]:
+    """`sync_client` or `async_client` for `kind`, called the same way for both; closed (with its HTTP client) at exit."""
+    client: Any = (async_client if kind.is_async else sync_client)(endpoint, repository)[0]
+    adapted = kind.adapt(client)
+    try:
+        yield adapted
+    finally:
+        adapted.close()
+        http = client._pipeline.client
+        kind.run(http.aclose() if kind.is_async else http.close())
 
 
 def push_source_image(
@@ -547,7 +562,12 @@ RESUME_SIZE = 16 * 1024 * 1024
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_upload_resumes_from_the_registry_offset(
-    registry_emulator: Any, flavour: str, seed: int, report_dir: Path, log_counter: LogCounter
+    registry_emulator: Any,
+    flavour: str,
+    client_kind: ClientKind,
+    seed: int,
+    report_dir: Path,
+    log_counter: LogCounter,
 ) -> None:
     """Three cuts mid-PATCH: the client asks the emulator how much it holds and re-sends little."""
     rng = random.Random(seed)
@@ -557,24 +577,8 @@ def test_upload_resumes_from_the_registry_offset(
     endpoint = registry_emulator.endpoint
     repo = f"reliability/resume-up-{flavour}-{next(_runs)}"
     with run_fault_proxy(int(urlsplit(endpoint).port or 80), FaultConfig(seed=seed), plan) as proxy:
-        if flavour == "sync":
-            client, _ = sync_client(proxy.endpoint, repo)
-            try:
-                result = client.upload_blob(data)
-            finally:
-                client.close()
-                client._pipeline.client.close()
-        else:
-
-            async def go() -> Any:
-                aclient, _ = async_client(proxy.endpoint, repo)
-                try:
-                    return await aclient.upload_blob(data)
-                finally:
-                    await aclient.close()
-                    await aclient._pipeline.client.aclose()
-
-            result = asyncio.run(go())
+        with kind_client(client_kind, proxy.endpoint, repo) as client:
+            result = client.upload_blob(data)
         cuts = proxy.faults["cut_up"]
         sent = proxy.bytes_up
     assert result.digest == sha256(data)
@@ -603,7 +607,12 @@ def test_upload_resumes_from_the_registry_offset(
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_download_resumes_with_range(
-    target: Target, flavour: str, seed: int, report_dir: Path, log_counter: LogCounter
+    target: Target,
+    flavour: str,
+    client_kind: ClientKind,
+    seed: int,
+    report_dir: Path,
+    log_counter: LogCounter,
 ) -> None:
     """Two cuts mid-body: the download continues with `Range` and re-reads nothing."""
     rng = random.Random(seed)
@@ -617,24 +626,8 @@ def test_download_resumes_with_range(
     offsets = [rng.randint(RESUME_SIZE // 8, RESUME_SIZE // 3) for _ in range(2)]
     plan = [PlannedFault("cut_down", offset=offset, method="GET") for offset in offsets]
     with run_fault_proxy(target.port, FaultConfig(seed=seed), plan) as proxy:
-        if flavour == "sync":
-            client, _ = sync_client(proxy.endpoint, repo)
-            try:
-                received = client.download_blob_content(digest).content
-            finally:
-                client.close()
-                client._pipeline.client.close()
-        else:
-
-            async def go() -> bytes:
-                aclient, _ = async_client(proxy.endpoint, repo)
-                try:
-                    return (await aclient.download_blob_content(digest)).content
-                finally:
-                    await aclient.close()
-                    await aclient._pipeline.client.aclose()
-
-            received = asyncio.run(go())
+        with kind_client(client_kind, proxy.endpoint, repo) as client:
+            received = client.download_blob_content(digest).content
         cuts, ranged, down = proxy.faults["cut_down"], proxy.ranged_gets, proxy.bytes_down
     report = Report(f"resume-download-{target.kind}-{flavour}")
     report.set("blob bytes", RESUME_SIZE)
@@ -662,7 +655,7 @@ def test_download_resumes_with_range(
 )
 @pytest.mark.parametrize("offset", [20, 40])
 def test_download_survives_a_cut_inside_the_response_head(
-    target: Target, flavour: str, offset: int, seed: int
+    target: Target, flavour: str, client_kind: ClientKind, offset: int, seed: int
 ) -> None:
     """A connection cut a few bytes into the response head is a connection error: retried, not data."""
     data = random.Random(seed).randbytes(300_000)
@@ -674,24 +667,8 @@ def test_download_survives_a_cut_inside_the_response_head(
         direct.close()
     plan = [PlannedFault("cut_down", offset=offset, method="GET")]
     with run_fault_proxy(target.port, FaultConfig(seed=seed), plan) as proxy:
-        if flavour == "sync":
-            client, _ = sync_client(proxy.endpoint, repo)
-            try:
-                received = client.download_blob_content(digest).content
-            finally:
-                client.close()
-                client._pipeline.client.close()
-        else:
-
-            async def go() -> bytes:
-                aclient, _ = async_client(proxy.endpoint, repo)
-                try:
-                    return (await aclient.download_blob_content(digest)).content
-                finally:
-                    await aclient.close()
-                    await aclient._pipeline.client.aclose()
-
-            received = asyncio.run(go())
+        with kind_client(client_kind, proxy.endpoint, repo) as client:
+            received = client.download_blob_content(digest).content
         assert proxy.faults["cut_down"] == 1
     assert received == data
 
@@ -717,7 +694,7 @@ def _location_offset(port: int, repository: str) -> int:
     ["sync", "async"],
 )
 def test_upload_survives_a_cut_inside_the_location_header(
-    registry_emulator: Any, flavour: str, seed: int
+    registry_emulator: Any, flavour: str, client_kind: ClientKind, seed: int
 ) -> None:
     data = random.Random(seed).randbytes(100_000)
     repo = f"reliability/location-cut-{flavour}-{next(_runs)}"
@@ -725,23 +702,7 @@ def test_upload_survives_a_cut_inside_the_location_header(
     offset = _location_offset(port, repo) + 12  # a dozen characters into the upload URL
     plan = [PlannedFault("cut_down", offset=offset, method="POST")]
     with run_fault_proxy(port, FaultConfig(seed=seed), plan) as proxy:
-        if flavour == "sync":
-            client, _ = sync_client(proxy.endpoint, repo)
-            try:
-                result = client.upload_blob(data)
-            finally:
-                client.close()
-                client._pipeline.client.close()
-        else:
-
-            async def go() -> Any:
-                aclient, _ = async_client(proxy.endpoint, repo)
-                try:
-                    return await aclient.upload_blob(data)
-                finally:
-                    await aclient.close()
-                    await aclient._pipeline.client.aclose()
-
-            result = asyncio.run(go())
+        with kind_client(client_kind, proxy.endpoint, repo) as client:
+            result = client.upload_blob(data)
         assert proxy.faults["cut_down"] == 1
     assert result.digest == sha256(data)

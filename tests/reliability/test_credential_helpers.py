@@ -31,7 +31,7 @@ from aiohttp import web
 import containerregistry.aio
 from containerregistry.auth import DockerConfigCredential
 from containerregistry.exceptions import RegistryError, RegistryProtocolError
-from tests.reliability._emu_hostile import serve
+from tests.support.hostile import serve
 
 pytestmark = pytest.mark.reliability
 

@@ -28,8 +28,6 @@ import pytest
 from aiohttp import web
 from click.testing import CliRunner
 
-import containerregistry.aio as aio
-from containerregistry import ContainerRegistryContentClient
 from containerregistry.auth import RegistryAuth
 from containerregistry.cli import cli
 from containerregistry.credentials import (
@@ -40,7 +38,8 @@ from containerregistry.credentials import (
 )
 from containerregistry.exceptions import ClientAuthenticationError, RegistryError
 from tests.reliability._emu_common import sha256
-from tests.reliability._emu_hostile import serve
+from tests.support.adapter import ClientKind
+from tests.support.hostile import serve
 
 pytestmark = pytest.mark.reliability
 
@@ -268,25 +267,18 @@ def credential_for(kind: str, mode: str, endpoint: str, tmp_path: Path) -> Any:
 def call(mode: str, endpoint: str, credential: Any, op: str, **options: Any) -> Any:
     """Run `op` (`tags`, `download`, `upload`) with a sync or async content client."""
     options.setdefault("timeout", 10)
-    if mode == "sync":
-        with ContainerRegistryContentClient(endpoint, "app", credential, **options) as client:
-            if op == "tags":
-                return list(client.list_tags())
-            if op == "download":  # after a first request, as in a pull: the credential is warm
-                assert list(client.list_tags()) == ["v1"]
-                return client.download_blob_content(sha256(BLOB)).content
-            return client.upload_blob(BLOB).digest
-
-    async def main() -> Any:
-        async with aio.ContainerRegistryContentClient(endpoint, "app", credential, **options) as client:
-            if op == "tags":
-                return [t async for t in client.list_tags()]
-            if op == "download":
-                assert [t async for t in client.list_tags()] == ["v1"]
-                return (await client.download_blob_content(sha256(BLOB))).content
-            return (await client.upload_blob(BLOB)).digest
-
-    return asyncio.run(main())
+    with (
+        ClientKind(mode) as kind,
+        kind.adapt(
+            kind.package.ContainerRegistryContentClient(endpoint, "app", credential, **options)
+        ) as client,
+    ):
+        if op == "tags":
+            return list(client.list_tags())
+        if op == "download":  # after a first request, as in a pull: the credential is warm
+            assert list(client.list_tags()) == ["v1"]
+            return client.download_blob_content(sha256(BLOB)).content
+        return client.upload_blob(BLOB).digest
 
 
 def assert_refused(caught: pytest.ExceptionInfo[RegistryError], registry_host: str, realm_host: str) -> None:

@@ -12,7 +12,6 @@ All against the session emulator over loopback (real sockets), both client flavo
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -22,12 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
-from containerregistry import ContainerRegistryContentClient, UnsafePathError
-from containerregistry import aio as aio_api
-from containerregistry.aio import images as aio_images
-from containerregistry.images import ImageLayoutError, pull_image
+from containerregistry import UnsafePathError
+from containerregistry.images import ImageLayoutError
 from tests.cli.conftest import run_cli
 from tests.reliability._emu_common import push_blob, push_image
+from tests.support.adapter import ClientKind
 
 pytestmark = pytest.mark.reliability
 
@@ -38,16 +36,9 @@ def _digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def _download(flavour: str, endpoint: str, repo: str, digest: str, path: Path) -> Any:
-    if flavour == "sync":
-        with ContainerRegistryContentClient(endpoint, repo) as client:
-            return client.download_blob_to(digest, path)
-
-    async def run() -> Any:
-        async with aio_api.ContainerRegistryContentClient(endpoint, repo) as client:
-            return await client.download_blob_to(digest, path)
-
-    return asyncio.run(run())
+def _download(kind: ClientKind, endpoint: str, repo: str, digest: str, path: Path) -> Any:
+    with kind.adapt(kind.package.ContainerRegistryContentClient(endpoint, repo)) as client:
+        return client.download_blob_to(digest, path)
 
 
 @pytest.fixture
@@ -68,9 +59,12 @@ def victim(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_download_blob_to_refuses_a_planted_partial_symlink(
-    registry_emulator: Any, blob: tuple[str, str, bytes], victim: Path, tmp_path: Path, flavour: str
+    registry_emulator: Any,
+    blob: tuple[str, str, bytes],
+    victim: Path,
+    tmp_path: Path,
+    client_kind: ClientKind,
 ) -> None:
     repo, digest, _ = blob
     shared = tmp_path / "downloads"
@@ -78,16 +72,15 @@ def test_download_blob_to_refuses_a_planted_partial_symlink(
     target = shared / "layer.tar"
     (shared / "layer.tar.partial").symlink_to(victim)
     with pytest.raises(UnsafePathError, match=r"layer\.tar\.partial .*symbolic link"):
-        _download(flavour, registry_emulator.endpoint, repo, digest, target)
+        _download(client_kind, registry_emulator.endpoint, repo, digest, target)
     assert victim.read_bytes() == VICTIM
     assert not target.exists()
     # The planted link is left as it was (we only ever remove what we created).
     assert os.readlink(shared / "layer.tar.partial") == str(victim)
 
 
-@pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_download_blob_to_refuses_a_dangling_partial_symlink(
-    registry_emulator: Any, blob: tuple[str, str, bytes], tmp_path: Path, flavour: str
+    registry_emulator: Any, blob: tuple[str, str, bytes], tmp_path: Path, client_kind: ClientKind
 ) -> None:
     """A link to a file that does not exist yet must not create that file either."""
     repo, digest, _ = blob
@@ -96,33 +89,35 @@ def test_download_blob_to_refuses_a_dangling_partial_symlink(
     target = tmp_path / "layer.tar"
     (tmp_path / "layer.tar.partial").symlink_to(planted)
     with pytest.raises(UnsafePathError):
-        _download(flavour, registry_emulator.endpoint, repo, digest, target)
+        _download(client_kind, registry_emulator.endpoint, repo, digest, target)
     assert not planted.exists() and not target.exists()
 
 
-@pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_download_blob_to_does_not_truncate_a_hard_linked_partial(
-    registry_emulator: Any, blob: tuple[str, str, bytes], victim: Path, tmp_path: Path, flavour: str
+    registry_emulator: Any,
+    blob: tuple[str, str, bytes],
+    victim: Path,
+    tmp_path: Path,
+    client_kind: ClientKind,
 ) -> None:
     """A hard link looks like a stale partial file: its name is replaced, its content is not touched."""
     repo, digest, content = blob
     target = tmp_path / "layer.tar"
     os.link(victim, tmp_path / "layer.tar.partial")
-    result = _download(flavour, registry_emulator.endpoint, repo, digest, target)
+    result = _download(client_kind, registry_emulator.endpoint, repo, digest, target)
     assert result.size == len(content) and target.read_bytes() == content
     assert victim.read_bytes() == VICTIM
     assert not (tmp_path / "layer.tar.partial").exists()
 
 
-@pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_download_blob_to_replaces_a_stale_partial_of_its_own(
-    registry_emulator: Any, blob: tuple[str, str, bytes], tmp_path: Path, flavour: str
+    registry_emulator: Any, blob: tuple[str, str, bytes], tmp_path: Path, client_kind: ClientKind
 ) -> None:
     """An interrupted download (kill -9) leaves `<path>.partial`; the next download still succeeds."""
     repo, digest, content = blob
     target = tmp_path / "layer.tar"
     (tmp_path / "layer.tar.partial").write_bytes(b"half of an earlier download" * 1000)
-    result = _download(flavour, registry_emulator.endpoint, repo, digest, target)
+    result = _download(client_kind, registry_emulator.endpoint, repo, digest, target)
     assert result.size == len(content) and target.read_bytes() == content
     assert sorted(p.name for p in tmp_path.iterdir()) == ["layer.tar"]
 
@@ -139,7 +134,7 @@ def test_download_blob_to_refuses_a_non_regular_partial(
     else:
         partial.mkdir()
     with pytest.raises(UnsafePathError, match="refusing to write through it"):
-        _download("sync", registry_emulator.endpoint, repo, digest, target)
+        _download(ClientKind("sync"), registry_emulator.endpoint, repo, digest, target)
     assert not target.exists() and partial.exists()
 
 
@@ -168,10 +163,8 @@ def image(registry_emulator: Any) -> tuple[str, list[bytes]]:
     return f"{registry_emulator.login_server}/{repo}:v1", layers
 
 
-def _pull(flavour: str, source: str, layout: Path) -> Any:
-    if flavour == "sync":
-        return pull_image(source, f"oci:{layout}:v1")
-    return asyncio.run(aio_images.pull_image(source, f"oci:{layout}:v1"))
+def _pull(kind: ClientKind, source: str, layout: Path) -> Any:
+    return kind.run(kind.images.pull_image(source, f"oci:{layout}:v1"))
 
 
 def _tree(root: Path) -> dict[str, bytes | str]:
@@ -210,10 +203,10 @@ def _prepare(kind: str, layout: Path, outside: Path, layers: list[bytes]) -> Non
         (layout / "oci-layout").symlink_to(outside / "oci-layout")
 
 
-@pytest.mark.parametrize("flavour", ["sync", "async"])
+@pytest.mark.parametrize("flavour", ["sync", "async"])  # (the order of the test ids: kind, then flavour)
 @pytest.mark.parametrize("kind", ["blobs", "blobs/sha256", "blob file", "index.json", "oci-layout"])
 def test_pull_into_a_layout_with_a_symlink_is_refused_before_writing_outside(
-    image: tuple[str, list[bytes]], tmp_path: Path, flavour: str, kind: str
+    image: tuple[str, list[bytes]], tmp_path: Path, client_kind: ClientKind, kind: str
 ) -> None:
     source, layers = image
     outside = tmp_path / "outside"
@@ -222,20 +215,19 @@ def test_pull_into_a_layout_with_a_symlink_is_refused_before_writing_outside(
     _prepare(kind, layout, outside, layers)
     before = _tree(outside)
     with pytest.raises(ImageLayoutError, match="symbolic link"):
-        _pull(flavour, source, layout)
+        _pull(client_kind, source, layout)
     assert _tree(outside) == before
     # Nothing of the image landed in the layout either (no index.json naming it).
     index = layout / "index.json"
     assert kind == "index.json" or not index.exists()
 
 
-@pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_pull_into_a_clean_layout_still_works(
-    image: tuple[str, list[bytes]], tmp_path: Path, flavour: str
+    image: tuple[str, list[bytes]], tmp_path: Path, client_kind: ClientKind
 ) -> None:
     source, layers = image
     layout = tmp_path / "layout"
-    _pull(flavour, source, layout)
+    _pull(client_kind, source, layout)
     for layer in layers:
         assert (layout / "blobs" / "sha256" / _digest(layer)[7:]).read_bytes() == layer
     assert json.loads((layout / "index.json").read_bytes())["manifests"][0]["annotations"] == {

@@ -57,7 +57,7 @@ from tests.reliability._emu_common import (
     raw_exchange,
     sha256,
 )
-from tests.reliability._emu_hostile import serve
+from tests.support.hostile import serve
 
 pytestmark = pytest.mark.reliability
 

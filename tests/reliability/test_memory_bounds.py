@@ -47,7 +47,7 @@ from containerregistry.exceptions import (
     ServiceRequestError,
 )
 from containerregistry.transport import RetryPolicy
-from tests.reliability._emu_hostile import Recorder, serve
+from tests.support.hostile import Recorder, serve
 
 pytestmark = pytest.mark.reliability
 

@@ -24,7 +24,7 @@ from containerregistry.emulator import run_emulator
 from containerregistry.emulator.auth import AuthConfig, User, mint_entra_token
 from containerregistry.exceptions import InsecureTransportError, RegistryError
 from tests.reliability._emu_common import OCI_MANIFEST, image_manifest, sha256
-from tests.reliability._emu_hostile import Recorder, serve
+from tests.support.hostile import Recorder, serve
 
 pytestmark = pytest.mark.reliability
 

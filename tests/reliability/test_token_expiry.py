@@ -21,9 +21,10 @@ import pytest
 
 from containerregistry import BasicCredential, ContainerRegistryClient, ContainerRegistryContentClient, aio
 from containerregistry.emulator.auth import AuthConfig, EmulatorAuth, User
-from tests.reliability.faultproxy import FaultConfig, run_fault_proxy
 from tests.reliability.report import Report
+from tests.support.adapter import ClientKind
 from tests.support.clock import FakeClock, use_clock
+from tests.support.faults import FaultConfig, run_fault_proxy
 
 pytestmark = pytest.mark.reliability
 
@@ -48,7 +49,7 @@ def _port(endpoint: str) -> int:
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_long_transfers_outlive_their_token(
-    token_registry: Any, flavour: str, seed: int, report_dir: Path
+    token_registry: Any, flavour: str, client_kind: ClientKind, seed: int, report_dir: Path
 ) -> None:
     """Upload then download a blob, each throttled to ~6.5 s: more than a token's 5 s."""
     data = random.Random(seed).randbytes(BLOB)
@@ -57,38 +58,20 @@ def test_long_transfers_outlive_their_token(
     credential = BasicCredential(USER, PASSWORD)
     repo = f"reliability/long-{flavour}"
     # Sync uploads in chunks (several PATCHes spanning the expiry), async in one streamed PATCH.
-    chunk = 2 * 1024 * 1024 if flavour == "sync" else None
+    chunking: dict[str, Any] = {} if client_kind.is_async else {"chunk_size": 2 * 1024 * 1024}
     config = FaultConfig(throttle_bps=THROTTLE, seed=seed)
     with run_fault_proxy(_port(token_registry.endpoint), config) as proxy:
-        if flavour == "sync":
-            client = ContainerRegistryContentClient(
-                proxy.endpoint, repo, credential, timeout=30, chunk_size=chunk
-            )
-            try:
-                started = time.monotonic()
-                result = client.upload_blob(data)
-                upload_seconds = time.monotonic() - started
-                tokens_after_upload = stats.token_requests
-                started = time.monotonic()
-                received = client.download_blob_content(digest).content
-                download_seconds = time.monotonic() - started
-            finally:
-                client.close()
-        else:
-
-            async def go() -> tuple[Any, float, int, bytes, float]:
-                async with aio.ContainerRegistryContentClient(
-                    proxy.endpoint, repo, credential, timeout=30
-                ) as c:
-                    begin = time.monotonic()
-                    uploaded = await c.upload_blob(data)
-                    up = time.monotonic() - begin
-                    tokens = stats.token_requests
-                    begin = time.monotonic()
-                    content = (await c.download_blob_content(digest)).content
-                    return uploaded, up, tokens, content, time.monotonic() - begin
-
-            result, upload_seconds, tokens_after_upload, received, download_seconds = asyncio.run(go())
+        client = client_kind.package.ContainerRegistryContentClient(
+            proxy.endpoint, repo, credential, timeout=30, **chunking
+        )
+        with client_kind.adapt(client) as c:
+            started = time.monotonic()
+            result = c.upload_blob(data)
+            upload_seconds = time.monotonic() - started
+            tokens_after_upload = stats.token_requests
+            started = time.monotonic()
+            received = c.download_blob_content(digest).content
+            download_seconds = time.monotonic() - started
     report = Report(f"token-expiry-transfer-{flavour}")
     report.set("blob bytes", BLOB)
     report.set("upload seconds", round(upload_seconds, 1))

@@ -1,62 +1,70 @@
-"""A loopback HTTP/1.1 fault proxy for reliability tests: cuts, stalls and canned error answers.
+"""The one loopback HTTP/1.1 fault proxy of the test suite: cuts, stalls, throttling and canned answers.
 
-It sits between a client and a registry on 127.0.0.1 and runs its own asyncio loop in a thread, so
-sync and async clients can use it alike. It reads the client's request heads (to know where each
-request starts and how long its body is) and forwards everything else untouched. At the start of each
-request it decides, with a seeded RNG and probability `FaultConfig.probability`, on one fault:
+It sits between a client and a real registry on 127.0.0.1 and runs its own asyncio loop in a thread,
+so sync and async clients (and `creg` subprocesses) can use it alike. It reads the client's request
+heads (to know where each request starts, what it asks for and how long its body is) and forwards
+everything else untouched. Faults:
 
-- ``cut_up``: abort both connections after a random number of the request's bytes went upstream;
-- ``cut_down``: abort after a random number of response bytes went to the client;
-- ``stall``: stop forwarding (both ways) at a random byte offset for `stall_seconds`, then abort
-  (pick it longer than the client's read timeout);
-- ``status``: do not forward the request; read and drop its body, answer 429/500/502/503 with an OCI
-  error body (with or without a small ``Retry-After``) and close the connection.
+- ``cut_up``: abort both connections after a number of the request's bytes went upstream;
+- ``cut_down``: abort after a number of response bytes went to the client;
+- ``stall_up`` / ``stall_down``: stop forwarding at a byte offset for `FaultConfig.stall_seconds`, then
+  abort (pick it longer than the client's read timeout);
+- ``status``: do not forward the request; read and drop its body, answer a status (an OCI error body
+  by default, with or without a ``Retry-After``) and close the connection.
 
-A byte-offset fault that the response or request never reaches is not injected (and not counted).
-`plan` forces faults on the next requests of a given method, for deterministic tests. Counters
-(`faults` by kind, bytes each way, requests, ranged GETs) are only written by the proxy's loop.
-Everything is bounded: heads are capped at 64 KiB, stalls end, the loop stops with the context.
+Where faults come from:
+
+- `plan` (per request): each `PlannedFault` hits the next requests that match its method and path
+  pattern (`times` of them, None: every one); its byte offset counts from the start of that request
+  (up) or of its response (down). A byte-offset fault the request or response never reaches is dropped
+  when the next request on the connection starts (and not counted).
+- `connection_plan` (per connection): each new connection takes the next fault (a cut or stall whose
+  offset counts from the connection's first byte in that direction, across all its requests); once
+  used up, connections pass through.
+- `FaultConfig.probability`: random faults at the start of each request, from a seeded RNG.
+
+Counters (`faults` by kind, bytes each way, connections, requests by method, ranged GETs) are only
+written by the proxy's loop. Everything is bounded: connections (`max_connections`), heads (64 KiB),
+drained bodies (256 MiB) and stalls, and the loop (with every connection) stops when the context exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import http
 import random
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["FaultConfig", "FaultProxy", "PlannedFault", "run_fault_proxy"]
+__all__ = ["KINDS", "FaultConfig", "FaultProxy", "PlannedFault", "run_fault_proxy"]
 
 _PUMP = 256 * 1024
 _MAX_HEAD = 64 * 1024
 _MAX_DRAIN = 256 * 1024 * 1024
-_REASONS = {
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
-_CODES = {429: "TOOMANYREQUESTS", 500: "UNKNOWN", 502: "UNAVAILABLE", 503: "UNAVAILABLE"}
-KINDS = ("cut_up", "cut_down", "stall", "status")
+_STOP_TIMEOUT = 15.0
+_CODES = {400: "UNKNOWN", 404: "NOT_FOUND", 429: "TOOMANYREQUESTS", 502: "UNAVAILABLE", 503: "UNAVAILABLE"}
+KINDS = ("cut_up", "cut_down", "stall", "status")  # what random faults choose from by default
 
 
 @dataclass
 class FaultConfig:
-    """What the proxy injects.
+    """What the proxy does to every connection, and which random faults it injects.
 
     Attributes:
-        probability: chance that a request gets a fault.
-        kinds: fault kinds to choose from (uniformly).
-        max_offset: byte offsets of cuts and stalls in the response are log-uniform in [1, max_offset];
-            offsets in a request are uniform over its head and body.
+        probability: chance that a request gets a random fault.
+        kinds: random fault kinds to choose from (uniformly); ``stall`` picks a direction at random.
+        max_offset: byte offsets of random cuts and stalls in a response are log-uniform in
+            [1, max_offset]; offsets in a request are uniform over its head and body.
         stall_seconds: how long a stall holds the connection before aborting it.
-        statuses: statuses a ``status`` fault answers with.
-        retry_after: values of ``Retry-After`` to pick from (None: no header).
+        statuses: statuses a random ``status`` fault answers with.
+        retry_after: values of ``Retry-After`` a random ``status`` fault picks from (None: no header).
         throttle_bps: forward at most this many bytes per second per direction and connection.
         request_delay: hold every request head this long before forwarding it (latency).
+        max_connections: connections beyond this many are refused (aborted at once): a bound, not a fault.
         seed: RNG seed (printed by the tests so a run can be replayed).
     """
 
@@ -68,18 +76,38 @@ class FaultConfig:
     retry_after: tuple[str | None, ...] = (None, "0", "1")
     throttle_bps: int | None = None
     request_delay: float = 0.0
+    max_connections: int = 10_000
     seed: int = 0
 
 
 @dataclass
 class PlannedFault:
-    """A fault forced on the next request whose method is `method` (None: any request)."""
+    """A fault forced on chosen requests (in `plan`) or on a new connection (in `connection_plan`).
+
+    Attributes:
+        kind: ``cut_up``, ``cut_down``, ``stall_up``, ``stall_down`` or ``status``.
+        offset: bytes forwarded in the fault's direction before a cut or stall fires.
+        method: only requests with this method (None: any).
+        path: a regular expression searched in the request target (None: any).
+        times: how many matching requests it hits (None: every one); ignored in `connection_plan`.
+        status, retry_after: a ``status`` fault's answer and its ``Retry-After`` (None: no header).
+        body, content_type: a ``status`` fault's body (None: an OCI error body naming the proxy).
+    """
 
     kind: str
     offset: int = 0
     method: str | None = None
+    path: str | None = None
+    times: int | None = 1
     status: int = 503
     retry_after: str | None = None
+    body: bytes | None = None
+    content_type: str = "application/json"
+
+    def matches(self, method: str, target: str) -> bool:
+        return (self.method is None or self.method == method) and (
+            self.path is None or re.search(self.path, target) is not None
+        )
 
 
 @dataclass
@@ -94,9 +122,9 @@ class _Conn:
     upstream_writer: asyncio.StreamWriter
     up: int = 0
     down: int = 0
-    pending: _Pending | None = None
+    pending: _Pending | None = None  # the current request's fault
+    connection_fault: _Pending | None = None  # the connection's own fault (survives requests)
     aborted: bool = False
-    done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def abort(self) -> None:
         if self.aborted:
@@ -104,14 +132,23 @@ class _Conn:
         self.aborted = True
         for writer in (self.client_writer, self.upstream_writer):
             writer.transport.abort()
-        self.done.set()
+
+    def next_fault(self, direction: str) -> _Pending | None:
+        """The nearest pending cut or stall in `direction`."""
+        found = [
+            p for p in (self.pending, self.connection_fault) if p is not None and p.kind.endswith(direction)
+        ]
+        return min(found, key=lambda p: p.threshold) if found else None
 
 
 @dataclass
 class FaultProxy:
+    """A running proxy to 127.0.0.1:`upstream_port` (see the module docstring); counters are live."""
+
     upstream_port: int
     config: FaultConfig
     plan: list[PlannedFault] = field(default_factory=list)
+    connection_plan: list[PlannedFault] = field(default_factory=list)
     port: int = 0
     connections: int = 0
     requests: int = 0
@@ -138,10 +175,13 @@ class FaultProxy:
 
     # -- decisions --------------------------------------------------------------------------------
 
-    def _decide(self, conn: _Conn, method: str, head_len: int, body_len: int | None) -> PlannedFault | None:
+    def _decide(self, method: str, target: str, head_len: int, body_len: int | None) -> PlannedFault | None:
         for i, planned in enumerate(self.plan):
-            if planned.method is None or planned.method == method:
-                del self.plan[i]
+            if planned.matches(method, target):
+                if planned.times is not None:
+                    planned.times -= 1
+                    if planned.times <= 0:
+                        del self.plan[i]
                 return planned
         cfg = self.config
         if cfg.probability <= 0 or self._rng.random() >= cfg.probability:
@@ -163,26 +203,21 @@ class FaultProxy:
 
     async def _forward(self, conn: _Conn, writer: asyncio.StreamWriter, data: bytes, direction: str) -> None:
         """Write `data` in `direction`, firing a pending cut or stall at its byte offset."""
-        while data and not conn.aborted:
-            pending = conn.pending
-            moved = conn.up if direction == "up" else conn.down
-            if (
-                pending is not None
-                and pending.kind.endswith(direction)
-                and moved + len(data) >= pending.threshold
-            ):
-                head = data[: max(0, pending.threshold - moved)]
-                await self._write(conn, writer, head, direction)
-                conn.pending = None
-                if pending.kind.startswith("stall"):
-                    self.faults["stall"] += 1
-                    await asyncio.sleep(self.config.stall_seconds)
-                else:
-                    self.faults[pending.kind] += 1
-                conn.abort()
-                return
+        if not data or conn.aborted:
+            return
+        pending = conn.next_fault(direction)
+        moved = conn.up if direction == "up" else conn.down
+        if pending is None or moved + len(data) < pending.threshold:
             await self._write(conn, writer, data, direction)
             return
+        await self._write(conn, writer, data[: max(0, pending.threshold - moved)], direction)
+        if pending.kind.startswith("stall"):
+            self.faults["stall"] += 1
+            await asyncio.sleep(self.config.stall_seconds)
+        else:
+            self.faults[pending.kind] += 1
+        conn.pending = conn.connection_fault = None
+        conn.abort()
 
     async def _write(self, conn: _Conn, writer: asyncio.StreamWriter, data: bytes, direction: str) -> None:
         if not data:
@@ -227,28 +262,25 @@ class FaultProxy:
                     return
             end = buffer.index(b"\r\n\r\n") + 4
             head, buffer = buffer[:end], buffer[end:]
-            method, body_len, chunked, ranged = _parse_head(head)
+            method, target, body_len, chunked, ranged = _parse_head(head)
             self.requests += 1
             self.methods[method] += 1
             if ranged:
                 self.ranged_gets += 1
             if self.config.request_delay:
                 await asyncio.sleep(self.config.request_delay)
-            fault = self._decide(conn, method, len(head), body_len)
+            fault = self._decide(method, target, len(head), body_len)
             if fault is not None and fault.kind == "status":
                 await self._answer(conn, reader, buffer, body_len, chunked, fault)
                 return
             conn.pending = None
             if fault is not None:
-                if fault.kind in ("cut_up", "stall_up"):
-                    conn.pending = _Pending(fault.kind, conn.up + fault.offset)
-                else:
-                    conn.pending = _Pending(fault.kind, conn.down + fault.offset)
+                base = conn.up if fault.kind.endswith("_up") else conn.down
+                conn.pending = _Pending(fault.kind, base + fault.offset)
             await self._forward(conn, conn.upstream_writer, head, "up")
             if chunked:
                 # No framing we track: forward the rest of the connection as it comes.
-                if buffer:
-                    await self._forward(conn, conn.upstream_writer, buffer, "up")
+                await self._forward(conn, conn.upstream_writer, buffer, "up")
                 while not conn.aborted:
                     data = await reader.read(_PUMP)
                     if not data:
@@ -286,12 +318,15 @@ class FaultProxy:
                 conn.abort()
                 return
             remaining -= len(data)
-        code = _CODES[fault.status]
-        body = f'{{"errors":[{{"code":"{code}","message":"injected by the fault proxy"}}]}}'.encode()
+        body = fault.body
+        if body is None:
+            code = _CODES.get(fault.status, "UNKNOWN")
+            body = f'{{"errors":[{{"code":"{code}","message":"injected by the fault proxy"}}]}}'.encode()
         retry_after = f"Retry-After: {fault.retry_after}\r\n" if fault.retry_after is not None else ""
         head = (
-            f"HTTP/1.1 {fault.status} {_REASONS[fault.status]}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n{retry_after}Connection: close\r\n\r\n"
+            f"HTTP/1.1 {fault.status} {http.HTTPStatus(fault.status).phrase}\r\n"
+            f"Content-Type: {fault.content_type}\r\nContent-Length: {len(body)}\r\n{retry_after}"
+            "Connection: close\r\n\r\n"
         ).encode()
         self.faults[f"status_{fault.status}{'_retry_after' if fault.retry_after is not None else ''}"] += 1
         conn.client_writer.write(head + body)
@@ -300,16 +335,21 @@ class FaultProxy:
         conn.aborted = True
         conn.upstream_writer.transport.abort()
         conn.client_writer.close()
-        conn.done.set()
 
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        if self.connections > self.config.max_connections:
+            client_writer.transport.abort()
+            return
+        planned = self.connection_plan.pop(0) if self.connection_plan else None
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         except OSError:
             client_writer.transport.abort()
             return
         conn = _Conn(client_writer, upstream_writer)
+        if planned is not None:
+            conn.connection_fault = _Pending(planned.kind, planned.offset)
 
         async def guarded(coro: object) -> None:
             try:
@@ -330,10 +370,12 @@ class FaultProxy:
                 writer.close()
 
 
-def _parse_head(head: bytes) -> tuple[str, int | None, bool, bool]:
-    """Method, Content-Length, whether the body is chunked, whether it asks a Range."""
+def _parse_head(head: bytes) -> tuple[str, str, int | None, bool, bool]:
+    """Method, target, Content-Length, whether the body is chunked, whether it asks a Range."""
     lines = head.decode("latin-1").split("\r\n")
-    method = lines[0].split(" ", 1)[0].upper()
+    request_line = lines[0].split(" ")
+    method = request_line[0].upper()
+    target = request_line[1] if len(request_line) > 1 else ""
     length: int | None = None
     chunked = ranged = False
     for line in lines[1:]:
@@ -346,18 +388,30 @@ def _parse_head(head: bytes) -> tuple[str, int | None, bool, bool]:
             chunked = True
         elif name == "range" and value.lower().startswith("bytes="):
             ranged = True
-    return method, length, chunked, ranged
+    return method, target, length, chunked, ranged
 
 
 @contextlib.contextmanager
 def run_fault_proxy(
-    upstream_port: int, config: FaultConfig | None = None, plan: list[PlannedFault] | None = None
+    upstream_port: int,
+    config: FaultConfig | None = None,
+    plan: list[PlannedFault] | None = None,
+    *,
+    connection_plan: list[PlannedFault] | None = None,
 ) -> Iterator[FaultProxy]:
-    """Start a proxy to 127.0.0.1:`upstream_port`; stop it (and every connection) on exit."""
-    proxy = FaultProxy(upstream_port=upstream_port, config=config or FaultConfig(), plan=list(plan or []))
+    """Start a proxy on 127.0.0.1 to 127.0.0.1:`upstream_port`; stop it (and every connection) on exit.
+
+    `plan` and `connection_plan` are copied: the caller's lists are not consumed.
+    """
+    proxy = FaultProxy(
+        upstream_port=upstream_port,
+        config=config or FaultConfig(),
+        plan=[PlannedFault(**vars(p)) for p in plan or []],
+        connection_plan=list(connection_plan or []),
+    )
     loop = asyncio.new_event_loop()
     started = threading.Event()
-    servers: list[asyncio.base_events.Server] = []
+    servers: list[asyncio.Server] = []
 
     async def start() -> None:
         server = await asyncio.start_server(proxy._handle, "127.0.0.1", 0)
@@ -370,7 +424,7 @@ def run_fault_proxy(
         started.set()
         loop.run_forever()
 
-    thread = threading.Thread(target=run, name="reliability-fault-proxy", daemon=True)
+    thread = threading.Thread(target=run, name="fault-proxy", daemon=True)
     thread.start()
     if not started.wait(10):
         raise RuntimeError("fault proxy did not start")
@@ -385,7 +439,7 @@ def run_fault_proxy(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(15)
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(_STOP_TIMEOUT)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
