@@ -22,7 +22,7 @@ import pytest
 from containerregistry import aio
 from containerregistry._sync import ContainerRegistryClient
 from containerregistry.exceptions import RegistryProtocolError, ServiceRequestError
-from tests.client.adapter import Adapted
+from tests.support.adapter import Adapted
 
 BLOB = b"0123456789"
 BLOB_DIGEST = "sha256:84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882"

@@ -1,6 +1,6 @@
 """Downloads on several connections under faults and at scale (sync and async).
 
-- A cut in the middle of one range (the fault proxy, tests/reliability/faultproxy.py, in front of the
+- A cut in the middle of one range (the fault proxy, tests/support/faults.py, in front of the
   emulator and Distribution): that range resumes from its last byte, the file verifies, and only the
   bytes in flight are fetched twice.
 - A 1 GiB blob fetched in ranges from a server on 127.0.0.1 that serves `Range` (zeros, generated):
@@ -31,8 +31,8 @@ from containerregistry.transport import (
     RetryTransport,
     Urllib3Transport,
 )
-from tests.reliability._emu_hostile import serve
-from tests.reliability.faultproxy import FaultConfig, PlannedFault, run_fault_proxy
+from tests.support.hostile import serve
+from tests.support.faults import FaultConfig, PlannedFault, run_fault_proxy
 from tests.reliability.test_client_faults import POLICY, TIMEOUT, LogCounter, Target, log_counter, target
 
 pytestmark = pytest.mark.reliability
