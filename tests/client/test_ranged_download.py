@@ -24,8 +24,8 @@ import pytest
 from aiohttp import web
 
 from containerregistry.exceptions import DigestValidationError
-from tests.support.hostile import serve
 from tests.support.faults import FaultConfig, run_fault_proxy
+from tests.support.hostile import serve
 
 FIRST = 64 * 1024
 CHUNK = 96 * 1024

@@ -31,9 +31,9 @@ from containerregistry.transport import (
     RetryTransport,
     Urllib3Transport,
 )
-from tests.support.hostile import serve
-from tests.support.faults import FaultConfig, PlannedFault, run_fault_proxy
 from tests.reliability.test_client_faults import POLICY, TIMEOUT, LogCounter, Target, log_counter, target
+from tests.support.faults import FaultConfig, PlannedFault, run_fault_proxy
+from tests.support.hostile import serve
 
 pytestmark = pytest.mark.reliability
 __all__ = ["log_counter", "target"]  # fixtures used here
