@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from ..protocol.http import redact_url
+from ..protocol.http import parse_content_length, redact_url
 from ._policy import (
     RETRY_EXTENSION,
     RetryPolicy,
@@ -93,8 +93,8 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
     async def _discard(self, response: httpx.Response) -> None:
         """Release a response that will be retried, keeping its connection when that is cheap."""
         try:
-            length = response.headers.get("Content-Length")
-            if length is not None and length.isdigit() and int(length) <= _DRAIN_LIMIT:
+            length = parse_content_length(response.headers.get("Content-Length"))
+            if length is not None and length <= _DRAIN_LIMIT:
                 # Raw bytes only: decoding a small compressed body could still expand to gigabytes.
                 async for _ in response.aiter_raw():
                     pass

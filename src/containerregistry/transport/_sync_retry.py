@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from ..protocol.http import redact_url
+from ..protocol.http import parse_content_length, redact_url
 from ._policy import (
     RETRY_EXTENSION,
     RetryPolicy,
@@ -95,8 +95,8 @@ class RetryTransport(httpx.BaseTransport):
     def _discard(self, response: httpx.Response) -> None:
         """Release a response that will be retried, keeping its connection when that is cheap."""
         try:
-            length = response.headers.get("Content-Length")
-            if length is not None and length.isdigit() and int(length) <= _DRAIN_LIMIT:
+            length = parse_content_length(response.headers.get("Content-Length"))
+            if length is not None and length <= _DRAIN_LIMIT:
                 # Raw bytes only: decoding a small compressed body could still expand to gigabytes.
                 for _ in response.iter_raw():
                     pass
