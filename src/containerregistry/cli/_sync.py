@@ -17,7 +17,8 @@ from .._files import write_atomic
 from ..images import load_sync_config, mirror_repository, sync_mirrors
 from ..images._mirror import MirrorItem, MirrorResult, SyncConfigError, SyncReport, parse_shard
 from ..images._models import RegistryLocation
-from ._app import AppContext, _jsonable, emit_records, fail, pass_app
+from ._app import AppContext, emit_records, fail, pass_app
+from ._output import _jsonable
 
 __all__ = ["copy_all_tags", "sync"]
 
