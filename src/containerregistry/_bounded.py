@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from .exceptions import RegistryProtocolError, ServiceRequestError
+from .protocol.http import parse_content_length
 
 __all__ = ["BoundedDecoder", "aread_response", "loads_json", "read_response"]
 
@@ -120,7 +121,8 @@ class BoundedDecoder:
 
     def check_length(self, content_length: str | None) -> None:
         """Refuse from the headers alone when the announced length is already over the limit."""
-        if content_length is not None and content_length.isdigit() and int(content_length) > self.raw_limit:
+        length = parse_content_length(content_length)
+        if length is not None and length > self.raw_limit:
             if self.truncate:
                 return
             raise _OverLimit(

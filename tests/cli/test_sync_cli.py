@@ -123,3 +123,23 @@ def test_sync_end_to_end_subprocess(sides: tuple[str, str], tmp_path: Path) -> N
     assert b"copied 1, up to date 0, failed 0 of 1 tag(s)" in done.stderr
     again = run_creg("sync", str(config))
     assert again.returncode == 0 and b"copied 0, up to date 1" in again.stderr
+
+
+def test_sync_report_replaces_a_planted_link_instead_of_writing_through_it(
+    registry_emulator: Any, tmp_path: Path
+) -> None:
+    # The report is written atomically (_files.write_atomic): a symlink planted at its name in a shared
+    # directory is replaced, and the file it points at (here a stand-in for ~/.bashrc) is left alone.
+    endpoint = str(registry_emulator.endpoint)
+    repo = f"sync-link-{secrets.token_hex(3)}"
+    push_sample(endpoint, repo, "v1")
+    config = _config(tmp_path, endpoint, endpoint, [repo], ".json")
+    precious = tmp_path / "precious"
+    precious.write_text("keep me\n")
+    report_file = tmp_path / "report.json"
+    report_file.symlink_to(precious)
+    result = run_cli("sync", str(config), "--dry-run", "--report", str(report_file))
+    assert result.exit_code == 0, result.stderr
+    assert precious.read_text() == "keep me\n"
+    assert not report_file.is_symlink() and json.loads(report_file.read_text())["dry_run"] is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mirror.json", "precious", "report.json"]

@@ -74,6 +74,24 @@ def test_push_pull_roundtrip(endpoint: str, client_kind: ClientKind, tmp_path: P
     assert {p.name: p.read_bytes() for p in out.iterdir()} == contents  # no .partial left behind
 
 
+def test_pulled_files_get_the_umask_mode_like_other_downloads(
+    registry_emulator: Any, client_kind: ClientKind, tmp_path: Path
+) -> None:
+    # `oras pull` and `creg blob pull` create files readable as the umask allows (0o644 under 022); the
+    # temporary file of a pulled artifact used to keep mkstemp's 0o600 after its rename.
+    endpoint = str(registry_emulator.endpoint)
+    repo = f"art/mode-{client_kind.flavour}-{secrets.token_hex(3)}"
+    _files(tmp_path)
+    call(client_kind, endpoint, repo, "push_artifact", "v1", [str(tmp_path / "src" / "readme.md")])
+    old = os.umask(0o022)
+    try:
+        call(client_kind, endpoint, repo, "pull_artifact", "v1", tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["readme.md"]
+    assert (tmp_path / "out" / "readme.md").stat().st_mode & 0o777 == 0o644
+
+
 def test_attach_and_referrer_tree(endpoint: str, client_kind: ClientKind, tmp_path: Path) -> None:
     repo = f"art/{client_kind.flavour}-{secrets.token_hex(3)}"
     _files(tmp_path)

@@ -16,6 +16,7 @@ from containerregistry.exceptions import (
     HttpResponseError,
     OperationNotAllowedError,
     PermissionDeniedError,
+    RegistryError,
     ResourceNotFoundError,
     TooManyRequestsError,
 )
@@ -24,6 +25,7 @@ from containerregistry.protocol.http import (
     add_query,
     error_from_response,
     join_location,
+    parse_content_length,
     parse_content_range,
     parse_error_body,
     parse_link_next,
@@ -123,6 +125,73 @@ def test_parse_content_range_only_value_error(value: str) -> None:
         return
     assert 0 <= first <= last
     assert total is None or last < total
+
+
+# A header is ASCII: other scripts' digits (which int() accepts), Unicode spaces and the letter that matches
+# "s" only under Unicode case folding (U+017F, long s) are not a range.
+_NON_ASCII_RANGES = [
+    "0-\u0663",  # ARABIC-INDIC DIGIT THREE: int() reads 3
+    "\u0660-99",  # ARABIC-INDIC DIGIT ZERO
+    "0-\uff19",  # FULLWIDTH DIGIT NINE
+    "0-\u0967\u0968",  # DEVANAGARI ONE TWO
+    "0\u2003-\u20039",  # EM SPACE around the dash
+    "byte\u017f=0-9",  # LATIN SMALL LETTER LONG S
+    "BYTE\u017f 0-9",
+]
+
+
+@pytest.mark.parametrize("value", _NON_ASCII_RANGES)
+def test_parse_upload_range_ascii_only(value: str) -> None:
+    assert parse_upload_range(value, sent=100) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bytes 0-\u0663/10",
+        "bytes \u0660-3/10",
+        "bytes 0-3/\u0661\u0660",
+        "bytes 0-3/\uff11\uff10",
+        "byte\u017f 0-3/10",
+        "bytes\u20030-3/10",
+        "bytes 0-3\u00a0/10",
+    ],
+)
+def test_parse_content_range_ascii_only(value: str) -> None:
+    with pytest.raises(ValueError, match="Content-Range"):
+        parse_content_range(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("0", 0),
+        ("1234", 1234),
+        (" 12\t", 12),
+        ("-1", None),
+        ("+1", None),
+        ("1e3", None),
+        ("1_000", None),
+        ("12, 12", None),
+        ("\u00b2", None),  # SUPERSCRIPT TWO (latin-1 0xB2): isdigit() but int() raises
+        ("\u0663", None),  # ARABIC-INDIC DIGIT THREE: int() reads 3
+        ("\uff11\uff10", None),  # FULLWIDTH ONE ZERO
+    ],
+)
+def test_parse_content_length(value: str | None, expected: int | None) -> None:
+    assert parse_content_length(value) == expected
+
+
+def test_bounded_reader_ignores_a_non_ascii_content_length() -> None:
+    from containerregistry._bounded import BoundedDecoder
+
+    decoder = BoundedDecoder(None, 10, "GET manifest")
+    decoder.check_length("\u00b2")  # unknown length: the body is bounded while read (was a bare ValueError)
+    decoder.check_length("\u0663\u0663")  # "33" to int(), over the limit: not a length either
+    with pytest.raises(RegistryError, match="the response is 11 bytes"):
+        decoder.check_length("11")
 
 
 NOW = datetime(2015, 10, 21, 7, 28, 0, tzinfo=timezone.utc)

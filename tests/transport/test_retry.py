@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import socket
+import threading
 import time
 import uuid
 
@@ -239,3 +241,52 @@ def test_public_names() -> None:
     }
     for name in transport_pkg.__all__:
         assert getattr(transport_pkg, name) is not None
+
+
+class _OddLengthServer:
+    """Answers every request on its own connection: the first with a 503 whose Content-Length is "²"
+    (latin-1 0xB2: `str.isdigit()` says yes, `int()` refuses it), the next ones with 200 `ok`."""
+
+    def __init__(self, max_connections: int = 4) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(10)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/v2/"
+        self.hits = 0
+        self._thread = threading.Thread(target=self._serve, args=(max_connections,), daemon=True)
+        self._thread.start()
+
+    def _serve(self, max_connections: int) -> None:
+        for _ in range(max_connections):
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(10)
+                data = b""
+                while b"\r\n\r\n" not in data and len(data) < 65536:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.hits += 1
+                if self.hits == 1:
+                    head = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: \xb2\r\nConnection: close\r\n\r\nxx"
+                else:
+                    head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                conn.sendall(head)
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(5)
+
+
+def test_a_retried_response_with_a_non_ascii_content_length_is_dropped_not_a_crash(h: Harness) -> None:
+    # Before: the sync (urllib3) transport passed the header through and the retry wrapper raised a bare
+    # ValueError from int("²") instead of retrying.
+    server = _OddLengthServer()
+    try:
+        r = h.fetch("GET", server.url, transport=h.retrying(FAST))
+    finally:
+        server.close()
+    assert (r.status_code, r.content, server.hits) == (200, b"ok", 2)

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 from typing import Any
 
 import click
 
+from .._files import write_atomic
 from ..images import load_sync_config, mirror_repository, sync_mirrors
 from ..images._mirror import MirrorItem, MirrorResult, SyncConfigError, SyncReport, parse_shard
 from ..images._models import RegistryLocation
-from ._app import AppContext, _jsonable, emit_records, fail, pass_app
+from ._app import AppContext, emit_records, fail, pass_app
+from ._output import _jsonable
 
 __all__ = ["copy_all_tags", "sync"]
 
@@ -147,7 +148,8 @@ def sync(
     data: dict[str, Any] = _jsonable(report)
     data["ok"] = report.ok
     if report_file:
-        Path(report_file).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        # Atomic: a reader (or a crash) never sees half a report, and a planted link is not written through.
+        write_atomic(report_file, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
     if app.json:
         click.echo(json.dumps(data, indent=2))
     else:

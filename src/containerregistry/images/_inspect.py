@@ -20,8 +20,8 @@ from ..protocol.models import (
     OciImageIndex,
     OciImageManifest,
     Platform,
-    _parse_rfc3339,
 )
+from ..protocol.timestamps import parse_rfc3339
 from ._models import parse_platforms, platform_matches
 
 __all__ = [
@@ -148,7 +148,13 @@ def _str(value: Any) -> str | None:
 
 
 def _parse_time(value: Any) -> datetime | None:
-    return _parse_rfc3339(value) if isinstance(value, str) else None
+    """An RFC 3339 time stamp of a config or annotation, or None when it is absent or not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_rfc3339(value)
+    except ValueError:
+        return None
 
 
 def _config_fields(config: bytes | None) -> dict[str, Any]:

@@ -32,6 +32,7 @@ __all__ = [
     "add_query",
     "error_from_response",
     "join_location",
+    "parse_content_length",
     "parse_content_range",
     "parse_error_body",
     "parse_link_next",
@@ -55,8 +56,10 @@ _ERROR_CLASSES: dict[int, type[HttpResponseError]] = {
     429: TooManyRequestsError,
 }
 
-_UPLOAD_RANGE_RE = re.compile(r"(?:bytes[ =])?\s*(\d+)\s*-\s*(-1|\d+)", re.IGNORECASE)
-_CONTENT_RANGE_RE = re.compile(r"bytes[ =]\s*(\d+)\s*-\s*(\d+)\s*/\s*(\d+|\*)", re.IGNORECASE)
+# re.ASCII: `\d` alone also matches other scripts' digits ("٣"), which int() accepts, `\s` other spaces, and
+# IGNORECASE alone lets U+017F (long s) stand for "s". A header is ASCII text.
+_UPLOAD_RANGE_RE = re.compile(r"(?:bytes[ =])?\s*(\d+)\s*-\s*(-1|\d+)", re.IGNORECASE | re.ASCII)
+_CONTENT_RANGE_RE = re.compile(r"bytes[ =]\s*(\d+)\s*-\s*(\d+)\s*/\s*(\d+|\*)", re.IGNORECASE | re.ASCII)
 # RFC 9110 section 10.2.3: delay-seconds is 1*DIGIT (ASCII digits: `\d` would also take "٣"). A fraction
 # ("1.5") and a leading "+" are tolerated, as seen in the wild; a sign "-", an exponent, "_" or any other
 # text is not a delay (and then not an HTTP-date either), so the value is invalid.
@@ -200,6 +203,18 @@ def parse_upload_range(value: str | None, *, sent: int | None = None) -> int | N
     if last == 0:
         return 1 if sent == 1 else 0
     return last + 1
+
+
+def parse_content_length(value: str | None) -> int | None:
+    """A `Content-Length` header as a number, or None when it is absent or not 1*DIGIT (RFC 9110 8.6).
+
+    ASCII digits only: `str.isdigit()` also takes "²" (latin-1 0xB2, which `int()` refuses with a
+    ValueError) and other scripts' digits (which `int()` reads). Surrounding blanks are ignored. Never raises.
+    """
+    if value is None:
+        return None
+    text = value.strip(" \t")
+    return int(text) if text and text.isascii() and text.isdigit() else None
 
 
 def parse_content_range(value: str) -> tuple[int, int, int | None]:

@@ -28,7 +28,6 @@ from .descriptors import (
     Platform,
     _annotations_field,
     _extra_fields,
-    _parse_created,
     _put_extra,
 )
 from .digest import compute_digest
@@ -46,9 +45,6 @@ __all__ = [
     "descriptor_for",
     "parse_manifest",
 ]
-
-# The lenient time stamp reader under its old name: images/_inspect.py imports it from here.
-_parse_rfc3339 = _parse_created
 
 # Manifest types whose shape is `config` + `layers` (the ORAS artifact manifest is not: it has `blobs`).
 _IMAGE_MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from ..protocol.http import redact_url
+from ..protocol.http import MAX_ERROR_BODY, parse_content_length, redact_url
 from ._policy import (
     RETRY_EXTENSION,
     RetryPolicy,
@@ -20,10 +20,6 @@ from ._policy import (
 )
 
 __all__ = ["RetryTransport"]
-
-#: Error bodies up to this size are read before a retry so the connection can be reused;
-#: anything larger (or of unknown size) is dropped with its connection.
-_DRAIN_LIMIT = 64 * 1024
 
 
 class RetryTransport(httpx.BaseTransport):
@@ -95,8 +91,10 @@ class RetryTransport(httpx.BaseTransport):
     def _discard(self, response: httpx.Response) -> None:
         """Release a response that will be retried, keeping its connection when that is cheap."""
         try:
-            length = response.headers.get("Content-Length")
-            if length is not None and length.isdigit() and int(length) <= _DRAIN_LIMIT:
+            length = parse_content_length(response.headers.get("Content-Length"))
+            # An error body of at most MAX_ERROR_BODY (all that is ever read of one) is drained so the
+            # connection can be reused; a larger one, or one of unknown size, is dropped with its connection.
+            if length is not None and length <= MAX_ERROR_BODY:
                 # Raw bytes only: decoding a small compressed body could still expand to gigabytes.
                 for _ in response.iter_raw():
                     pass

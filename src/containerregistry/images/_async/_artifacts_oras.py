@@ -4,16 +4,16 @@ This is the async source; `containerregistry.images._sync._artifacts_oras` is ge
 scripts/unasync.py. Files become layers titled with `org.opencontainers.image.title` under the OCI
 1.1 empty config; `attach_artifact` adds a `subject` so the artifact is listed as a referrer of an
 image; `pull_artifact` writes the titled files into a directory and never outside it (see
-`images._artifacts.safe_target`), each file atomically (a temporary file renamed after its digest
-matched).
+`images._artifacts.safe_target`), each file atomically (a partial file of `_files.py`, never written
+through a planted link, renamed after its digest and size matched).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 
+from ..._files import commit_partial, discard_partial, open_partial, unique_partial
 from ...aio._content_client import ContainerRegistryContentClient
 from ...protocol import media_types
 from ...protocol.models import OciAnnotations, OciDescriptor, OciImageManifest
@@ -189,22 +189,17 @@ async def pull_artifact(
     for layer, title in plan:
         target = safe_target(directory, title)  # again: an earlier file may have made a directory
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, partial = tempfile.mkstemp(prefix=".creg-", suffix=".partial", dir=target.parent)
+        partial = unique_partial(target)
+        file = open_partial(partial)
         try:
-            with os.fdopen(fd, "wb") as file:
-                result = await client.download_blob_to(layer.digest, file)
-                file.flush()
-                os.fsync(file.fileno())
+            result = await client.download_blob_to(layer.digest, file)
             if result.size != layer.size:
                 raise ArtifactPathError(
                     f"layer {layer.digest} ({title!r}) is {result.size} bytes, the manifest says {layer.size}"
                 )
-            os.replace(partial, target)
+            commit_partial(file, partial, str(target))
         except BaseException:
-            try:
-                os.unlink(partial)
-            except FileNotFoundError:
-                pass
+            discard_partial(file, partial)
             raise
         written.append(PulledFile(path=str(target), title=title, digest=layer.digest, size=result.size))
     return PullArtifactResult(

@@ -1,0 +1,194 @@
+"""The global options as one value, `AppContext`, and the one place that turns them into clients.
+
+Every command asks it for clients (`registry_client`, `content_client`) and references (`reference`,
+giving a `ResolvedRef`), so a new option (a CA bundle, `--insecure`) reaches every command at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._errors import describe_error
+
+if TYPE_CHECKING:
+    from ..auth import Credential
+    from ..protocol.reference import Reference
+
+# Imported where used, not here: `creg --help` loads this module and needs none of them (tests/tooling/
+# test_lazy_imports.py). `.._common` and `..auth` import httpx, `..protocol.reference` compiles its grammar.
+
+__all__ = ["DEFAULT_REGISTRY", "OUTPUT_FORMATS", "AppContext", "ResolvedRef", "pass_app"]
+
+#: `-o` values: `plain` and `tsv` are for scripts (tab-separated fields, one record a line, no padding).
+OUTPUT_FORMATS = ("table", "json", "plain", "tsv")
+
+#: Where commands go without `--registry`: the local emulator (`creg serve`).
+DEFAULT_REGISTRY = "http://127.0.0.1:5000"
+
+
+@dataclass(frozen=True)
+class ResolvedRef:
+    """A reference given on the command line, resolved against `--registry`.
+
+    Attributes:
+        endpoint: `scheme://host[:port]` of the registry to talk to, or `host[:port]` when no scheme
+            was given (the client then tries https, and http for loopback and `--insecure` registries).
+        repository, tag, digest: the parts of the reference.
+    """
+
+    endpoint: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @property
+    def identifier(self) -> str | None:
+        """The digest if given (it wins), else the tag."""
+        return self.digest or self.tag
+
+    def __str__(self) -> str:
+        from .._common import login_server_of
+
+        text = f"{login_server_of(self.endpoint)}/{self.repository}"
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+@dataclass
+class AppContext:
+    """The global options, and the one place that turns them into clients.
+
+    Attributes:
+        registry: `--registry`, the registry references without a host are relative to.
+        output: `table`, `json`, `plain` or `tsv` (see `OUTPUT_FORMATS`).
+        insecure: allow credentials over plain http and skip TLS verification.
+        username, password: explicit credentials (`--username` + `--password-stdin`).
+        anonymous: send no credentials at all.
+        ca_cert: a CA bundle to verify TLS with.
+        verbose: 0, 1 (INFO) or 2+ (DEBUG).
+        trusted_token_hosts: `--trust-token-host`: token servers outside a registry's host and domain
+            that may receive its credentials.
+    """
+
+    registry: str = DEFAULT_REGISTRY
+    output: str = "table"
+    insecure: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    anonymous: bool = False
+    ca_cert: str | None = None
+    verbose: int = 0
+    trusted_token_hosts: tuple[str, ...] = ()
+
+    @property
+    def endpoint(self) -> str:
+        """`--registry` as `scheme://host[:port]`, or `host[:port]` when it names no scheme (probed)."""
+        from .._common import registry_endpoint
+
+        return registry_endpoint(self.registry)
+
+    @property
+    def login_server(self) -> str:
+        from .._common import login_server_of
+
+        return login_server_of(self.endpoint)
+
+    @property
+    def json(self) -> bool:
+        return self.output == "json"
+
+    @property
+    def plain(self) -> bool:
+        """`-o plain` or `-o tsv`: tab-separated lines for scripts (`tsv` with a header line)."""
+        return self.output in ("plain", "tsv")
+
+    @property
+    def credential(self) -> Credential | None:
+        """Explicit credentials if given, none with `--anonymous`, else the docker config's."""
+        from ..auth import BasicCredential, DockerConfigCredential
+
+        if self.anonymous:
+            return None
+        if self.username is not None:
+            return BasicCredential(self.username, self.password or "")
+        return DockerConfigCredential()
+
+    @property
+    def verify(self) -> bool | str:
+        if self.ca_cert:
+            return self.ca_cert
+        return not self.insecure
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments every client of this command is built with."""
+        return {
+            "verify": self.verify,
+            "insecure": self.insecure,
+            "trusted_token_hosts": self.trusted_token_hosts,
+        }
+
+    def endpoint_for(self, registry: str | None) -> str:
+        """The endpoint of `registry` (`host[:port]`): `--registry`'s own when it names that host."""
+        if not registry or registry == self.login_server:
+            return self.endpoint
+        from .._common import registry_endpoint
+
+        return registry_endpoint(registry)
+
+    def reference(
+        self,
+        text: str,
+        *,
+        allow_tag: bool = True,
+        allow_digest: bool = True,
+        require: str | None = None,
+    ) -> ResolvedRef:
+        """Parse `repo[:tag|@digest]` (relative to `--registry`) or `host/repo...` (its host is the registry).
+
+        Args:
+            require: `tag`, `digest` or `identifier` (either) when the command needs one.
+
+        Raises:
+            click.BadParameter: the reference is malformed or lacks/has parts the command does not take.
+        """
+        from ..protocol.reference import parse_reference
+
+        try:
+            # Relative to --registry: on Docker Hub `alpine` is `library/alpine`.
+            parsed: Reference = parse_reference(text, default_registry=self.login_server)
+        except ValueError as exc:
+            raise click.BadParameter(describe_error(exc)) from exc
+        if parsed.tag and not allow_tag:
+            raise click.BadParameter(f"{text!r}: this command takes no tag")
+        if parsed.digest and not allow_digest:
+            raise click.BadParameter(f"{text!r}: this command takes no digest")
+        if require == "tag" and not parsed.tag:
+            raise click.BadParameter(f"{text!r}: give a tag (repo:tag)")
+        if require == "digest" and not parsed.digest:
+            raise click.BadParameter(f"{text!r}: give a digest (repo@sha256:...)")
+        if require == "identifier" and not (parsed.tag or parsed.digest):
+            raise click.BadParameter(f"{text!r}: give a tag or a digest (repo:tag or repo@sha256:...)")
+        return ResolvedRef(self.endpoint_for(parsed.registry), parsed.repository, parsed.tag, parsed.digest)
+
+    def registry_client(self, endpoint: str | None = None) -> Any:
+        """A `ContainerRegistryClient` for `endpoint` (default `--registry`) with the global options."""
+        from .._sync import ContainerRegistryClient
+
+        return ContainerRegistryClient(endpoint or self.endpoint, self.credential, **self.client_options())
+
+    def content_client(self, ref: ResolvedRef) -> Any:
+        """A `ContainerRegistryContentClient` for the repository of `ref`."""
+        from .._sync import ContainerRegistryContentClient
+
+        return ContainerRegistryContentClient(
+            ref.endpoint, ref.repository, self.credential, **self.client_options()
+        )
+
+
+pass_app = click.make_pass_decorator(AppContext)
