@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from .._blob_source import BlobSource, open_source
+from .._blob_source import BlobSource
 from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of, scope_for
 from .._files import commit_partial, open_partial
@@ -51,6 +51,7 @@ from ._blob_stream import BlobStream
 from ._blob_upload import BlobUploader, check_digest_header, head_blob, upload_location
 from ._paging import ItemPaged
 from ._pipeline import Pipeline, read_capped
+from ._stream_source import StreamSource, open_upload
 
 __all__ = ["BlobStream", "ContainerRegistryContentClient"]
 
@@ -162,7 +163,8 @@ class ContainerRegistryContentClient:
 
         Args:
             data: bytes, a path, a binary file object (read from its current position) or an
-                iterable of bytes. Streamed in constant memory.
+                iterable of bytes (the async client also takes an async iterable). Streamed in
+                constant memory; an iterable is read once, so an interrupted upload of one is not resumed.
             progress: called as `progress(bytes_sent, total_or_None)`.
             chunk_size: override the client's chunked mode for this upload.
 
@@ -171,10 +173,12 @@ class ContainerRegistryContentClient:
             HttpResponseError, ServiceRequestError: the upload failed after resuming
                 `upload_attempts` times (only seekable sources resume a single-request upload).
         """
-        source = open_source(data)
+        source = open_upload(data)
         try:
             return self._upload(source, progress, chunk_size or self._chunk_size)
         finally:
+            if isinstance(source, StreamSource):
+                source.close()
             source.close()
 
     def _upload(
