@@ -11,6 +11,7 @@ target before any blob moves, runs the engine (`_copier.py`: plan, blobs, manife
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -37,9 +38,11 @@ from .._models import (
     target_tag_for_registry,
 )
 from ._copier import ProgressHandler, _Copier
-from ._stores import _ClientOptions, _open_store, _RegistryStore
+from ._stores import _ClientOptions, _Manifest, _open_store, _RegistryStore
 
 __all__ = ["copy_image", "pull_image", "push_image"]
+
+_LOGGER = logging.getLogger("containerregistry.images")
 
 
 def _copy(
@@ -155,7 +158,7 @@ def _copy_stores(
         if convert_to_oci and isinstance(dst, LayoutLocation):
             top = copier.convert_to_oci(top)  # before any blob moves: an unconvertible image fails first
         copier.transfer_blobs()
-        copier.write_manifests(top, tag)
+        _write_manifests(copier, top, tag)
         return CopyImageResult(
             digest=top.descriptor.digest,
             media_type=top.descriptor.media_type,
@@ -177,6 +180,39 @@ def _copy_stores(
         for store in (source_store, target_store):
             if isinstance(store, _RegistryStore):
                 store.client.close()
+
+
+#: Manifest writes of one copy when the target forgets a blob a concurrent upload raced with (see below).
+_BLOB_RACE_ATTEMPTS = 3
+
+
+def lost_a_blob(exc: HttpResponseError) -> bool:
+    """The registry refused a manifest for a blob it should hold (CNCF Distribution's upload race)."""
+    return exc.status_code == 400 and bool({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"} & set(exc.codes))
+
+
+def _write_manifests(copier: _Copier, top: _Manifest, tag: str | None) -> None:
+    """Write the manifests; when the target says it lacks a blob, check every blob again and retry.
+
+    CNCF Distribution loses a blob when two uploads of it commit at once (two copies or pushes sharing
+    a layer, into one repository): the manifest PUT that follows fails with 400 MANIFEST_BLOB_UNKNOWN
+    (often with DIGEST_INVALID) although both uploads were acknowledged. Every blob is HEADed again,
+    what is missing is uploaded, and the manifests are written again, at most `_BLOB_RACE_ATTEMPTS`
+    times. The result's counters stay those of the first pass (bytes count what was moved).
+    """
+    for attempt in range(1, _BLOB_RACE_ATTEMPTS + 1):
+        try:
+            copier.write_manifests(top, tag)
+            return
+        except HttpResponseError as exc:
+            if attempt == _BLOB_RACE_ATTEMPTS or not isinstance(copier.target, _RegistryStore):
+                raise
+            if not lost_a_blob(exc):
+                raise
+            _LOGGER.info("%s: the registry lost a blob uploaded concurrently; checking blobs again", exc)
+            counts = copier.copied, copier.skipped, copier.mounted
+            copier.transfer_blobs()
+            copier.copied, copier.skipped, copier.mounted = counts
 
 
 def _refuse_locked_target(

@@ -22,7 +22,7 @@ import httpx
 
 from ..._sync._content_client import ContainerRegistryContentClient
 from ..._sync._shim import run_bounded
-from ...exceptions import HttpResponseError, RegistryError, ResourceNotFoundError
+from ...exceptions import RegistryError, ResourceNotFoundError
 from ...protocol.reference import parse_reference
 from ...transport import RetryPolicy
 from .._mirror import (
@@ -35,7 +35,7 @@ from .._mirror import (
     in_shard,
     select_tags,
 )
-from .._models import CopyImageResult, RegistryLocation, as_location
+from .._models import RegistryLocation, as_location
 from ._copy import copy_image
 
 __all__ = ["mirror_repository", "sync_mirrors"]
@@ -87,32 +87,6 @@ def _referrer_digests(client: ContainerRegistryContentClient, digest: str) -> se
     for descriptor in client.list_referrers(digest):
         found.add(descriptor.digest)
     return found
-
-
-#: Copies of one tag when the target forgets a blob another copy raced to upload (see `_copy_tag`).
-_BLOB_RACE_ATTEMPTS = 3
-
-
-def _lost_a_blob(exc: HttpResponseError) -> bool:
-    return exc.status_code == 400 and bool({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"} & set(exc.codes))
-
-
-def _copy_tag(source: RegistryLocation, target: RegistryLocation, **kwargs: Any) -> CopyImageResult:
-    """`copy_image`, again when the target answers the manifest with MANIFEST_BLOB_UNKNOWN.
-
-    Tags copied at the same time often share blobs (a base layer, a config). CNCF Distribution loses
-    a blob when two uploads of it commit at once (seen: 400 MANIFEST_BLOB_UNKNOWN on the manifest PUT
-    that follows, for blobs both copies had just uploaded); a new attempt HEADs every blob again and
-    uploads what is missing, so the tag lands.
-    """
-    for attempt in range(1, _BLOB_RACE_ATTEMPTS + 1):
-        try:
-            return copy_image(source, target, **kwargs)
-        except HttpResponseError as exc:
-            if attempt == _BLOB_RACE_ATTEMPTS or not _lost_a_blob(exc):
-                raise
-            _LOGGER.info("%s: the registry lost a blob uploaded concurrently; copying again", target)
-    raise AssertionError("unreachable")
 
 
 def mirror_repository(
@@ -202,7 +176,7 @@ def mirror_repository(
                 elif dry_run:
                     item = MirrorItem(tag, src_ref, dst_ref, digest, "would copy")
                 else:
-                    result = _copy_tag(
+                    result = copy_image(
                         _at(src, f"@{digest}"),
                         _at(dst, f":{tag}"),
                         source_credential=src_credential,
