@@ -232,3 +232,24 @@ def test_async_upload_blob_takes_an_async_iterable(registry_emulator: Any) -> No
     uploaded, content = asyncio.run(main())
     assert (uploaded.digest, uploaded.size) == (digest, sum(map(len, parts)))
     assert content == b"".join(parts)
+
+
+def test_a_sync_mounts_blobs_it_already_put_in_another_repository_of_the_target(
+    tmp_path: Path, registry_emulator: Any, distribution: Any, ops: Ops, repo: str
+) -> None:
+    """Two jobs mirror the same image into two repositories of Distribution: the second job mounts
+    every blob from the first one's repository (cross-repo mount) instead of uploading it again."""
+    from containerregistry.images import SyncConfig, SyncJob
+    from tests.images.test_mirror import run
+
+    image = _seed(tmp_path, registry_emulator, repo, 1 * MIB)
+    source = f"{registry_emulator.endpoint}/{repo}"
+    jobs = [SyncJob(source=source, target=f"{distribution.endpoint}/{repo}/m{i}") for i in range(2)]
+    report = run(ops.flavour, "sync_mirrors", SyncConfig(jobs=jobs))
+    assert report.ok, [r.error for r in report.results]
+    first, second = (result.items[0] for result in report.results)
+    assert (first.action, second.action) == ("copied", "copied")
+    assert first.blobs_copied == len(image.blobs) and first.bytes_copied > 0
+    assert (second.blobs_copied, second.bytes_copied) == (0, 0), "the second job uploaded blobs again"
+    for i in range(2):
+        assert_image_in_registry(distribution.endpoint, f"{repo}/m{i}", image, "1.0")

@@ -22,9 +22,9 @@ from typing import Any
 from ..._bounded import loads_json
 from ..._common import MAX_MANIFEST_SIZE
 from ..._layout import ImageLayoutError
-from ...aio._shim import run_bounded
+from ...aio._shim import read_ahead, run_bounded
 from ...aio._stream_source import StreamSource
-from ...exceptions import DigestValidationError
+from ...exceptions import DigestValidationError, HttpResponseError, ServiceRequestError
 from ...protocol import media_types
 from ...protocol.digest import compute_digest
 from ...protocol.models import (
@@ -37,9 +37,12 @@ from ...protocol.models import (
 )
 from .._convert import to_oci_manifest
 from .._models import ProgressTracker, TransferAborted, TransferProgress, parse_platforms, platform_matches
+from .._sightings import BlobSightings
 from .._spool import ManifestSpool
 from ._stores import _LayoutStore, _Manifest, _references, _RegistryStore, _Store
 
+#: A relayed blob's chunks read ahead of its upload (each up to the stream's chunk size, 1 MiB or less).
+_READ_AHEAD_CHUNKS = 8
 #: Indexes nest (an index of indexes); deeper than this is refused as hostile.
 _MAX_DEPTH = 8
 _DOCKER_CONFIG_TYPES = frozenset({media_types.OCI_CONFIG, media_types.DOCKER_CONFIG})
@@ -61,6 +64,7 @@ class _Copier:
         include_referrers: bool,
         concurrency: int,
         progress: ProgressHandler | None,
+        sightings: BlobSightings | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -70,6 +74,7 @@ class _Copier:
         self.include_referrers = include_referrers
         self.concurrency = concurrency
         self.tracker = ProgressTracker(progress)
+        self.sightings = sightings
         self.manifests: dict[str, _Manifest] = {}
         # Manifest bytes between plan and write, within a memory budget (the rest in a temporary file).
         self.spool = ManifestSpool()
@@ -226,6 +231,7 @@ class _Copier:
         if await target.has_blob(blob):
             self._count("skipped", 0)
             self.tracker.finished(blob, "skipped")
+            self._note(blob)
             return
         if isinstance(target, _RegistryStore):
             if (
@@ -233,9 +239,10 @@ class _Copier:
                 and target.same_registry(source)
                 and source.location.repository != target.location.repository
                 and await target.client.mount_blob(blob.digest, source.location.repository)
-            ):
+            ) or await self._mount_seen(target, blob):
                 self._count("mounted", 0)
                 self.tracker.finished(blob, "mounted")
+                self._note(blob)
                 return
             if isinstance(source, _LayoutStore):
                 path = source.layout.blob_path(blob.digest)
@@ -251,6 +258,26 @@ class _Copier:
             await self._registry_to_layout(source, target, blob)
         self._count("copied", blob.size)
         self.tracker.finished(blob, "done")
+        self._note(blob)
+
+    def _note(self, blob: OciDescriptor) -> None:
+        if self.sightings is not None and isinstance(self.target, _RegistryStore):
+            target = self.target
+            self.sightings.note(target.client.endpoint, blob.digest, target.location.repository)
+
+    async def _mount_seen(self, target: _RegistryStore, blob: OciDescriptor) -> bool:
+        """Mount `blob` from a repository of the target registry this run saw it in (a sync, --all-tags)."""
+        if self.sightings is None:
+            return False
+        seen_in = self.sightings.where(
+            target.client.endpoint, blob.digest, besides=target.location.repository
+        )
+        if seen_in is None:
+            return False
+        try:
+            return await target.client.mount_blob(blob.digest, seen_in)
+        except (HttpResponseError, ServiceRequestError):
+            return False  # the repository went away, or this identity may not read it: upload instead
 
     def _count(self, kind: str, size: int) -> None:
         with self._lock:
@@ -277,7 +304,8 @@ class _Copier:
         # An interrupted upload resumes: the source is read again from its start up to the registry's
         # offset (hashed, not sent), then the upload goes on from there.
         def reopen() -> AsyncIterator[bytes]:
-            return _read_blob(source, blob)
+            # Read ahead of the upload: both connections move at once instead of taking turns.
+            return read_ahead(_read_blob(source, blob), _READ_AHEAD_CHUNKS)
 
         relay = StreamSource(None, size=blob.size, digest=blob.digest, reopen=reopen)
         result = await target.client.upload_blob(relay, progress=self.tracker.callback(blob))

@@ -37,6 +37,7 @@ from .._models import (
     parse_platforms,
     target_tag_for_registry,
 )
+from .._sightings import BlobSightings
 from ._copier import ProgressHandler, _Copier
 from ._stores import _ClientOptions, _Manifest, _open_store, _RegistryStore
 
@@ -59,6 +60,7 @@ def _copy(
     options: _ClientOptions,
     require: str,
     convert_to_oci: bool = True,
+    sightings: BlobSightings | None = None,
 ) -> CopyImageResult:
     src = as_location(source)
     dst = as_location(target)
@@ -92,6 +94,7 @@ def _copy(
             progress=progress,
             options=options,
             convert_to_oci=convert_to_oci,
+            sightings=sightings,
         )
     except Exception:
         if created is not None:
@@ -112,6 +115,7 @@ def _copy_stores(
     progress: ProgressHandler | None,
     options: _ClientOptions,
     convert_to_oci: bool,
+    sightings: BlobSightings | None,
 ) -> CopyImageResult:
     source_store = _open_store(
         src, source_credential if source_credential is not None else credential, options, create=False
@@ -133,6 +137,7 @@ def _copy_stores(
             include_referrers=include_referrers,
             concurrency=concurrency,
             progress=progress,
+            sightings=sightings,
         )
         top, source_tag, filtered = copier.plan()
         if isinstance(dst, RegistryLocation):
@@ -340,6 +345,40 @@ def copy_image(
         options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
         require="",
         convert_to_oci=convert_to_oci,
+    )
+
+
+def copy_image_noting(
+    source: RegistryLocation,
+    target: RegistryLocation,
+    sightings: BlobSightings,
+    *,
+    source_credential: Any,
+    target_credential: Any,
+    platforms: Sequence[str] | None,
+    include_referrers: bool,
+    concurrency: int,
+    transport: httpx.BaseTransport | None,
+    timeout: float | httpx.Timeout | None,
+    retry: RetryPolicy | None,
+    verify: bool | str,
+    insecure: bool,
+    trusted_token_hosts: Iterable[str] | None,
+) -> CopyImageResult:
+    """`copy_image` for a mirror run: notes where blobs are in the target registry, mounts from there."""
+    return _copy(
+        source,
+        target,
+        credential=None,
+        source_credential=source_credential,
+        target_credential=target_credential,
+        platforms=platforms,
+        include_referrers=include_referrers,
+        concurrency=concurrency,
+        progress=None,
+        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        require="",
+        sightings=sightings,
     )
 
 

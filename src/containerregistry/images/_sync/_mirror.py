@@ -14,6 +14,7 @@ go on.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -36,7 +37,13 @@ from .._mirror import (
     select_tags,
 )
 from .._models import RegistryLocation, as_location
-from ._copy import copy_image
+from .._sightings import BlobSightings
+from ._copy import copy_image_noting
+
+#: The blob sightings of the `sync_mirrors` run in progress: its jobs mount from each other's targets.
+_RUN_SIGHTINGS: contextvars.ContextVar[BlobSightings | None] = contextvars.ContextVar(
+    "containerregistry_blob_sightings", default=None
+)
 
 __all__ = ["mirror_repository", "sync_mirrors"]
 
@@ -140,6 +147,7 @@ def mirror_repository(
     }
     src_credential = source_credential if source_credential is not None else credential
     dst_credential = target_credential if target_credential is not None else credential
+    sightings = _RUN_SIGHTINGS.get() or BlobSightings()
     with (
         ContainerRegistryContentClient(
             _endpoint(src), src.repository, src_credential, **options
@@ -176,9 +184,10 @@ def mirror_repository(
                 elif dry_run:
                     item = MirrorItem(tag, src_ref, dst_ref, digest, "would copy")
                 else:
-                    result = copy_image(
+                    result = copy_image_noting(
                         _at(src, f"@{digest}"),
                         _at(dst, f":{tag}"),
+                        sightings,
                         source_credential=src_credential,
                         target_credential=dst_credential,
                         platforms=platforms,
@@ -241,30 +250,38 @@ def sync_mirrors(
     if shard is not None:
         jobs = [job for job in jobs if in_shard(job, *shard)]
     results = []
-    for job in jobs:
-        try:
-            result = mirror_repository(
-                job.source,
-                job.target,
-                tags=job.tags,
-                credential=credential,
-                platforms=job.platforms,
-                include_referrers=job.referrers,
-                concurrency=config.concurrency,
-                image_concurrency=config.image_concurrency,
-                dry_run=dry_run,
-                progress=progress,
-                transport=transport,
-                timeout=timeout,
-                retry=retry,
-                verify=verify,
-                insecure=insecure,
-                trusted_token_hosts=trusted_token_hosts,
-            )
-        except (RegistryError, OSError, ValueError) as exc:
-            _LOGGER.debug("sync %s -> %s failed", job.source, job.target, exc_info=True)
-            result = MirrorResult(source=_shown(job.source), target=_shown(job.target), error=_describe(exc))
-        results.append(result)
+    # One run's jobs share what they saw: a blob uploaded for one target repository is mounted into
+    # the next repository of that registry that needs it, not uploaded again.
+    reset = _RUN_SIGHTINGS.set(BlobSightings())
+    try:
+        for job in jobs:
+            try:
+                result = mirror_repository(
+                    job.source,
+                    job.target,
+                    tags=job.tags,
+                    credential=credential,
+                    platforms=job.platforms,
+                    include_referrers=job.referrers,
+                    concurrency=config.concurrency,
+                    image_concurrency=config.image_concurrency,
+                    dry_run=dry_run,
+                    progress=progress,
+                    transport=transport,
+                    timeout=timeout,
+                    retry=retry,
+                    verify=verify,
+                    insecure=insecure,
+                    trusted_token_hosts=trusted_token_hosts,
+                )
+            except (RegistryError, OSError, ValueError) as exc:
+                _LOGGER.debug("sync %s -> %s failed", job.source, job.target, exc_info=True)
+                result = MirrorResult(
+                    source=_shown(job.source), target=_shown(job.target), error=_describe(exc)
+                )
+            results.append(result)
+    finally:
+        _RUN_SIGHTINGS.reset(reset)
     return SyncReport(
         results=results,
         dry_run=dry_run,
