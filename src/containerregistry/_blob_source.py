@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, Iterable, Iterator
 from typing import BinaryIO, Protocol, TypeAlias, cast
 
 from .protocol.digest import Hasher
 
-__all__ = ["CHUNK", "BlobData", "BlobSource", "BinaryReader", "open_source"]
+__all__ = ["CHUNK", "AsyncBlobData", "BlobData", "BlobSource", "BinaryReader", "open_source"]
 
 
 class BinaryReader(Protocol):
@@ -31,6 +31,8 @@ class BinaryReader(Protocol):
 #: cannot be rewound: an interrupted single-request upload of one is not resumed). A file opened in text
 #: mode is refused (`TypeError`), as is an async iterable.
 BlobData: TypeAlias = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryReader | Iterable[bytes]
+#: What the async `upload_blob` accepts: `BlobData` or an async iterable of bytes (a relayed stream).
+AsyncBlobData: TypeAlias = BlobData | AsyncIterable[bytes]
 
 #: Transfer chunk size: large enough that per-chunk overhead (hashing calls, syscalls) is noise.
 CHUNK = 1 << 20

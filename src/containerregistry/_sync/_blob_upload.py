@@ -44,6 +44,7 @@ from ..protocol.upload import (
     stream_headers,
 )
 from ._pipeline import Pipeline
+from ._stream_source import StreamSource
 
 __all__ = ["BlobUploader", "check_digest_header", "head_blob", "upload_location"]
 
@@ -90,10 +91,16 @@ class BlobUploader:
         state = _UploadState(self.start_session(action), Hasher())
         while True:
             try:
-                if chunk_size:
-                    self._send_chunks(state, source, chunk_size, progress, action)
-                else:
-                    self._send_stream(state, source, progress, action)
+                try:
+                    if chunk_size:
+                        self._send_chunks(state, source, chunk_size, progress, action)
+                    else:
+                        self._send_stream(state, source, progress, action)
+                    if isinstance(source, StreamSource):
+                        source.check_end(state.hasher)  # a wrong stream is never committed
+                except DigestValidationError:
+                    self._cancel(state.location, action)
+                    raise
                 digest = state.hasher.digest
                 self._commit(state.location, digest, action)
                 break
@@ -113,7 +120,7 @@ class BlobUploader:
                 if not isinstance(step, Resume):
                     raise
                 if step.rewind:
-                    state.hasher, state.pending = source.rehash(step.offset), b""
+                    state.hasher, state.pending = _rehash(source, step.offset), b""
                 else:
                     state.resume_at = step.offset  # within the chunk we still hold in memory
         return UploadRegistryBlobResult(digest=digest, size=state.hasher.size)
@@ -139,27 +146,42 @@ class BlobUploader:
         if headers is None:
             return  # nothing left to send (an empty blob, or the registry already holds it all)
         total = source.size
+        stream = source if isinstance(source, StreamSource) else None
+        failed: list[BaseException] = []  # what the body raised: the transport may wrap or hide it
 
         def body() -> Iterator[bytes]:
-            while True:
-                chunk = source.read(CHUNK)
-                if not chunk:
-                    return
-                hasher.update(chunk)
-                if progress is not None:
-                    progress(hasher.size, total)
-                yield chunk
+            try:
+                while True:
+                    chunk = stream.pull(CHUNK) if stream is not None else source.read(CHUNK)
+                    if not chunk:
+                        return
+                    hasher.update(chunk)
+                    if stream is not None:
+                        stream.check(
+                            hasher
+                        )  # before the chunk is sent: the last byte of a wrong blob never is
+                    if progress is not None:
+                        progress(hasher.size, total)
+                    yield chunk
+            except BaseException as exc:
+                failed.append(exc)
+                raise
 
-        response = self._pipeline.send(
-            "PATCH",
-            state.location,
-            scope=self._scope,
-            action=action,
-            headers=headers,
-            content=body(),
-            expect=(202, 204),
-            retry=False,
-        )
+        try:
+            response = self._pipeline.send(
+                "PATCH",
+                state.location,
+                scope=self._scope,
+                action=action,
+                headers=headers,
+                content=body(),
+                expect=(202, 204),
+                retry=False,
+            )
+        except BaseException:
+            if failed and not isinstance(failed[0], GeneratorExit):
+                raise failed[0] from None
+            raise
         if source.size is not None and hasher.size != source.size:
             raise ServiceRequestError(f"{action} failed: the source changed size while uploading")
         if "Location" in response.headers:
@@ -179,7 +201,11 @@ class BlobUploader:
         """
         while True:
             if not state.pending:
-                state.pending = source.read_full(chunk_size)
+                state.pending = (
+                    source.pull_full(chunk_size)
+                    if isinstance(source, StreamSource)
+                    else source.read_full(chunk_size)
+                )
                 if not state.pending:
                     return
             chunk = next_chunk(state.hasher.size, len(state.pending), state.resume_at)
@@ -227,6 +253,15 @@ class BlobUploader:
         elif "Location" in response.headers:
             state.location = upload_location(self._pipeline.endpoint, response, action)
         return step
+
+    def _cancel(self, location: str, action: str) -> None:
+        """Best effort: DELETE an upload session that will not be committed (the registry drops its bytes)."""
+        try:
+            self._pipeline.send(
+                "DELETE", location, scope=self._scope, action=action, expect=(204, 200, 202, 404), retry=False
+            )
+        except (HttpResponseError, ServiceRequestError, httpx.HTTPError) as exc:
+            _LOGGER.info("%s: could not cancel the upload session (%s)", action, exc)
 
     def _commit(self, location: str, digest: str, action: str) -> None:
         try:
@@ -288,6 +323,13 @@ def check_digest_header(response: httpx.Response, expected: str, action: str) ->
             expected=expected,
             actual=header.strip()[:80],
         )
+
+
+def _rehash(source: BlobSource, offset: int) -> Hasher:
+    """The hash of the source's first `offset` bytes, the source left at `offset` (a resumed upload)."""
+    if isinstance(source, StreamSource):
+        return source.rewind(offset)
+    return source.rehash(offset)
 
 
 def _failure(exc: BaseException) -> Failure:

@@ -5,17 +5,18 @@ Hand-written (scripts/unasync.py skips it): generated code calls these names and
 
 from __future__ import annotations
 
+import queue
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from .._blob_file import BlobFileWriter
 from ..protocol.digest import Hasher
 
-__all__ = ["FileSink", "Lock", "PipelinedHasher", "blocking", "run_bounded", "speaks_tls"]
+__all__ = ["FileSink", "Lock", "PipelinedHasher", "blocking", "read_ahead", "run_bounded", "speaks_tls"]
 
 #: A mutual-exclusion lock: `threading.Lock` here, `asyncio.Lock` in the async twin (`with` / `async with`).
 Lock = threading.Lock
@@ -183,3 +184,62 @@ class FileSink:
 
     def abort(self) -> None:
         self._writer.abort()
+
+
+_END = object()
+_POLL = 0.1  # seconds between looks at the stop flag of a blocked reader or consumer
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def read_ahead(chunks: Iterator[bytes], depth: int) -> Iterator[bytes]:
+    """Yield `chunks` while a thread keeps reading up to `depth` chunks ahead of the consumer.
+
+    A relay (read from one connection, write to another) would otherwise alternate between the two,
+    each idle while the other moves a chunk. Closing this generator stops the reader, which closes
+    `chunks` in its own thread; an error of `chunks` is raised here, at its place in the stream.
+    """
+    pending: queue.Queue[Any] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                pending.put(item, timeout=_POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(_Failed(exc))
+        finally:
+            closer = getattr(chunks, "close", None)
+            if closer is not None:
+                closer()
+
+    reader = threading.Thread(target=produce, name="containerregistry-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                item = pending.get(timeout=_POLL)
+            except queue.Empty:
+                continue
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5)

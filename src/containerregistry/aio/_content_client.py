@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from .._blob_source import BlobData, BlobSource, open_source
+from .._blob_source import AsyncBlobData, BlobSource
 from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of, scope_for
 from .._files import commit_partial, open_partial
@@ -60,6 +60,7 @@ from ._ranged import (
     remove_file,
 )
 from ._shim import blocking
+from ._stream_source import StreamSource, open_upload
 
 __all__ = ["BlobStream", "ContainerRegistryContentClient"]
 
@@ -178,7 +179,7 @@ class ContainerRegistryContentClient:
 
     async def upload_blob(
         self,
-        data: BlobData,
+        data: AsyncBlobData,
         *,
         progress: ProgressCallback | None = None,
         chunk_size: int | None = None,
@@ -187,7 +188,9 @@ class ContainerRegistryContentClient:
 
         Args:
             data: bytes, a path, a binary file object (read from its current position) or an
-                iterable of bytes (`containerregistry.BlobData`). Streamed in constant memory.
+                iterable of bytes (`containerregistry.BlobData`; the async client also takes an async
+                iterable). Streamed in constant memory; an iterable is read once, so an interrupted
+                upload of one is not resumed.
             progress: called as `progress(bytes_sent, total_or_None)`.
             chunk_size: override the client's chunked mode for this upload.
 
@@ -196,10 +199,12 @@ class ContainerRegistryContentClient:
             HttpResponseError, ServiceRequestError: the upload failed after resuming
                 `upload_attempts` times (only seekable sources resume a single-request upload).
         """
-        source = open_source(data)
+        source = open_upload(data)
         try:
             return await self._upload(source, progress, chunk_size or self._chunk_size)
         finally:
+            if isinstance(source, StreamSource):
+                await source.aclose()
             source.close()
 
     async def _upload(

@@ -6,14 +6,15 @@ Hand-written (scripts/unasync.py skips it): generated code calls these names and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from .._blob_file import BlobFileWriter
 from ..protocol.digest import Hasher
 
-__all__ = ["FileSink", "Lock", "PipelinedHasher", "blocking", "run_bounded", "speaks_tls"]
+__all__ = ["FileSink", "Lock", "PipelinedHasher", "blocking", "read_ahead", "run_bounded", "speaks_tls"]
 
 #: A mutual-exclusion lock: `asyncio.Lock` here, `threading.Lock` in the sync twin (`async with` / `with`).
 Lock = asyncio.Lock
@@ -150,3 +151,49 @@ class FileSink:
 
     async def abort(self) -> None:
         await blocking(self._writer.abort)
+
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+async def read_ahead(chunks: AsyncIterator[bytes], depth: int) -> AsyncIterator[bytes]:
+    """Yield `chunks` while a task keeps reading up to `depth` chunks ahead of the consumer.
+
+    A relay (read from one connection, write to another) would otherwise alternate between the two,
+    each idle while the other moves a chunk. Closing this generator cancels the reader and closes
+    `chunks`; an error of `chunks` is raised here, at its place in the stream.
+    """
+    queue: asyncio.Queue[Any] = asyncio.Queue(depth)
+
+    async def produce() -> None:
+        try:
+            async for chunk in chunks:
+                await queue.put(chunk)
+            await queue.put(_END)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the consumer, raised there
+            await queue.put(_Failed(exc))
+        finally:
+            closer = getattr(chunks, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    task = asyncio.create_task(produce())
+    try:
+        while True:
+            item = await queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

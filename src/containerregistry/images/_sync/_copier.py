@@ -8,7 +8,8 @@ This is the async source; `containerregistry.images._sync._copier` is generated 
    referrers when asked), verifying each one's digest; collect the distinct blobs.
 2. Blobs: transfer them concurrently (at most `concurrency` at a time), each once: skipped when the
    target has it (HEAD), mounted when source and target are repositories of the same registry, else
-   copied. If any blob fails, the others are stopped and NO manifest is written.
+   copied (registry to registry: streamed from source to target, never staged, digest checked as it
+   streams). If any blob fails, the others are stopped and NO manifest is written.
 3. Manifests: children before their index, subjects before their referrers, the top one last,
    always with the exact bytes read from the source (except a platform-filtered index, which is new).
    For a layout target, `index.json` is written last, atomically.
@@ -16,16 +17,16 @@ This is the async source; `containerregistry.images._sync._copier` is generated 
 
 from __future__ import annotations
 
-import tempfile
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from ..._bounded import loads_json
 from ..._common import MAX_MANIFEST_SIZE
 from ..._layout import ImageLayoutError
-from ..._sync._shim import blocking, run_bounded
-from ...exceptions import DigestValidationError
+from ..._sync._shim import blocking, read_ahead, run_bounded
+from ..._sync._stream_source import StreamSource
+from ...exceptions import DigestValidationError, HttpResponseError, ServiceRequestError
 from ...protocol import media_types
 from ...protocol.digest import compute_digest
 from ...protocol.models import (
@@ -38,11 +39,12 @@ from ...protocol.models import (
 )
 from .._convert import to_oci_manifest
 from .._models import ProgressTracker, TransferAborted, TransferProgress, parse_platforms, platform_matches
+from .._sightings import BlobSightings
 from .._spool import ManifestSpool
 from ._stores import _LayoutStore, _Manifest, _references, _RegistryStore, _Store
 
-#: Registry-to-registry copies stage blobs up to this size in memory, larger ones in a temporary file.
-_MEMORY_STAGE_LIMIT = 16 * 1024 * 1024
+#: A relayed blob's chunks read ahead of its upload (each up to the stream's chunk size, 1 MiB or less).
+_READ_AHEAD_CHUNKS = 8
 #: Indexes nest (an index of indexes); deeper than this is refused as hostile.
 _MAX_DEPTH = 8
 _DOCKER_CONFIG_TYPES = frozenset({media_types.OCI_CONFIG, media_types.DOCKER_CONFIG})
@@ -64,6 +66,7 @@ class _Copier:
         include_referrers: bool,
         concurrency: int,
         progress: ProgressHandler | None,
+        sightings: BlobSightings | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -73,6 +76,7 @@ class _Copier:
         self.include_referrers = include_referrers
         self.concurrency = concurrency
         self.tracker = ProgressTracker(progress)
+        self.sightings = sightings
         self.manifests: dict[str, _Manifest] = {}
         # Manifest bytes between plan and write, within a memory budget (the rest in a temporary file).
         self.spool = ManifestSpool()
@@ -227,6 +231,7 @@ class _Copier:
         if target.has_blob(blob):
             self._count("skipped", 0)
             self.tracker.finished(blob, "skipped")
+            self._note(blob)
             return
         if isinstance(target, _RegistryStore):
             if (
@@ -234,9 +239,10 @@ class _Copier:
                 and target.same_registry(source)
                 and source.location.repository != target.location.repository
                 and target.client.mount_blob(blob.digest, source.location.repository)
-            ):
+            ) or self._mount_seen(target, blob):
                 self._count("mounted", 0)
                 self.tracker.finished(blob, "mounted")
+                self._note(blob)
                 return
             if isinstance(source, _LayoutStore):
                 path = source.layout.blob_path(blob.digest)
@@ -252,6 +258,26 @@ class _Copier:
             self._registry_to_layout(source, target, blob)
         self._count("copied", blob.size)
         self.tracker.finished(blob, "done")
+        self._note(blob)
+
+    def _note(self, blob: OciDescriptor) -> None:
+        if self.sightings is not None and isinstance(self.target, _RegistryStore):
+            target = self.target
+            self.sightings.note(target.client.endpoint, blob.digest, target.location.repository)
+
+    def _mount_seen(self, target: _RegistryStore, blob: OciDescriptor) -> bool:
+        """Mount `blob` from a repository of the target registry this run saw it in (a sync, --all-tags)."""
+        if self.sightings is None:
+            return False
+        seen_in = self.sightings.where(
+            target.client.endpoint, blob.digest, besides=target.location.repository
+        )
+        if seen_in is None:
+            return False
+        try:
+            return target.client.mount_blob(blob.digest, seen_in)
+        except (HttpResponseError, ServiceRequestError):
+            return False  # the repository went away, or this identity may not read it: upload instead
 
     def _count(self, kind: str, size: int) -> None:
         with self._lock:
@@ -270,37 +296,17 @@ class _Copier:
     def _registry_to_registry(
         self, source: _RegistryStore, target: _RegistryStore, blob: OciDescriptor
     ) -> None:
-        # Stage the blob (the upload needs a replayable body to resume): small ones in memory, large
-        # ones in an anonymous temporary file, verified against the digest before the upload starts.
-        # The stream verifies the digest when it ends (DigestValidationError), so no second hash here.
-        staged: bytes | BinaryIO
-        received = 0
-        with tempfile.TemporaryFile() as spool:
-            buffer = bytearray()
-            in_memory = blob.size <= _MEMORY_STAGE_LIMIT
-            with source.client.download_blob_streaming(
-                blob.digest, progress=self.tracker.callback(blob, half=0)
-            ) as stream:
-                for chunk in stream.iter_bytes():
-                    received += len(chunk)
-                    if received > blob.size:
-                        break
-                    if in_memory:
-                        buffer += chunk
-                    else:
-                        spool.write(chunk)
-            if received != blob.size:
-                raise DigestValidationError(
-                    f"blob {blob.digest} of {source.location} is not {blob.size} bytes as its descriptor says",
-                    expected=blob.digest,
-                )
-            if in_memory:
-                staged = bytes(buffer)
-            else:
-                spool.flush()
-                spool.seek(0)
-                staged = spool
-            result = target.client.upload_blob(staged, progress=self.tracker.callback(blob, half=1))
+        # Relay the blob: each chunk read from the source goes into the upload as it arrives (no staging
+        # in memory or a file). The uploader checks size and digest as it streams and sends the last
+        # byte only once the whole blob hashes to `blob.digest`, so a wrong source never gets committed.
+        # An interrupted upload resumes: the source is read again from its start up to the registry's
+        # offset (hashed, not sent), then the upload goes on from there.
+        def reopen() -> Iterator[bytes]:
+            # Read ahead of the upload: both connections move at once instead of taking turns.
+            return read_ahead(_read_blob(source, blob), _READ_AHEAD_CHUNKS)
+
+        relay = StreamSource(None, size=blob.size, digest=blob.digest, reopen=reopen)
+        result = target.client.upload_blob(relay, progress=self.tracker.callback(blob))
         _check_uploaded(result.digest, result.size, blob, str(source.location))
 
     # -- manifests ----------------------------------------------------------------------------
@@ -361,6 +367,14 @@ class _Copier:
         ]
         entries.append((top.descriptor, tag))
         target.layout.add_to_index(entries)
+
+
+def _read_blob(source: _RegistryStore, blob: OciDescriptor) -> Iterator[bytes]:
+    """The blob's bytes from the source registry (a dropped connection resumes with `Range`)."""
+    with source.client.download_blob_streaming(blob.digest) as stream:
+        for chunk in stream.iter_bytes():
+            if chunk:
+                yield chunk
 
 
 def _check_uploaded(digest: str, size: int, blob: OciDescriptor, where: str) -> None:

@@ -11,6 +11,7 @@ target before any blob moves, runs the engine (`_copier.py`: plan, blobs, manife
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -36,10 +37,13 @@ from .._models import (
     parse_platforms,
     target_tag_for_registry,
 )
+from .._sightings import BlobSightings
 from ._copier import ProgressHandler, _Copier
-from ._stores import _ClientOptions, _open_store, _RegistryStore
+from ._stores import _ClientOptions, _Manifest, _open_store, _RegistryStore
 
 __all__ = ["copy_image", "pull_image", "push_image"]
+
+_LOGGER = logging.getLogger("containerregistry.images")
 
 
 def _copy(
@@ -56,6 +60,7 @@ def _copy(
     options: _ClientOptions,
     require: str,
     convert_to_oci: bool = True,
+    sightings: BlobSightings | None = None,
 ) -> CopyImageResult:
     src = as_location(source)
     dst = as_location(target)
@@ -89,6 +94,7 @@ def _copy(
             progress=progress,
             options=options,
             convert_to_oci=convert_to_oci,
+            sightings=sightings,
         )
     except Exception:
         if created is not None:
@@ -109,6 +115,7 @@ def _copy_stores(
     progress: ProgressHandler | None,
     options: _ClientOptions,
     convert_to_oci: bool,
+    sightings: BlobSightings | None,
 ) -> CopyImageResult:
     source_store = _open_store(
         src, source_credential if source_credential is not None else credential, options, create=False
@@ -130,6 +137,7 @@ def _copy_stores(
             include_referrers=include_referrers,
             concurrency=concurrency,
             progress=progress,
+            sightings=sightings,
         )
         top, source_tag, filtered = copier.plan()
         if isinstance(dst, RegistryLocation):
@@ -155,7 +163,7 @@ def _copy_stores(
         if convert_to_oci and isinstance(dst, LayoutLocation):
             top = copier.convert_to_oci(top)  # before any blob moves: an unconvertible image fails first
         copier.transfer_blobs()
-        copier.write_manifests(top, tag)
+        _write_manifests(copier, top, tag)
         return CopyImageResult(
             digest=top.descriptor.digest,
             media_type=top.descriptor.media_type,
@@ -177,6 +185,39 @@ def _copy_stores(
         for store in (source_store, target_store):
             if isinstance(store, _RegistryStore):
                 store.client.close()
+
+
+#: Manifest writes of one copy when the target forgets a blob a concurrent upload raced with (see below).
+_BLOB_RACE_ATTEMPTS = 3
+
+
+def lost_a_blob(exc: HttpResponseError) -> bool:
+    """The registry refused a manifest for a blob it should hold (CNCF Distribution's upload race)."""
+    return exc.status_code == 400 and bool({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"} & set(exc.codes))
+
+
+def _write_manifests(copier: _Copier, top: _Manifest, tag: str | None) -> None:
+    """Write the manifests; when the target says it lacks a blob, check every blob again and retry.
+
+    CNCF Distribution loses a blob when two uploads of it commit at once (two copies or pushes sharing
+    a layer, into one repository): the manifest PUT that follows fails with 400 MANIFEST_BLOB_UNKNOWN
+    (often with DIGEST_INVALID) although both uploads were acknowledged. Every blob is HEADed again,
+    what is missing is uploaded, and the manifests are written again, at most `_BLOB_RACE_ATTEMPTS`
+    times. The result's counters stay those of the first pass (bytes count what was moved).
+    """
+    for attempt in range(1, _BLOB_RACE_ATTEMPTS + 1):
+        try:
+            copier.write_manifests(top, tag)
+            return
+        except HttpResponseError as exc:
+            if attempt == _BLOB_RACE_ATTEMPTS or not isinstance(copier.target, _RegistryStore):
+                raise
+            if not lost_a_blob(exc):
+                raise
+            _LOGGER.info("%s: the registry lost a blob uploaded concurrently; checking blobs again", exc)
+            counts = copier.copied, copier.skipped, copier.mounted
+            copier.transfer_blobs()
+            copier.copied, copier.skipped, copier.mounted = counts
 
 
 def _refuse_locked_target(
@@ -304,6 +345,40 @@ def copy_image(
         options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
         require="",
         convert_to_oci=convert_to_oci,
+    )
+
+
+def copy_image_noting(
+    source: RegistryLocation,
+    target: RegistryLocation,
+    sightings: BlobSightings,
+    *,
+    source_credential: Any,
+    target_credential: Any,
+    platforms: Sequence[str] | None,
+    include_referrers: bool,
+    concurrency: int,
+    transport: httpx.BaseTransport | None,
+    timeout: float | httpx.Timeout | None,
+    retry: RetryPolicy | None,
+    verify: bool | str,
+    insecure: bool,
+    trusted_token_hosts: Iterable[str] | None,
+) -> CopyImageResult:
+    """`copy_image` for a mirror run: notes where blobs are in the target registry, mounts from there."""
+    return _copy(
+        source,
+        target,
+        credential=None,
+        source_credential=source_credential,
+        target_credential=target_credential,
+        platforms=platforms,
+        include_referrers=include_referrers,
+        concurrency=concurrency,
+        progress=None,
+        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        require="",
+        sightings=sightings,
     )
 
 

@@ -14,6 +14,7 @@ go on.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ import httpx
 
 from ..._sync._content_client import ContainerRegistryContentClient
 from ..._sync._shim import run_bounded
-from ...exceptions import HttpResponseError, RegistryError, ResourceNotFoundError
+from ...exceptions import RegistryError, ResourceNotFoundError
 from ...protocol.reference import parse_reference
 from ...transport import RetryPolicy
 from .._mirror import (
@@ -35,8 +36,14 @@ from .._mirror import (
     in_shard,
     select_tags,
 )
-from .._models import CopyImageResult, RegistryLocation, as_location
-from ._copy import copy_image
+from .._models import RegistryLocation, as_location
+from .._sightings import BlobSightings
+from ._copy import copy_image_noting
+
+#: The blob sightings of the `sync_mirrors` run in progress: its jobs mount from each other's targets.
+_RUN_SIGHTINGS: contextvars.ContextVar[BlobSightings | None] = contextvars.ContextVar(
+    "containerregistry_blob_sightings", default=None
+)
 
 __all__ = ["mirror_repository", "sync_mirrors"]
 
@@ -87,32 +94,6 @@ def _referrer_digests(client: ContainerRegistryContentClient, digest: str) -> se
     for descriptor in client.list_referrers(digest):
         found.add(descriptor.digest)
     return found
-
-
-#: Copies of one tag when the target forgets a blob another copy raced to upload (see `_copy_tag`).
-_BLOB_RACE_ATTEMPTS = 3
-
-
-def _lost_a_blob(exc: HttpResponseError) -> bool:
-    return exc.status_code == 400 and bool({"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"} & set(exc.codes))
-
-
-def _copy_tag(source: RegistryLocation, target: RegistryLocation, **kwargs: Any) -> CopyImageResult:
-    """`copy_image`, again when the target answers the manifest with MANIFEST_BLOB_UNKNOWN.
-
-    Tags copied at the same time often share blobs (a base layer, a config). CNCF Distribution loses
-    a blob when two uploads of it commit at once (seen: 400 MANIFEST_BLOB_UNKNOWN on the manifest PUT
-    that follows, for blobs both copies had just uploaded); a new attempt HEADs every blob again and
-    uploads what is missing, so the tag lands.
-    """
-    for attempt in range(1, _BLOB_RACE_ATTEMPTS + 1):
-        try:
-            return copy_image(source, target, **kwargs)
-        except HttpResponseError as exc:
-            if attempt == _BLOB_RACE_ATTEMPTS or not _lost_a_blob(exc):
-                raise
-            _LOGGER.info("%s: the registry lost a blob uploaded concurrently; copying again", target)
-    raise AssertionError("unreachable")
 
 
 def mirror_repository(
@@ -166,6 +147,7 @@ def mirror_repository(
     }
     src_credential = source_credential if source_credential is not None else credential
     dst_credential = target_credential if target_credential is not None else credential
+    sightings = _RUN_SIGHTINGS.get() or BlobSightings()
     with (
         ContainerRegistryContentClient(
             _endpoint(src), src.repository, src_credential, **options
@@ -202,9 +184,10 @@ def mirror_repository(
                 elif dry_run:
                     item = MirrorItem(tag, src_ref, dst_ref, digest, "would copy")
                 else:
-                    result = _copy_tag(
+                    result = copy_image_noting(
                         _at(src, f"@{digest}"),
                         _at(dst, f":{tag}"),
+                        sightings,
                         source_credential=src_credential,
                         target_credential=dst_credential,
                         platforms=platforms,
@@ -267,30 +250,38 @@ def sync_mirrors(
     if shard is not None:
         jobs = [job for job in jobs if in_shard(job, *shard)]
     results = []
-    for job in jobs:
-        try:
-            result = mirror_repository(
-                job.source,
-                job.target,
-                tags=job.tags,
-                credential=credential,
-                platforms=job.platforms,
-                include_referrers=job.referrers,
-                concurrency=config.concurrency,
-                image_concurrency=config.image_concurrency,
-                dry_run=dry_run,
-                progress=progress,
-                transport=transport,
-                timeout=timeout,
-                retry=retry,
-                verify=verify,
-                insecure=insecure,
-                trusted_token_hosts=trusted_token_hosts,
-            )
-        except (RegistryError, OSError, ValueError) as exc:
-            _LOGGER.debug("sync %s -> %s failed", job.source, job.target, exc_info=True)
-            result = MirrorResult(source=_shown(job.source), target=_shown(job.target), error=_describe(exc))
-        results.append(result)
+    # One run's jobs share what they saw: a blob uploaded for one target repository is mounted into
+    # the next repository of that registry that needs it, not uploaded again.
+    reset = _RUN_SIGHTINGS.set(BlobSightings())
+    try:
+        for job in jobs:
+            try:
+                result = mirror_repository(
+                    job.source,
+                    job.target,
+                    tags=job.tags,
+                    credential=credential,
+                    platforms=job.platforms,
+                    include_referrers=job.referrers,
+                    concurrency=config.concurrency,
+                    image_concurrency=config.image_concurrency,
+                    dry_run=dry_run,
+                    progress=progress,
+                    transport=transport,
+                    timeout=timeout,
+                    retry=retry,
+                    verify=verify,
+                    insecure=insecure,
+                    trusted_token_hosts=trusted_token_hosts,
+                )
+            except (RegistryError, OSError, ValueError) as exc:
+                _LOGGER.debug("sync %s -> %s failed", job.source, job.target, exc_info=True)
+                result = MirrorResult(
+                    source=_shown(job.source), target=_shown(job.target), error=_describe(exc)
+                )
+            results.append(result)
+    finally:
+        _RUN_SIGHTINGS.reset(reset)
     return SyncReport(
         results=results,
         dry_run=dry_run,
