@@ -6,6 +6,7 @@ The sync API lives here; `containerregistry.aio` has the same names with `async 
 from __future__ import annotations
 
 from ._blob_source import BlobData
+from ._options import ClientOptions
 from ._sync import (
     ArtifactArchitecture,
     ArtifactManifestOrder,
@@ -78,6 +79,7 @@ __all__ = [
     "BlobData",
     "BlobStream",
     "ClientAuthenticationError",
+    "ClientOptions",
     "ContainerRegistryAudience",
     "ContainerRegistryClient",
     "ContainerRegistryContentClient",

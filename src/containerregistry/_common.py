@@ -21,7 +21,6 @@ __all__ = [
     "login_server_of",
     "normalize_endpoint",
     "registry_endpoint",
-    "scope_for",
     "to_timeout",
 ]
 
@@ -123,11 +122,6 @@ def login_server_of(endpoint: str) -> str:
     if "://" not in endpoint:
         return endpoint.strip().rstrip("/").split("/", 1)[0]
     return urlsplit(endpoint).netloc
-
-
-def scope_for(repository: str, *actions: str) -> tuple[str, ...]:
-    """The token scope a repository request needs, in the form the auth flow expects."""
-    return (f"repository:{repository}:{','.join(actions)}",)
 
 
 def to_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:

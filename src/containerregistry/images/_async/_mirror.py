@@ -20,6 +20,7 @@ import httpx
 
 from ...aio._content_client import ContainerRegistryContentClient
 from ...aio._shim import run_bounded
+from ...auth import AsyncCredential
 from ...exceptions import HttpResponseError, RegistryError, ResourceNotFoundError
 from ...protocol.reference import parse_reference
 from ...transport import RetryPolicy
@@ -118,9 +119,9 @@ async def mirror_repository(
     target: str | RegistryLocation,
     *,
     tags: TagFilter | Sequence[str] | None = None,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: AsyncCredential | None = None,
+    source_credential: AsyncCredential | None = None,
+    target_credential: AsyncCredential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -241,7 +242,7 @@ async def sync_mirrors(
     *,
     shard: tuple[int, int] | None = None,
     dry_run: bool = False,
-    credential: Any = None,
+    credential: AsyncCredential | None = None,
     progress: MirrorProgress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,

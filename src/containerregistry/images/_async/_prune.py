@@ -11,11 +11,11 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import httpx
 
 from ...aio._registry_client import ContainerRegistryClient
+from ...auth import AsyncCredential
 from ...exceptions import OperationNotAllowedError
 from ...protocol.acr import ArtifactManifestOrder, ArtifactManifestProperties
 from ...transport import RetryPolicy
@@ -91,7 +91,7 @@ async def prune(
     repository: str,
     *,
     keep: int,
-    credential: Any = None,
+    credential: AsyncCredential | None = None,
     dry_run: bool = False,
     tag_pattern: str | None = None,
     older_than: timedelta | None = None,

@@ -14,11 +14,10 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from ..._sync._registry_client import ContainerRegistryClient
+from ...auth import Credential
 from ...exceptions import (
     DigestValidationError,
     HttpResponseError,
@@ -37,7 +36,7 @@ from .._models import (
     target_tag_for_registry,
 )
 from ._copier import ProgressHandler, _Copier
-from ._stores import _ClientOptions, _open_store, _RegistryStore
+from ._stores import SharedClient, _ClientOptions, _open_store, _RegistryStore
 
 __all__ = ["copy_image", "pull_image", "push_image"]
 
@@ -46,9 +45,9 @@ def _copy(
     source: str | ImageLocation,
     target: str | ImageLocation,
     *,
-    credential: Any,
-    source_credential: Any,
-    target_credential: Any,
+    credential: Credential | None,
+    source_credential: Credential | None,
+    target_credential: Credential | None,
     platforms: Sequence[str] | None,
     include_referrers: bool,
     concurrency: int,
@@ -100,9 +99,9 @@ def _copy_stores(
     src: ImageLocation,
     dst: ImageLocation,
     *,
-    credential: Any,
-    source_credential: Any,
-    target_credential: Any,
+    credential: Credential | None,
+    source_credential: Credential | None,
+    target_credential: Credential | None,
     platforms: Sequence[str] | None,
     include_referrers: bool,
     concurrency: int,
@@ -180,24 +179,18 @@ def _copy_stores(
 
 
 def _refuse_locked_target(
-    target: RegistryLocation, tag: str | None, digest: str, options: _ClientOptions, credential: Any
+    target: RegistryLocation,
+    tag: str | None,
+    digest: str,
+    options: _ClientOptions,
+    credential: Credential | None,
 ) -> None:
     """Raise OperationNotAllowedError when the ACR API says the target repository or tag is write-locked.
 
     Registries without the ACR API, and identities that may not read its metadata, are not asked
     twice: any error of the look-up leaves the decision to the registry (the manifest PUT).
     """
-    endpoint = f"{target.scheme}://{target.registry}" if target.scheme else target.registry
-    with ContainerRegistryClient(
-        endpoint,
-        credential,
-        transport=options.transport,
-        timeout=options.timeout,
-        retry=options.retry,
-        verify=options.verify,
-        insecure=options.insecure,
-        trusted_token_hosts=options.trusted_token_hosts,
-    ) as client:
+    with options.registry_client(target, credential) as client:
         repository = client.get_repository(target.repository)
         try:
             properties = repository.get_properties()
@@ -227,9 +220,9 @@ def copy_image(
     source: str | ImageLocation,
     target: str | ImageLocation,
     *,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: Credential | None = None,
+    source_credential: Credential | None = None,
+    target_credential: Credential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -241,6 +234,7 @@ def copy_image(
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
     convert_to_oci: bool = True,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Copy an image, OCI index or Docker manifest list (recursively) from `source` to `target`.
 
@@ -273,6 +267,10 @@ def copy_image(
             updated under a lock, but the callback itself must be thread-safe).
         transport, timeout, retry, verify, insecure, trusted_token_hosts: options of the registry
             clients (see `ContainerRegistryContentClient`).
+        client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse: the
+            locations on its registry go through its connection pool, token cache and credential
+            (`credential` and the options above then apply to other registries), so a loop of copies
+            fetches each token once. It stays open: closing it is the caller's business.
         convert_to_oci: for an OCI layout target, rewrite Docker v2 manifests and manifest lists with
             OCI media types, as skopeo does when it writes `oci:` (True, the default): skopeo, podman
             and buildah only find OCI-typed images in a layout. Blob bytes are kept, but converted
@@ -301,7 +299,15 @@ def copy_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="",
         convert_to_oci=convert_to_oci,
     )
@@ -311,9 +317,9 @@ def push_image(
     source: str | ImageLocation,
     target: str | ImageLocation,
     *,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: Credential | None = None,
+    source_credential: Credential | None = None,
+    target_credential: Credential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -324,6 +330,7 @@ def push_image(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Push an image to a registry: `copy_image` whose target must be a registry reference.
 
@@ -343,7 +350,15 @@ def push_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="push",
     )
 
@@ -352,9 +367,9 @@ def pull_image(
     source: str | ImageLocation,
     destination: str | ImageLocation,
     *,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: Credential | None = None,
+    source_credential: Credential | None = None,
+    target_credential: Credential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -366,6 +381,7 @@ def pull_image(
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
     convert_to_oci: bool = True,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Pull an image from a registry: `copy_image` whose source must be a registry reference.
 
@@ -386,7 +402,15 @@ def pull_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="pull",
         convert_to_oci=convert_to_oci,
     )

@@ -22,6 +22,7 @@ import httpx
 
 from ..._sync._content_client import ContainerRegistryContentClient
 from ..._sync._shim import run_bounded
+from ...auth import Credential
 from ...exceptions import HttpResponseError, RegistryError, ResourceNotFoundError
 from ...protocol.reference import parse_reference
 from ...transport import RetryPolicy
@@ -120,9 +121,9 @@ def mirror_repository(
     target: str | RegistryLocation,
     *,
     tags: TagFilter | Sequence[str] | None = None,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: Credential | None = None,
+    source_credential: Credential | None = None,
+    target_credential: Credential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -243,7 +244,7 @@ def sync_mirrors(
     *,
     shard: tuple[int, int] | None = None,
     dry_run: bool = False,
-    credential: Any = None,
+    credential: Credential | None = None,
     progress: MirrorProgress | None = None,
     transport: httpx.BaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,

@@ -13,11 +13,11 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import httpx
 
 from ..._sync._registry_client import ContainerRegistryClient
+from ...auth import Credential
 from ...exceptions import OperationNotAllowedError
 from ...protocol.acr import ArtifactManifestOrder, ArtifactManifestProperties
 from ...transport import RetryPolicy
@@ -93,7 +93,7 @@ def prune(
     repository: str,
     *,
     keep: int,
-    credential: Any = None,
+    credential: Credential | None = None,
     dry_run: bool = False,
     tag_pattern: str | None = None,
     older_than: timedelta | None = None,
