@@ -43,7 +43,9 @@ def _push_loop(
     if flavour == "sync":
         if not shared:
             return [images.push_image(f"oci:{layout}", t, credential=credential).digest for t in targets]
-        with ContainerRegistryClient(registry.endpoint, options=ClientOptions(credential=credential)) as client:
+        with ContainerRegistryClient(
+            registry.endpoint, options=ClientOptions(credential=credential)
+        ) as client:
             digests = [images.push_image(f"oci:{layout}", t, client=client).digest for t in targets]
             # The client is still the caller's, and still open.
             assert client.get_repository(repo).get_properties().name == repo
@@ -51,7 +53,9 @@ def _push_loop(
 
     async def run() -> list[str]:
         if not shared:
-            return [(await aimages.push_image(f"oci:{layout}", t, credential=credential)).digest for t in targets]
+            return [
+                (await aimages.push_image(f"oci:{layout}", t, credential=credential)).digest for t in targets
+            ]
         async with caio.ContainerRegistryClient(
             registry.endpoint, options=ClientOptions(credential=credential)
         ) as client:

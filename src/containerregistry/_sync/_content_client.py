@@ -40,7 +40,7 @@ from ..protocol.digest import compute_digest, verify_digest
 from ..protocol.http import add_query, parse_link_next, redact_url
 from ..protocol.manifests import encode_manifest, parse_manifest_or_none
 from ..protocol.models import OciDescriptor, OciImageIndex, OciImageManifest
-from ..protocol.reference import Reference, validate_digest, validate_repository, validate_tag
+from ..protocol.reference import Digest, Reference, validate_digest, validate_repository, validate_tag
 from ..protocol.results import (
     DownloadBlobToResult,
     DownloadRegistryBlobResult,
@@ -203,13 +203,13 @@ class ContainerRegistryContentClient:
         The digest is verified when the stream ends (`DigestValidationError` if it does not match);
         a dropped connection resumes with `Range` from the last byte received.
         """
-        validate_digest(digest)
+        parsed = Digest.parse(digest)  # once, here at the edge: the stream and its hasher take the value
         return BlobStream(
             self._pipeline,
-            f"{self._base}/blobs/{digest}",
-            digest,
+            f"{self._base}/blobs/{parsed}",
+            parsed,
             scope=(self._name.scope("pull"),),
-            action=f"download blob {digest} from {self.login_server}/{self._repository}",
+            action=f"download blob {parsed} from {self.login_server}/{self._repository}",
             attempts=self._attempts,
             progress=progress,
         )
