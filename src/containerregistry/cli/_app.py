@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 import urllib3
@@ -32,6 +33,7 @@ from rich.table import Table
 from .._common import is_loopback_host, login_server_of, normalize_endpoint, registry_endpoint
 from ..auth import BasicCredential, Credential, DockerConfigCredential
 from ..exceptions import HttpResponseError, RegistryError
+from ..images._models import RegistryLocation
 from ..protocol.reference import Reference, parse_reference
 
 __all__ = [
@@ -41,7 +43,6 @@ __all__ = [
     "CliError",
     "CregGroup",
     "Interrupted",
-    "ResolvedRef",
     "cli",
     "describe_error",
     "emit",
@@ -239,35 +240,6 @@ class CregGroup(click.Group):
             ) from exc
 
 
-@dataclass(frozen=True)
-class ResolvedRef:
-    """A reference given on the command line, resolved against `--registry`.
-
-    Attributes:
-        endpoint: `scheme://host[:port]` of the registry to talk to, or `host[:port]` when no scheme
-            was given (the client then tries https, and http for loopback and `--insecure` registries).
-        repository, tag, digest: the parts of the reference.
-    """
-
-    endpoint: str
-    repository: str
-    tag: str | None = None
-    digest: str | None = None
-
-    @property
-    def identifier(self) -> str | None:
-        """The digest if given (it wins), else the tag."""
-        return self.digest or self.tag
-
-    def __str__(self) -> str:
-        text = f"{login_server_of(self.endpoint)}/{self.repository}"
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
-
-
 @dataclass
 class AppContext:
     """The global options, and the one place that turns them into clients.
@@ -348,8 +320,12 @@ class AppContext:
         allow_tag: bool = True,
         allow_digest: bool = True,
         require: str | None = None,
-    ) -> ResolvedRef:
+    ) -> RegistryLocation:
         """Parse `repo[:tag|@digest]` (relative to `--registry`) or `host/repo...` (its host is the registry).
+
+        Returns the one name value of the image code, a `RegistryLocation`: the `Reference` (its registry
+        is the login server the commands talk to) and the scheme of `--registry` when it named one and is
+        that registry; `client_endpoint` is what a client is given.
 
         Args:
             require: `tag`, `digest` or `identifier` (either) when the command needs one.
@@ -372,7 +348,11 @@ class AppContext:
             raise click.BadParameter(f"{text!r}: give a digest (repo@sha256:...)")
         if require == "identifier" and not (parsed.tag or parsed.digest):
             raise click.BadParameter(f"{text!r}: give a tag or a digest (repo:tag or repo@sha256:...)")
-        return ResolvedRef(self.endpoint_for(parsed.registry), parsed.repository, parsed.tag, parsed.digest)
+        endpoint = self.endpoint_for(parsed.registry)
+        scheme = urlsplit(endpoint).scheme if "://" in endpoint else None
+        return RegistryLocation(
+            Reference(login_server_of(endpoint), parsed.repository, parsed.tag, parsed.digest), scheme=scheme
+        )
 
     def registry_client(self, endpoint: str | None = None) -> Any:
         """A `ContainerRegistryClient` for `endpoint` (default `--registry`) with the global options."""
@@ -380,12 +360,12 @@ class AppContext:
 
         return ContainerRegistryClient(endpoint or self.endpoint, self.credential, **self.client_options())
 
-    def content_client(self, ref: ResolvedRef) -> Any:
+    def content_client(self, ref: RegistryLocation) -> Any:
         """A `ContainerRegistryContentClient` for the repository of `ref`."""
         from .._sync import ContainerRegistryContentClient
 
         return ContainerRegistryContentClient(
-            ref.endpoint, ref.repository, self.credential, **self.client_options()
+            ref.client_endpoint, ref.repository, self.credential, **self.client_options()
         )
 
 

@@ -54,7 +54,7 @@ def _registry(location: str | RegistryLocation, what: str) -> RegistryLocation:
 def _client(
     location: RegistryLocation, credential: Credential | None, options: dict[str, Any]
 ) -> ContainerRegistryContentClient:
-    endpoint = f"{location.scheme}://{location.registry}" if location.scheme else location.registry
+    endpoint = location.client_endpoint
     return ContainerRegistryContentClient(endpoint, location.repository, credential, **options)
 
 

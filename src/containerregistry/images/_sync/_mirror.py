@@ -56,7 +56,7 @@ def _repository(text: str | RegistryLocation, what: str) -> RegistryLocation:
 
 
 def _endpoint(location: RegistryLocation) -> str:
-    return f"{location.scheme}://{location.registry}" if location.scheme else location.registry
+    return location.client_endpoint
 
 
 def _at(location: RegistryLocation, suffix: str) -> RegistryLocation:

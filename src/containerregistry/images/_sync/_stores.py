@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from ..._bounded import loads_json
-from ..._common import MAX_MANIFEST_SIZE, login_server_of
+from ..._common import MAX_MANIFEST_SIZE, login_server_of, registry_endpoint
 from ..._layout import REF_NAME, ImageLayoutError, OciLayout
 from ..._options import ClientOptions
 from ..._sync._content_client import ContainerRegistryContentClient
@@ -229,13 +229,12 @@ class _ClientOptions:
 
     def pipeline_for(self, location: RegistryLocation) -> Pipeline | None:
         """The shared client's pipeline when `location` is on its registry (same `host[:port]`)."""
-        if self.shared is not None and login_server_of(self.shared.endpoint) == location.registry:
+        # Both sides as the clients name a registry (`docker.io` is `registry-1.docker.io`).
+        if self.shared is not None and login_server_of(self.shared.endpoint) == login_server_of(
+            registry_endpoint(location.registry)
+        ):
             return self.shared
         return None
-
-    def endpoint(self, location: RegistryLocation) -> str:
-        # Scheme-less stays scheme-less: the client then probes https, and http for loopback/insecure.
-        return f"{location.scheme}://{location.registry}" if location.scheme else location.registry
 
     def client(
         self, location: RegistryLocation, credential: Credential | None
@@ -245,7 +244,7 @@ class _ClientOptions:
         if shared is not None:
             return ContainerRegistryContentClient(shared.endpoint, location.repository, _pipeline=shared)
         return ContainerRegistryContentClient(
-            self.endpoint(location),
+            location.client_endpoint,
             location.repository,
             options=dataclasses.replace(self.options, credential=credential),
         )
@@ -258,7 +257,7 @@ class _ClientOptions:
         if shared is not None:
             return ContainerRegistryClient(shared.endpoint, _pipeline=shared)
         return ContainerRegistryClient(
-            self.endpoint(location), options=dataclasses.replace(self.options, credential=credential)
+            location.client_endpoint, options=dataclasses.replace(self.options, credential=credential)
         )
 
 
