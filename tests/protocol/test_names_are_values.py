@@ -118,3 +118,44 @@ def test_download_validates_its_digest_once(validations: _CountingPattern, flavo
         content = asyncio.run(run())
     assert content == BLOB
     assert validations.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "client_endpoint", "scope"),
+    [
+        ("127.0.0.1:5000/app:1", "127.0.0.1:5000", "repository:app:pull"),
+        ("http://127.0.0.1:5000/team/app:1", "http://127.0.0.1:5000", "repository:team/app:pull"),
+        ("https://r.example/app@sha256:" + HEX, "https://r.example", "repository:app:pull"),
+        ("docker://r.example/app", "r.example", "repository:app:pull"),
+    ],
+)
+def test_registry_location_is_a_reference_and_a_scheme(text: str, client_endpoint: str, scope: str) -> None:
+    from containerregistry.images import RegistryLocation, parse_image_location
+
+    location = parse_image_location(text)
+    assert isinstance(location, RegistryLocation)
+    assert location.client_endpoint == client_endpoint
+    assert location.scope("pull") == location.reference.scope("pull") == scope
+    assert location.identifier == location.reference.identifier
+
+
+@pytest.mark.parametrize(
+    ("registry", "text", "client_endpoint", "shown"),
+    [
+        ("http://127.0.0.1:5000", "app:1", "http://127.0.0.1:5000", "127.0.0.1:5000/app:1"),
+        ("127.0.0.1:5000", "app:1", "127.0.0.1:5000", "127.0.0.1:5000/app:1"),
+        ("http://127.0.0.1:5000", "other.example/app:1", "other.example", "other.example/app:1"),
+        ("docker.io", "alpine", "registry-1.docker.io", "registry-1.docker.io/library/alpine"),
+        ("r.example", "docker.io/alpine:3", "registry-1.docker.io", "registry-1.docker.io/library/alpine:3"),
+    ],
+)
+def test_cli_references_resolve_to_registry_locations(
+    registry: str, text: str, client_endpoint: str, shown: str
+) -> None:
+    """What `creg` commands talk to, and how they show a reference (as `ResolvedRef` did)."""
+    from containerregistry.cli._app import AppContext
+    from containerregistry.images import RegistryLocation
+
+    ref = AppContext(registry=registry).reference(text)
+    assert isinstance(ref, RegistryLocation)
+    assert (ref.client_endpoint, str(ref)) == (client_endpoint, shown)
