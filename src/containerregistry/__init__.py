@@ -17,6 +17,7 @@ from typing import Any as _Any
 
 if _TYPE_CHECKING:
     from ._blob_source import BlobData
+    from ._options import ClientOptions
     from ._sync import (
         ArtifactArchitecture,
         ArtifactManifestOrder,
@@ -81,6 +82,7 @@ __version__ = "0.1.0"
 #: and to `__all__` by tests/tooling/test_lazy_imports.py.
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     "._blob_source": ("BlobData",),
+    "._options": ("ClientOptions",),
     "._sync": (
         "ArtifactArchitecture",
         "ArtifactManifestOrder",
@@ -160,6 +162,7 @@ __all__ = [
     "BlobData",
     "BlobStream",
     "ClientAuthenticationError",
+    "ClientOptions",
     "ContainerRegistryAudience",
     "ContainerRegistryClient",
     "ContainerRegistryContentClient",

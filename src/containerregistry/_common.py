@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .exceptions import InvalidReferenceError
-from .protocol.scopes import Scope, format_scope
 
 if TYPE_CHECKING:
     import httpx  # imported by `to_timeout` when called: `creg` validates endpoints here before any client exists
@@ -24,7 +23,6 @@ __all__ = [
     "login_server_of",
     "normalize_endpoint",
     "registry_endpoint",
-    "scope_for",
     "to_timeout",
 ]
 
@@ -128,11 +126,6 @@ def login_server_of(endpoint: str) -> str:
     if "://" not in endpoint:
         return endpoint.strip().rstrip("/").split("/", 1)[0]
     return urlsplit(endpoint).netloc
-
-
-def scope_for(repository: str, *actions: str) -> tuple[str, ...]:
-    """The token scope a repository request needs, in the form the auth flow expects."""
-    return (format_scope(Scope("repository", repository, actions)),)
 
 
 def to_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:

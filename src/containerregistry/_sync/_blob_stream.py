@@ -16,6 +16,7 @@ from .._common import ProgressCallback
 from ..exceptions import DigestValidationError, RegistryProtocolError, ServiceRequestError
 from ..protocol.digest import new_hasher
 from ..protocol.http import parse_content_range, redact_url
+from ..protocol.reference import Digest
 from ._pipeline import Pipeline
 from ._shim import PipelinedHasher
 
@@ -31,7 +32,7 @@ class BlobStream:
         self,
         pipeline: Pipeline,
         url: str,
-        digest: str,
+        digest: Digest,
         *,
         scope: tuple[str, ...],
         action: str,
@@ -40,7 +41,8 @@ class BlobStream:
     ) -> None:
         self._pipeline = pipeline
         self._url = url
-        self.digest = digest
+        #: The digest the bytes must match, `<algorithm>:<hex>`.
+        self.digest = str(digest)
         self._scope = scope
         self._action = action
         self._attempts = attempts

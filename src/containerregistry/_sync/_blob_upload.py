@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .._blob_source import CHUNK, BlobSource
-from .._common import ProgressCallback, login_server_of, scope_for
+from .._common import ProgressCallback, login_server_of
 from ..exceptions import (
     ClientAuthenticationError,
     DigestValidationError,
@@ -32,6 +32,7 @@ from ..exceptions import (
 )
 from ..protocol.digest import Hasher
 from ..protocol.http import add_query, join_location, redact_url
+from ..protocol.reference import Reference
 from ..protocol.results import UploadRegistryBlobResult
 from ..protocol.upload import (
     AskOffset,
@@ -66,22 +67,23 @@ class BlobUploader:
 
     Args:
         pipeline: the content client's pipeline.
-        repository: the repository name.
+        name: the repository (a `Reference` without tag or digest): its name and token scopes.
         attempts: how many failures end an upload.
     """
 
     def __init__(
         self,
         pipeline: Pipeline,
-        repository: str,
+        name: Reference,
         *,
         attempts: int,
     ) -> None:
         self._pipeline = pipeline
-        self._repository = repository
+        self._name = name
+        self._repository = name.repository
         self._attempts = attempts
-        self._base = f"{pipeline.endpoint}/v2/{repository}"
-        self._scope = scope_for(repository, "pull", "push")
+        self._base = f"{pipeline.endpoint}/v2/{name.repository}"
+        self._scope = (name.scope("pull", "push"),)
 
     def upload(
         self, source: BlobSource, progress: ProgressCallback | None, chunk_size: int | None, action: str
@@ -275,19 +277,20 @@ class BlobUploader:
             )
         except ResourceNotFoundError:
             # The commit may have landed before a retry lost its answer: the blob then exists.
-            if head_blob(self._pipeline, self._repository, digest):
+            if head_blob(self._pipeline, self._name, digest):
                 return
             raise
         check_digest_header(response, digest, action)
 
 
-def head_blob(pipeline: Pipeline, repository: str, digest: str) -> bool:
-    """True when `repository` holds the blob `digest` (HEAD); the content client's `blob_exists`."""
+def head_blob(pipeline: Pipeline, name: Reference, digest: str) -> bool:
+    """True when the repository `name` holds the blob `digest` (HEAD); the content client's `blob_exists`."""
+    repository = name.repository
     try:
         pipeline.send(
             "HEAD",
             f"{pipeline.endpoint}/v2/{repository}/blobs/{digest}",
-            scope=scope_for(repository, "pull"),
+            scope=(name.scope("pull"),),
             action=f"check blob {digest} in {login_server_of(pipeline.endpoint)}/{repository}",
         )
     except ResourceNotFoundError:

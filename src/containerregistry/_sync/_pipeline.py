@@ -11,14 +11,15 @@ of its challenges, and the flow's own token requests (secrets in their bodies) a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import httpx
 
 from .._bounded import read_response
 from .._common import endpoint_candidates, to_timeout
-from ..auth import Credential, RegistryAuth
+from .._options import ClientOptions
+from ..auth import RegistryAuth
 from ..auth._hosts import REGISTRY_EXTENSION
 from ..exceptions import RegistryProtocolError, ServiceRequestError
 from ..protocol.http import MAX_ERROR_BODY, error_from_response, redact_url
@@ -46,52 +47,49 @@ class Pipeline:
         endpoint: `https://host[:port]`. A bare host gets https; a bare loopback host (or any bare host
             with `insecure=True`) is probed once, before the first request: https if it answers, else
             plain http (as docker does). `endpoint` is the probed one once a request was sent.
-        credential: see `containerregistry.credentials` (typed `Credential`); None is anonymous.
-        transport: an httpx transport to use instead of the default fast one (retries still wrap it).
+        options: the credential and connection options (`ClientOptions`): the transport (an
+            `httpx.BaseTransport`, wrapped by the retries), timeout, retry policy, TLS `verify`,
+            `insecure` (credentials over plain http to non-loopback hosts), the Entra ID audience and the
+            `trusted_token_hosts` (see `RegistryAuth`).
         http_client: an `httpx.Client` to use as is (its own transport, proxies and timeouts).
-        timeout: seconds or an `httpx.Timeout`.
-        retry: the retry policy (None: `RetryPolicy()`).
-        verify: TLS verification: True, False, or a CA bundle path.
-        insecure: allow credentials over plain http to non-loopback hosts.
-        audience: the Entra ID audience for ACR token exchange.
-        trusted_token_hosts: token servers outside the registry's host and domain that may receive
-            a password or refresh token (see `RegistryAuth`).
     """
 
     def __init__(
         self,
         endpoint: str,
-        credential: Credential | None = None,
+        options: ClientOptions | None = None,
         *,
-        transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        retry: RetryPolicy | None = None,
-        verify: bool | str = True,
-        insecure: bool = False,
-        audience: str | None = None,
-        trusted_token_hosts: Iterable[str] | None = None,
     ) -> None:
-        self.endpoint, self._fallback = endpoint_candidates(endpoint, insecure=insecure)
+        options = options or ClientOptions()
+        self.options = options
+        self.endpoint, self._fallback = endpoint_candidates(endpoint, insecure=options.insecure)
         self._provisional = self.endpoint  # URLs built before the probe start with this
         self._probe_lock = Lock()
-        self.retry = retry or RetryPolicy()
-        auth_kwargs: dict[str, Any] = {"insecure": insecure, "trusted_token_hosts": trusted_token_hosts}
-        if audience is not None:
-            auth_kwargs["audience"] = audience
-        self.auth = RegistryAuth(credential, **auth_kwargs)
+        self.retry = options.retry or RetryPolicy()
+        auth_kwargs: dict[str, Any] = {
+            "insecure": options.insecure,
+            "trusted_token_hosts": options.trusted_token_hosts,
+        }
+        if options.audience is not None:
+            auth_kwargs["audience"] = options.audience
+        self.auth = RegistryAuth(options.credential, **auth_kwargs)
         self._owns_client = http_client is None
         if http_client is not None:
             self.client = http_client
         else:
+            transport = cast("httpx.BaseTransport | None", options.transport)
             if transport is None:
-                transport = create_transport(verify=verify, retry=self.retry)
+                transport = create_transport(verify=options.verify, retry=self.retry)
             else:
                 transport = RetryTransport(transport, self.retry)
             # trust_env=False: proxies are the transport's business; httpx would otherwise mount its own
             # (slower) transports for proxied hosts.
             self.client = httpx.Client(
-                transport=transport, timeout=to_timeout(timeout), follow_redirects=True, trust_env=False
+                transport=transport,
+                timeout=to_timeout(options.timeout),
+                follow_redirects=True,
+                trust_env=False,
             )
 
     def url(self, path: str) -> str:

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from .._common import scope_for
 from ..exceptions import ResourceNotFoundError, UnsupportedOperationError
 from ..protocol.acr import (
     ArtifactManifestOrder,
@@ -17,7 +16,7 @@ from ..protocol.acr import (
     parse_manifest_list,
     parse_tag_list,
 )
-from ..protocol.reference import validate_repository
+from ..protocol.reference import Reference, validate_repository
 from ..protocol.results import DeleteRepositoryResult
 from ._artifact import (
     RegistryArtifact,
@@ -44,6 +43,8 @@ class ContainerRepository:
         validate_repository(name)
         self._session = session
         self._name = name
+        #: The repository as a name value: it computes the token scopes of this object's requests.
+        self._ref = Reference(session.login_server, name)
 
     @property
     def name(self) -> str:
@@ -73,7 +74,7 @@ class ContainerRepository:
         body, _ = self._session.request_json(
             "GET",
             self._session.url(self._name),
-            scope=scope_for(self._name, "metadata_read"),
+            scope=(self._ref.scope("metadata_read"),),
             action=action,
         )
         return _parsed(RepositoryProperties._from_wire, body, action)
@@ -107,7 +108,7 @@ class ContainerRepository:
         body, _ = self._session.request_json(
             "PATCH",
             self._session.url(self._name),
-            scope=scope_for(self._name, "metadata_write"),
+            scope=(self._ref.scope("metadata_write"),),
             action=action,
             body=patch,
         )
@@ -129,7 +130,7 @@ class ContainerRepository:
         params = _list_params(ArtifactManifestOrder(order_by), results_per_page)
         return self._session.pager(
             self._session.url(self._name, "_manifests", **params),
-            scope=scope_for(self._name, "metadata_read"),
+            scope=(self._ref.scope("metadata_read"),),
             action=f"list manifests of {self.fully_qualified_name}",
             parse=parse_manifest_list,
         )
@@ -150,7 +151,7 @@ class ContainerRepository:
         params = _list_params(ArtifactTagOrder(order_by), results_per_page)
         return self._session.pager(
             self._session.url(self._name, "_tags", **params),
-            scope=scope_for(self._name, "metadata_read"),
+            scope=(self._ref.scope("metadata_read"),),
             action=f"list tags of {self.fully_qualified_name}",
             parse=parse_tag_list,
         )
@@ -184,7 +185,7 @@ class ContainerRepository:
             body, _ = self._session.request_json(
                 "DELETE",
                 self._session.url(self._name),
-                scope=scope_for(self._name, "delete"),
+                scope=(self._ref.scope("delete"),),
                 action=action,
                 expect=(202, 200, 204),
             )
@@ -212,7 +213,7 @@ class ContainerRepository:
             response = self._session.send(
                 "GET",
                 f"{self._session.endpoint}/v2/{self._name}/tags/list?n=1",
-                scope=scope_for(self._name, "pull"),
+                scope=(self._ref.scope("pull"),),
                 action=f"look up repository {self.fully_qualified_name}",
                 stream=True,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._blob_source import BlobData
+from .._options import ClientOptions
 from ..protocol.acr import (
     ArtifactArchitecture,
     ArtifactManifestOrder,
@@ -38,6 +39,7 @@ __all__ = [
     "AsyncPageIterator",
     "BlobData",
     "BlobStream",
+    "ClientOptions",
     "ContainerRegistryAudience",
     "ContainerRegistryClient",
     "ContainerRegistryContentClient",

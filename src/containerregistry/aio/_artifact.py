@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import httpx
 
 from .._bounded import loads_json
-from .._common import login_server_of, scope_for
+from .._common import login_server_of
 from ..exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -34,7 +34,7 @@ from ..protocol.acr import (
     parse_tag_response,
 )
 from ..protocol.http import add_query, parse_link_next, redact_url
-from ..protocol.reference import validate_digest, validate_repository, validate_tag
+from ..protocol.reference import Reference, validate_digest, validate_repository, validate_tag
 from ._paging import AsyncItemPaged
 from ._pipeline import AsyncPipeline, read_capped
 
@@ -261,6 +261,8 @@ class RegistryArtifact:
         validate_repository(repository)
         self._session = session
         self._repository = repository
+        #: The repository as a name value: it computes the token scopes of this object's requests.
+        self._name = Reference(session.login_server, repository)
         self._reference = tag_or_digest
         self._digest: str | None = tag_or_digest if _is_digest(tag_or_digest) else None
 
@@ -322,7 +324,7 @@ class RegistryArtifact:
             response = await self._session.send(
                 "HEAD",
                 self._oci_manifest_url(tag),
-                scope=scope_for(self._repository, "pull"),
+                scope=(self._name.scope("pull"),),
                 action=action,
                 headers={"Accept": media_types.MANIFEST_ACCEPT},
             )
@@ -349,7 +351,7 @@ class RegistryArtifact:
         body, _ = await self._session.request_json(
             "GET",
             self._session.url(self._repository, "_manifests", digest),
-            scope=scope_for(self._repository, "metadata_read"),
+            scope=(self._name.scope("metadata_read"),),
             action=f"get manifest properties of {self._what(digest)}",
         )
         return _parsed(parse_manifest_response, body, f"get manifest properties of {self._what(digest)}")
@@ -384,7 +386,7 @@ class RegistryArtifact:
         body, _ = await self._session.request_json(
             "PATCH",
             self._session.url(self._repository, "_manifests", digest),
-            scope=scope_for(self._repository, "metadata_write"),
+            scope=(self._name.scope("metadata_write"),),
             action=action,
             body=patch,
         )
@@ -416,7 +418,7 @@ class RegistryArtifact:
             await self._session.send(
                 "DELETE",
                 self._oci_manifest_url(digest),
-                scope=scope_for(self._repository, "delete"),
+                scope=(self._name.scope("delete"),),
                 action=f"delete {self._what(digest)}",
                 expect=(202, 200, 204),
             )
@@ -447,7 +449,7 @@ class RegistryArtifact:
 
         return self._session.pager(
             first_url,
-            scope=scope_for(self._repository, "metadata_read"),
+            scope=(self._name.scope("metadata_read"),),
             action=f"list tags of {self._what()}",
             parse=parse_tag_list,
         )
@@ -463,7 +465,7 @@ class RegistryArtifact:
         body, _ = await self._session.request_json(
             "GET",
             self._session.url(self._repository, "_tags", tag),
-            scope=scope_for(self._repository, "metadata_read"),
+            scope=(self._name.scope("metadata_read"),),
             action=action,
         )
         return _parsed(parse_tag_response, body, action)
@@ -500,7 +502,7 @@ class RegistryArtifact:
         body, _ = await self._session.request_json(
             "PATCH",
             self._session.url(self._repository, "_tags", tag),
-            scope=scope_for(self._repository, "metadata_write"),
+            scope=(self._name.scope("metadata_write"),),
             action=action,
             body=patch,
         )
@@ -528,7 +530,7 @@ class RegistryArtifact:
             await self._session.request_json(
                 "DELETE",
                 self._session.url(self._repository, "_tags", tag),
-                scope=scope_for(self._repository, "delete"),
+                scope=(self._name.scope("delete"),),
                 action=action,
                 expect=(202, 200, 204),
             )
@@ -546,7 +548,7 @@ class RegistryArtifact:
             await self._session.send(
                 "DELETE",
                 self._oci_manifest_url(tag),
-                scope=scope_for(self._repository, "delete"),
+                scope=(self._name.scope("delete"),),
                 action=action,
                 expect=(202, 200, 204),
             )

@@ -14,6 +14,7 @@ from .._common import ProgressCallback
 from ..exceptions import DigestValidationError, RegistryProtocolError, ServiceRequestError
 from ..protocol.digest import new_hasher
 from ..protocol.http import parse_content_range, redact_url
+from ..protocol.reference import Digest
 from ._pipeline import AsyncPipeline
 from ._shim import PipelinedHasher
 
@@ -29,7 +30,7 @@ class BlobStream:
         self,
         pipeline: AsyncPipeline,
         url: str,
-        digest: str,
+        digest: Digest,
         *,
         scope: tuple[str, ...],
         action: str,
@@ -38,7 +39,8 @@ class BlobStream:
     ) -> None:
         self._pipeline = pipeline
         self._url = url
-        self.digest = digest
+        #: The digest the bytes must match, `<algorithm>:<hex>`.
+        self.digest = str(digest)
         self._scope = scope
         self._action = action
         self._attempts = attempts

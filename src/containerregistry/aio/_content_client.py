@@ -20,8 +20,9 @@ import httpx
 
 from .._blob_source import AsyncBlobData, BlobSource
 from .._bounded import loads_json
-from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of, scope_for
+from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of
 from .._files import commit_partial, open_partial
+from .._options import ClientOptions
 from ..auth import AsyncCredential
 from ..exceptions import (
     DigestValidationError,
@@ -37,7 +38,7 @@ from ..protocol.digest import compute_digest, verify_digest
 from ..protocol.http import add_query, parse_link_next, redact_url
 from ..protocol.manifests import encode_manifest, parse_manifest_or_none
 from ..protocol.models import OciDescriptor, OciImageIndex, OciImageManifest
-from ..protocol.reference import validate_digest, validate_repository, validate_tag
+from ..protocol.reference import Digest, Reference, validate_digest, validate_repository, validate_tag
 from ..protocol.results import (
     DownloadBlobToResult,
     DownloadRegistryBlobResult,
@@ -105,6 +106,8 @@ class ContainerRegistryContentClient:
         max_single_get_size: bytes asked for by a download's first request; a blob up to this size
             comes in one answer (default 8 MiB).
         max_chunk_get_size: bytes per range after the first request (default 8 MiB).
+        options: a `ClientOptions` holding the credential and connection options at once; the keywords
+            above that are given (not at their defaults) replace its fields.
 
     Raises:
         InvalidReferenceError: the endpoint or repository name is malformed.
@@ -130,6 +133,7 @@ class ContainerRegistryContentClient:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_single_get_size: int = DEFAULT_MAX_SINGLE_GET_SIZE,
         max_chunk_get_size: int = DEFAULT_MAX_CHUNK_GET_SIZE,
+        options: ClientOptions | None = None,
         _pipeline: AsyncPipeline | None = None,  # another client's (it stays the owner's to close)
     ) -> None:
         validate_repository(repository)
@@ -142,23 +146,29 @@ class ContainerRegistryContentClient:
         self._max_single_get_size = max_single_get_size
         self._max_chunk_get_size = max_chunk_get_size
         self._repository = repository
+        self._owns_pipeline = _pipeline is None
         self._pipeline = _pipeline or AsyncPipeline(
             endpoint,
-            credential,
-            transport=transport,
+            ClientOptions.merged(
+                options,
+                credential=credential,
+                audience=audience,
+                transport=transport,
+                timeout=timeout,
+                retry=retry,
+                verify=verify,
+                insecure=insecure,
+                trusted_token_hosts=trusted_token_hosts,
+            ),
             http_client=http_client,
-            timeout=timeout,
-            retry=retry,
-            verify=verify,
-            insecure=insecure,
-            audience=audience,
-            trusted_token_hosts=trusted_token_hosts,
         )
+        #: The repository as a name value: it computes the token scopes of this client's requests.
+        self._name = Reference(login_server_of(self._pipeline.endpoint), repository)
         self._chunk_size = chunk_size
         self._max_manifest_size = max_manifest_size
         self._attempts = max(1, upload_attempts)
         self._base = f"{self._pipeline.endpoint}/v2/{repository}"
-        self._uploader = BlobUploader(self._pipeline, repository, attempts=self._attempts)
+        self._uploader = BlobUploader(self._pipeline, self._name, attempts=self._attempts)
 
     @property
     def endpoint(self) -> str:
@@ -221,13 +231,13 @@ class ContainerRegistryContentClient:
         The digest is verified when the stream ends (`DigestValidationError` if it does not match);
         a dropped connection resumes with `Range` from the last byte received.
         """
-        validate_digest(digest)
+        parsed = Digest.parse(digest)  # once, here at the edge: the stream and its hasher take the value
         return BlobStream(
             self._pipeline,
-            f"{self._base}/blobs/{digest}",
-            digest,
-            scope=scope_for(self._repository, "pull"),
-            action=f"download blob {digest} from {self.login_server}/{self._repository}",
+            f"{self._base}/blobs/{parsed}",
+            parsed,
+            scope=(self._name.scope("pull"),),
+            action=f"download blob {parsed} from {self.login_server}/{self._repository}",
             attempts=self._attempts,
             progress=progress,
         )
@@ -323,7 +333,7 @@ class ContainerRegistryContentClient:
             self._pipeline,
             f"{self._base}/blobs/{digest}",
             digest,
-            scope=scope_for(self._repository, "pull"),
+            scope=(self._name.scope("pull"),),
             action=f"download blob {digest} from {self.login_server}/{self._repository}",
             attempts=self._attempts,
             progress=progress,
@@ -346,7 +356,7 @@ class ContainerRegistryContentClient:
     async def blob_exists(self, digest: str) -> bool:
         """True when the repository holds the blob (HEAD)."""
         validate_digest(digest)
-        return await head_blob(self._pipeline, self._repository, digest)
+        return await head_blob(self._pipeline, self._name, digest)
 
     async def mount_blob(self, digest: str, from_repository: str) -> bool:
         """Make a blob of another repository of this registry available here without copying it.
@@ -361,7 +371,10 @@ class ContainerRegistryContentClient:
             "POST",
             f"{self._base}/blobs/uploads/",
             params={"mount": digest, "from": from_repository},
-            scope=(*scope_for(self._repository, "pull", "push"), *scope_for(from_repository, "pull")),
+            scope=(
+                self._name.scope("pull", "push"),
+                Reference(self._name.registry, from_repository).scope("pull"),
+            ),
             action=action,
             headers={"Content-Length": "0"},
             expect=(201, 202),
@@ -374,7 +387,7 @@ class ContainerRegistryContentClient:
                 await self._pipeline.send(
                     "DELETE",
                     upload_location(self._pipeline.endpoint, response, action),
-                    scope=scope_for(self._repository, "pull", "push"),
+                    scope=(self._name.scope("pull", "push"),),
                     action=action,
                     expect=(204, 200, 202, 404),
                 )
@@ -389,7 +402,7 @@ class ContainerRegistryContentClient:
             await self._pipeline.send(
                 "DELETE",
                 f"{self._base}/blobs/{digest}",
-                scope=scope_for(self._repository, "delete"),
+                scope=(self._name.scope("delete"),),
                 action=f"delete blob {digest} from {self.login_server}/{self._repository}",
                 expect=(202, 200, 204),
             )
@@ -423,7 +436,7 @@ class ContainerRegistryContentClient:
         response = await self._pipeline.send(
             "PUT",
             f"{self._base}/manifests/{tag or digest}",
-            scope=scope_for(self._repository, "pull", "push"),
+            scope=(self._name.scope("pull", "push"),),
             action=action,
             headers={"Content-Type": media_type},
             content=content,
@@ -448,7 +461,7 @@ class ContainerRegistryContentClient:
         response = await self._pipeline.send(
             "GET",
             f"{self._base}/manifests/{quote(tag_or_digest, safe=':')}",
-            scope=scope_for(self._repository, "pull"),
+            scope=(self._name.scope("pull"),),
             action=action,
             headers={"Accept": media_types.MANIFEST_ACCEPT},
             stream=True,
@@ -478,7 +491,7 @@ class ContainerRegistryContentClient:
             await self._pipeline.send(
                 "DELETE",
                 f"{self._base}/manifests/{digest}",
-                scope=scope_for(self._repository, "delete"),
+                scope=(self._name.scope("delete"),),
                 action=f"delete manifest {digest} from {self.login_server}/{self._repository}",
                 expect=(202, 200, 204),
             )
@@ -579,7 +592,7 @@ class ContainerRegistryContentClient:
 
     async def _listing(self, url: str, action: str) -> httpx.Response:
         response = await self._pipeline.send(
-            "GET", url, scope=scope_for(self._repository, "pull"), action=action, stream=True
+            "GET", url, scope=(self._name.scope("pull"),), action=action, stream=True
         )
         await read_capped(response, _MAX_LISTING_SIZE, action)
         return response
@@ -594,7 +607,9 @@ class ContainerRegistryContentClient:
     # -- lifetime -------------------------------------------------------------------------------
 
     async def close(self) -> None:
-        await self._pipeline.aclose()
+        """Close the connection pool, unless it is another client's (whose owner closes it)."""
+        if self._owns_pipeline:
+            await self._pipeline.aclose()
 
     async def __aenter__(self) -> ContainerRegistryContentClient:
         return self

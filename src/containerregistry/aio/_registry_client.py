@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from .._options import ClientOptions
 from .._sdk_keywords import sdk_client_options
 from ..auth import AsyncCredential
 from ..protocol.acr import DEFAULT_API_VERSION, parse_catalog
@@ -49,6 +50,8 @@ class ContainerRegistryClient(_FlatMethods):
         trusted_token_hosts: token servers outside the registry's host and registrable domain that may
             receive a password, identity or refresh token, e.g. `("auth.example.com",)`; `host` means any
             port, `host:port` one. Never applies to Entra ID tokens, which go only to the registry.
+        options: a `ClientOptions` holding the credential and connection options at once; the keywords
+            above that are given (not at their defaults) replace its fields.
 
     Repositories and artifacts from `get_repository` / `get_artifact` share this client's connection
     pool and token cache. Use the client as a context manager, or call `close()`.
@@ -76,6 +79,8 @@ class ContainerRegistryClient(_FlatMethods):
         verify: bool | str = True,
         insecure: bool = False,
         trusted_token_hosts: Iterable[str] | None = None,
+        options: ClientOptions | None = None,
+        _pipeline: AsyncPipeline | None = None,  # another client's (it stays the owner's to close)
         **sdk_keywords: Any,
     ) -> None:
         sdk = sdk_client_options(
@@ -94,17 +99,21 @@ class ContainerRegistryClient(_FlatMethods):
             sdk.retry,
             sdk.audience,
         )
-        pipeline = AsyncPipeline(
+        self._owns_pipeline = _pipeline is None
+        pipeline = _pipeline or AsyncPipeline(
             endpoint,
-            credential,
-            transport=transport,
+            ClientOptions.merged(
+                options,
+                credential=credential,
+                audience=None if audience is None else str(audience),
+                transport=transport,
+                timeout=timeout,
+                retry=retry,
+                verify=verify,
+                insecure=insecure,
+                trusted_token_hosts=trusted_token_hosts,
+            ),
             http_client=http_client,
-            timeout=timeout,
-            retry=retry,
-            verify=verify,
-            insecure=insecure,
-            audience=None if audience is None else str(audience),
-            trusted_token_hosts=trusted_token_hosts,
         )
         self._session = _AcrSession(pipeline, api_version or DEFAULT_API_VERSION)
 
@@ -203,7 +212,8 @@ class ContainerRegistryClient(_FlatMethods):
 
     async def close(self) -> None:
         """Close the connection pool (shared with the repositories and artifacts this client made)."""
-        await self._session.pipeline.aclose()
+        if self._owns_pipeline:
+            await self._session.pipeline.aclose()
 
     async def __aenter__(self) -> ContainerRegistryClient:
         return self

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .._common import scope_for
 from ..exceptions import ResourceNotFoundError, UnsupportedOperationError
 from ..protocol.acr import (
     ArtifactManifestOrder,
@@ -15,7 +14,7 @@ from ..protocol.acr import (
     parse_manifest_list,
     parse_tag_list,
 )
-from ..protocol.reference import validate_repository
+from ..protocol.reference import Reference, validate_repository
 from ..protocol.results import DeleteRepositoryResult
 from ._artifact import (
     RegistryArtifact,
@@ -42,6 +41,8 @@ class ContainerRepository:
         validate_repository(name)
         self._session = session
         self._name = name
+        #: The repository as a name value: it computes the token scopes of this object's requests.
+        self._ref = Reference(session.login_server, name)
 
     @property
     def name(self) -> str:
@@ -71,7 +72,7 @@ class ContainerRepository:
         body, _ = await self._session.request_json(
             "GET",
             self._session.url(self._name),
-            scope=scope_for(self._name, "metadata_read"),
+            scope=(self._ref.scope("metadata_read"),),
             action=action,
         )
         return _parsed(RepositoryProperties._from_wire, body, action)
@@ -105,7 +106,7 @@ class ContainerRepository:
         body, _ = await self._session.request_json(
             "PATCH",
             self._session.url(self._name),
-            scope=scope_for(self._name, "metadata_write"),
+            scope=(self._ref.scope("metadata_write"),),
             action=action,
             body=patch,
         )
@@ -127,7 +128,7 @@ class ContainerRepository:
         params = _list_params(ArtifactManifestOrder(order_by), results_per_page)
         return self._session.pager(
             self._session.url(self._name, "_manifests", **params),
-            scope=scope_for(self._name, "metadata_read"),
+            scope=(self._ref.scope("metadata_read"),),
             action=f"list manifests of {self.fully_qualified_name}",
             parse=parse_manifest_list,
         )
@@ -148,7 +149,7 @@ class ContainerRepository:
         params = _list_params(ArtifactTagOrder(order_by), results_per_page)
         return self._session.pager(
             self._session.url(self._name, "_tags", **params),
-            scope=scope_for(self._name, "metadata_read"),
+            scope=(self._ref.scope("metadata_read"),),
             action=f"list tags of {self.fully_qualified_name}",
             parse=parse_tag_list,
         )
@@ -182,7 +183,7 @@ class ContainerRepository:
             body, _ = await self._session.request_json(
                 "DELETE",
                 self._session.url(self._name),
-                scope=scope_for(self._name, "delete"),
+                scope=(self._ref.scope("delete"),),
                 action=action,
                 expect=(202, 200, 204),
             )
@@ -210,7 +211,7 @@ class ContainerRepository:
             response = await self._session.send(
                 "GET",
                 f"{self._session.endpoint}/v2/{self._name}/tags/list?n=1",
-                scope=scope_for(self._name, "pull"),
+                scope=(self._ref.scope("pull"),),
                 action=f"look up repository {self.fully_qualified_name}",
                 stream=True,
             )

@@ -52,6 +52,9 @@ def validate_ref_name(name: str) -> str:
 class RegistryLocation:
     """An image in a registry: `host[:port]/repository[:tag][@digest]`.
 
+    A thin wrapper of the one name value, `Reference`, that adds only what a name cannot say: how to
+    reach its registry (`scheme`). The CLI's references and the image functions' locations are both this.
+
     Attributes:
         reference: the parsed reference.
         scheme: `http` or `https` when the text named one (`http://127.0.0.1:5000/app:1`), else None:
@@ -78,6 +81,21 @@ class RegistryLocation:
     @property
     def digest(self) -> str | None:
         return self.reference.digest
+
+    @property
+    def identifier(self) -> str | None:
+        """What to put in `/manifests/<reference>`: the digest if present, else the tag."""
+        return self.reference.identifier
+
+    def scope(self, *actions: str) -> str:
+        """The token auth scope of this repository (see `Reference.scope`)."""
+        return self.reference.scope(*actions)
+
+    @property
+    def client_endpoint(self) -> str:
+        """The endpoint a client of this location is given: `scheme://host[:port]` when the text named a
+        scheme, else `host[:port]`, which the client probes (https, then http for loopback/insecure)."""
+        return f"{self.scheme}://{self.registry}" if self.scheme else self.registry
 
     @property
     def endpoint(self) -> str:

@@ -6,7 +6,7 @@ import hashlib
 from typing import Protocol
 
 from ..exceptions import DigestValidationError
-from .reference import validate_digest
+from .reference import Digest, validate_digest
 
 __all__ = ["Hasher", "compute_digest", "digest_algorithm", "new_hasher", "parse_digest", "verify_digest"]
 
@@ -63,8 +63,10 @@ class Hasher:
             )
 
 
-def new_hasher(digest_or_algorithm: str = "sha256") -> Hasher:
-    """A hasher for the algorithm of a digest (`sha512:...`) or an algorithm name."""
+def new_hasher(digest_or_algorithm: Digest | str = "sha256") -> Hasher:
+    """A hasher for the algorithm of a digest (a parsed `Digest`, or `sha512:...`) or an algorithm name."""
+    if isinstance(digest_or_algorithm, Digest):
+        return Hasher(digest_or_algorithm.algorithm)  # parsed already: not validated again
     if ":" in digest_or_algorithm:
         return Hasher(digest_algorithm(digest_or_algorithm))
     return Hasher(digest_or_algorithm)

@@ -15,6 +15,7 @@ from .scopes import Scope, format_scope
 __all__ = [
     "DIGEST_RE",
     "DOCKER_HUB_HOSTS",
+    "Digest",
     "REPOSITORY_RE",
     "TAG_RE",
     "Reference",
@@ -91,6 +92,28 @@ def validate_digest(digest: str) -> str:
             "lowercase hex characters"
         )
     return digest
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A parsed digest, `<algorithm>:<encoded>`: validated once (`Digest.parse`), then passed down as is.
+
+    `str(digest)` is the text form (`sha256:<64 hex>`), for URLs and messages.
+    """
+
+    algorithm: str
+    encoded: str
+
+    @classmethod
+    def parse(cls, text: str | Digest) -> Digest:
+        """The digest `text` (a `Digest` is returned as is). Raises `InvalidReferenceError` when malformed."""
+        if isinstance(text, Digest):
+            return text
+        algorithm, _, encoded = validate_digest(text).partition(":")
+        return cls(algorithm, encoded)
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.encoded}"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from ...aio._content_client import ContainerRegistryContentClient
+from ...auth import AsyncCredential
 from ...exceptions import DigestValidationError, InvalidReferenceError
 from ...protocol import media_types
 from ...protocol.digest import Hasher, compute_digest, verify_digest
@@ -49,9 +50,9 @@ def _registry(location: str | RegistryLocation, what: str) -> RegistryLocation:
 
 
 def _client(
-    location: RegistryLocation, credential: Any, options: dict[str, Any]
+    location: RegistryLocation, credential: AsyncCredential | None, options: dict[str, Any]
 ) -> ContainerRegistryContentClient:
-    endpoint = f"{location.scheme}://{location.registry}" if location.scheme else location.registry
+    endpoint = location.client_endpoint
     return ContainerRegistryContentClient(endpoint, location.repository, credential, **options)
 
 
@@ -208,7 +209,7 @@ async def push_archive(
     source: str | ArchiveLocation,
     target: str | RegistryLocation,
     *,
-    credential: Any = None,
+    credential: AsyncCredential | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,
     retry: RetryPolicy | None = None,
@@ -312,7 +313,7 @@ async def pull_archive(
     source: str | RegistryLocation,
     target: str | ArchiveLocation,
     *,
-    credential: Any = None,
+    credential: AsyncCredential | None = None,
     platforms: Sequence[str] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,

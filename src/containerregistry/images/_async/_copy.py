@@ -13,11 +13,10 @@ import logging
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from ...aio._registry_client import ContainerRegistryClient
+from ...auth import AsyncCredential
 from ...exceptions import (
     DigestValidationError,
     HttpResponseError,
@@ -37,7 +36,7 @@ from .._models import (
 )
 from .._sightings import BlobSightings
 from ._copier import ProgressHandler, _Copier
-from ._stores import _ClientOptions, _Manifest, _open_store, _RegistryStore
+from ._stores import SharedClient, _ClientOptions, _Manifest, _open_store, _RegistryStore
 
 __all__ = ["copy_image", "pull_image", "push_image"]
 
@@ -48,9 +47,9 @@ async def _copy(
     source: str | ImageLocation,
     target: str | ImageLocation,
     *,
-    credential: Any,
-    source_credential: Any,
-    target_credential: Any,
+    credential: AsyncCredential | None,
+    source_credential: AsyncCredential | None,
+    target_credential: AsyncCredential | None,
     platforms: Sequence[str] | None,
     include_referrers: bool,
     concurrency: int,
@@ -108,9 +107,9 @@ async def _copy_stores(
     src: ImageLocation,
     dst: ImageLocation,
     *,
-    credential: Any,
-    source_credential: Any,
-    target_credential: Any,
+    credential: AsyncCredential | None,
+    source_credential: AsyncCredential | None,
+    target_credential: AsyncCredential | None,
     platforms: Sequence[str] | None,
     include_referrers: bool,
     concurrency: int,
@@ -223,24 +222,18 @@ async def _write_manifests(copier: _Copier, top: _Manifest, tag: str | None) -> 
 
 
 async def _refuse_locked_target(
-    target: RegistryLocation, tag: str | None, digest: str, options: _ClientOptions, credential: Any
+    target: RegistryLocation,
+    tag: str | None,
+    digest: str,
+    options: _ClientOptions,
+    credential: AsyncCredential | None,
 ) -> None:
     """Raise OperationNotAllowedError when the ACR API says the target repository or tag is write-locked.
 
     Registries without the ACR API, and identities that may not read its metadata, are not asked
     twice: any error of the look-up leaves the decision to the registry (the manifest PUT).
     """
-    endpoint = f"{target.scheme}://{target.registry}" if target.scheme else target.registry
-    async with ContainerRegistryClient(
-        endpoint,
-        credential,
-        transport=options.transport,
-        timeout=options.timeout,
-        retry=options.retry,
-        verify=options.verify,
-        insecure=options.insecure,
-        trusted_token_hosts=options.trusted_token_hosts,
-    ) as client:
+    async with options.registry_client(target, credential) as client:
         repository = client.get_repository(target.repository)
         try:
             properties = await repository.get_properties()
@@ -270,9 +263,9 @@ async def copy_image(
     source: str | ImageLocation,
     target: str | ImageLocation,
     *,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: AsyncCredential | None = None,
+    source_credential: AsyncCredential | None = None,
+    target_credential: AsyncCredential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -284,6 +277,7 @@ async def copy_image(
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
     convert_to_oci: bool = True,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Copy an image, OCI index or Docker manifest list (recursively) from `source` to `target`.
 
@@ -316,6 +310,10 @@ async def copy_image(
             updated under a lock, but the callback itself must be thread-safe).
         transport, timeout, retry, verify, insecure, trusted_token_hosts: options of the registry
             clients (see `ContainerRegistryContentClient`).
+        client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse: the
+            locations on its registry go through its connection pool, token cache and credential
+            (`credential` and the options above then apply to other registries), so a loop of copies
+            fetches each token once. It stays open: closing it is the caller's business.
         convert_to_oci: for an OCI layout target, rewrite Docker v2 manifests and manifest lists with
             OCI media types, as skopeo does when it writes `oci:` (True, the default): skopeo, podman
             and buildah only find OCI-typed images in a layout. Blob bytes are kept, but converted
@@ -344,7 +342,15 @@ async def copy_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="",
         convert_to_oci=convert_to_oci,
     )
@@ -355,8 +361,8 @@ async def copy_image_noting(
     target: RegistryLocation,
     sightings: BlobSightings,
     *,
-    source_credential: Any,
-    target_credential: Any,
+    source_credential: AsyncCredential | None,
+    target_credential: AsyncCredential | None,
     platforms: Sequence[str] | None,
     include_referrers: bool,
     concurrency: int,
@@ -378,7 +384,15 @@ async def copy_image_noting(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=None,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            None,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="",
         sightings=sightings,
     )
@@ -388,9 +402,9 @@ async def push_image(
     source: str | ImageLocation,
     target: str | ImageLocation,
     *,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: AsyncCredential | None = None,
+    source_credential: AsyncCredential | None = None,
+    target_credential: AsyncCredential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -401,6 +415,7 @@ async def push_image(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Push an image to a registry: `copy_image` whose target must be a registry reference.
 
@@ -420,7 +435,15 @@ async def push_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="push",
     )
 
@@ -429,9 +452,9 @@ async def pull_image(
     source: str | ImageLocation,
     destination: str | ImageLocation,
     *,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: AsyncCredential | None = None,
+    source_credential: AsyncCredential | None = None,
+    target_credential: AsyncCredential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -443,6 +466,7 @@ async def pull_image(
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
     convert_to_oci: bool = True,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Pull an image from a registry: `copy_image` whose source must be a registry reference.
 
@@ -463,7 +487,15 @@ async def pull_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="pull",
         convert_to_oci=convert_to_oci,
     )

@@ -21,6 +21,7 @@ import httpx
 
 from ...aio._content_client import ContainerRegistryContentClient
 from ...aio._shim import run_bounded
+from ...auth import AsyncCredential
 from ...exceptions import RegistryError, ResourceNotFoundError
 from ...protocol.reference import parse_reference
 from ...transport import RetryPolicy
@@ -60,7 +61,7 @@ def _repository(text: str | RegistryLocation, what: str) -> RegistryLocation:
 
 
 def _endpoint(location: RegistryLocation) -> str:
-    return f"{location.scheme}://{location.registry}" if location.scheme else location.registry
+    return location.client_endpoint
 
 
 def _at(location: RegistryLocation, suffix: str) -> RegistryLocation:
@@ -99,9 +100,9 @@ async def mirror_repository(
     target: str | RegistryLocation,
     *,
     tags: TagFilter | Sequence[str] | None = None,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: AsyncCredential | None = None,
+    source_credential: AsyncCredential | None = None,
+    target_credential: AsyncCredential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -224,7 +225,7 @@ async def sync_mirrors(
     *,
     shard: tuple[int, int] | None = None,
     dry_run: bool = False,
-    credential: Any = None,
+    credential: AsyncCredential | None = None,
     progress: MirrorProgress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,

@@ -19,6 +19,7 @@ import httpx
 
 from ...aio._registry_client import ContainerRegistryClient
 from ...aio._shim import run_bounded
+from ...auth import AsyncCredential
 from ...exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -49,7 +50,7 @@ async def prune(
     repository: str,
     *,
     keep: int,
-    credential: Any = None,
+    credential: AsyncCredential | None = None,
     dry_run: bool = False,
     tag_pattern: str | None = None,
     older_than: timedelta | None = None,

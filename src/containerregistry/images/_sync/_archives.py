@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from ..._sync._content_client import ContainerRegistryContentClient
+from ...auth import Credential
 from ...exceptions import DigestValidationError, InvalidReferenceError
 from ...protocol import media_types
 from ...protocol.digest import Hasher, compute_digest, verify_digest
@@ -51,9 +52,9 @@ def _registry(location: str | RegistryLocation, what: str) -> RegistryLocation:
 
 
 def _client(
-    location: RegistryLocation, credential: Any, options: dict[str, Any]
+    location: RegistryLocation, credential: Credential | None, options: dict[str, Any]
 ) -> ContainerRegistryContentClient:
-    endpoint = f"{location.scheme}://{location.registry}" if location.scheme else location.registry
+    endpoint = location.client_endpoint
     return ContainerRegistryContentClient(endpoint, location.repository, credential, **options)
 
 
@@ -210,7 +211,7 @@ def push_archive(
     source: str | ArchiveLocation,
     target: str | RegistryLocation,
     *,
-    credential: Any = None,
+    credential: Credential | None = None,
     transport: httpx.BaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,
     retry: RetryPolicy | None = None,
@@ -314,7 +315,7 @@ def pull_archive(
     source: str | RegistryLocation,
     target: str | ArchiveLocation,
     *,
-    credential: Any = None,
+    credential: Credential | None = None,
     platforms: Sequence[str] | None = None,
     transport: httpx.BaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,

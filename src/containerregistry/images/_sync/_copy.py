@@ -15,11 +15,10 @@ import logging
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from ..._sync._registry_client import ContainerRegistryClient
+from ...auth import Credential
 from ...exceptions import (
     DigestValidationError,
     HttpResponseError,
@@ -39,7 +38,7 @@ from .._models import (
 )
 from .._sightings import BlobSightings
 from ._copier import ProgressHandler, _Copier
-from ._stores import _ClientOptions, _Manifest, _open_store, _RegistryStore
+from ._stores import SharedClient, _ClientOptions, _Manifest, _open_store, _RegistryStore
 
 __all__ = ["copy_image", "pull_image", "push_image"]
 
@@ -50,9 +49,9 @@ def _copy(
     source: str | ImageLocation,
     target: str | ImageLocation,
     *,
-    credential: Any,
-    source_credential: Any,
-    target_credential: Any,
+    credential: Credential | None,
+    source_credential: Credential | None,
+    target_credential: Credential | None,
     platforms: Sequence[str] | None,
     include_referrers: bool,
     concurrency: int,
@@ -106,9 +105,9 @@ def _copy_stores(
     src: ImageLocation,
     dst: ImageLocation,
     *,
-    credential: Any,
-    source_credential: Any,
-    target_credential: Any,
+    credential: Credential | None,
+    source_credential: Credential | None,
+    target_credential: Credential | None,
     platforms: Sequence[str] | None,
     include_referrers: bool,
     concurrency: int,
@@ -221,24 +220,18 @@ def _write_manifests(copier: _Copier, top: _Manifest, tag: str | None) -> None:
 
 
 def _refuse_locked_target(
-    target: RegistryLocation, tag: str | None, digest: str, options: _ClientOptions, credential: Any
+    target: RegistryLocation,
+    tag: str | None,
+    digest: str,
+    options: _ClientOptions,
+    credential: Credential | None,
 ) -> None:
     """Raise OperationNotAllowedError when the ACR API says the target repository or tag is write-locked.
 
     Registries without the ACR API, and identities that may not read its metadata, are not asked
     twice: any error of the look-up leaves the decision to the registry (the manifest PUT).
     """
-    endpoint = f"{target.scheme}://{target.registry}" if target.scheme else target.registry
-    with ContainerRegistryClient(
-        endpoint,
-        credential,
-        transport=options.transport,
-        timeout=options.timeout,
-        retry=options.retry,
-        verify=options.verify,
-        insecure=options.insecure,
-        trusted_token_hosts=options.trusted_token_hosts,
-    ) as client:
+    with options.registry_client(target, credential) as client:
         repository = client.get_repository(target.repository)
         try:
             properties = repository.get_properties()
@@ -268,9 +261,9 @@ def copy_image(
     source: str | ImageLocation,
     target: str | ImageLocation,
     *,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: Credential | None = None,
+    source_credential: Credential | None = None,
+    target_credential: Credential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -282,6 +275,7 @@ def copy_image(
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
     convert_to_oci: bool = True,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Copy an image, OCI index or Docker manifest list (recursively) from `source` to `target`.
 
@@ -314,6 +308,10 @@ def copy_image(
             updated under a lock, but the callback itself must be thread-safe).
         transport, timeout, retry, verify, insecure, trusted_token_hosts: options of the registry
             clients (see `ContainerRegistryContentClient`).
+        client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse: the
+            locations on its registry go through its connection pool, token cache and credential
+            (`credential` and the options above then apply to other registries), so a loop of copies
+            fetches each token once. It stays open: closing it is the caller's business.
         convert_to_oci: for an OCI layout target, rewrite Docker v2 manifests and manifest lists with
             OCI media types, as skopeo does when it writes `oci:` (True, the default): skopeo, podman
             and buildah only find OCI-typed images in a layout. Blob bytes are kept, but converted
@@ -342,7 +340,15 @@ def copy_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="",
         convert_to_oci=convert_to_oci,
     )
@@ -353,8 +359,8 @@ def copy_image_noting(
     target: RegistryLocation,
     sightings: BlobSightings,
     *,
-    source_credential: Any,
-    target_credential: Any,
+    source_credential: Credential | None,
+    target_credential: Credential | None,
     platforms: Sequence[str] | None,
     include_referrers: bool,
     concurrency: int,
@@ -376,7 +382,15 @@ def copy_image_noting(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=None,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            None,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="",
         sightings=sightings,
     )
@@ -386,9 +400,9 @@ def push_image(
     source: str | ImageLocation,
     target: str | ImageLocation,
     *,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: Credential | None = None,
+    source_credential: Credential | None = None,
+    target_credential: Credential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -399,6 +413,7 @@ def push_image(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Push an image to a registry: `copy_image` whose target must be a registry reference.
 
@@ -418,7 +433,15 @@ def push_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="push",
     )
 
@@ -427,9 +450,9 @@ def pull_image(
     source: str | ImageLocation,
     destination: str | ImageLocation,
     *,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: Credential | None = None,
+    source_credential: Credential | None = None,
+    target_credential: Credential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -441,6 +464,7 @@ def pull_image(
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
     convert_to_oci: bool = True,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Pull an image from a registry: `copy_image` whose source must be a registry reference.
 
@@ -461,7 +485,15 @@ def pull_image(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=progress,
-        options=_ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts),
+        options=_ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        ),
         require="pull",
         convert_to_oci=convert_to_oci,
     )

@@ -23,6 +23,7 @@ import httpx
 
 from ..._sync._content_client import ContainerRegistryContentClient
 from ..._sync._shim import run_bounded
+from ...auth import Credential
 from ...exceptions import RegistryError, ResourceNotFoundError
 from ...protocol.reference import parse_reference
 from ...transport import RetryPolicy
@@ -62,7 +63,7 @@ def _repository(text: str | RegistryLocation, what: str) -> RegistryLocation:
 
 
 def _endpoint(location: RegistryLocation) -> str:
-    return f"{location.scheme}://{location.registry}" if location.scheme else location.registry
+    return location.client_endpoint
 
 
 def _at(location: RegistryLocation, suffix: str) -> RegistryLocation:
@@ -101,9 +102,9 @@ def mirror_repository(
     target: str | RegistryLocation,
     *,
     tags: TagFilter | Sequence[str] | None = None,
-    credential: Any = None,
-    source_credential: Any = None,
-    target_credential: Any = None,
+    credential: Credential | None = None,
+    source_credential: Credential | None = None,
+    target_credential: Credential | None = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
     concurrency: int = 4,
@@ -226,7 +227,7 @@ def sync_mirrors(
     *,
     shard: tuple[int, int] | None = None,
     dry_run: bool = False,
-    credential: Any = None,
+    credential: Credential | None = None,
     progress: MirrorProgress | None = None,
     transport: httpx.BaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,

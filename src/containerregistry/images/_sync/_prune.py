@@ -21,6 +21,7 @@ import httpx
 
 from ..._sync._registry_client import ContainerRegistryClient
 from ..._sync._shim import run_bounded
+from ...auth import Credential
 from ...exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -51,7 +52,7 @@ def prune(
     repository: str,
     *,
     keep: int,
-    credential: Any = None,
+    credential: Credential | None = None,
     dry_run: bool = False,
     tag_pattern: str | None = None,
     older_than: timedelta | None = None,

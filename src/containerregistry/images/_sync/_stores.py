@@ -12,17 +12,21 @@ functions) and `_open_store`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
 from ..._bounded import loads_json
-from ..._common import MAX_MANIFEST_SIZE
+from ..._common import MAX_MANIFEST_SIZE, login_server_of, registry_endpoint
 from ..._layout import REF_NAME, ImageLayoutError, OciLayout
+from ..._options import ClientOptions
 from ..._sync._content_client import ContainerRegistryContentClient
+from ..._sync._pipeline import Pipeline
+from ..._sync._registry_client import ContainerRegistryClient
+from ...auth import Credential
 from ...exceptions import DigestValidationError
 from ...protocol import media_types
 from ...protocol.models import (
@@ -173,27 +177,87 @@ def _references(
     return [], []
 
 
-@dataclass
-class _ClientOptions:
-    transport: httpx.BaseTransport | None
-    timeout: float | httpx.Timeout | None
-    retry: RetryPolicy | None
-    verify: bool | str
-    insecure: bool
-    trusted_token_hosts: Iterable[str] | None = None
+SharedClient = ContainerRegistryClient | ContainerRegistryContentClient
 
-    def client(self, location: RegistryLocation, credential: Any) -> ContainerRegistryContentClient:
-        # Scheme-less stays scheme-less: the client then probes https, and http for loopback/insecure.
+
+def _shared_pipeline(client: SharedClient | None) -> Pipeline | None:
+    if client is None:
+        return None
+    if isinstance(client, ContainerRegistryContentClient):
+        return client._pipeline
+    if isinstance(client, ContainerRegistryClient):
+        return client._session.pipeline
+    raise TypeError(
+        f"client must be a ContainerRegistryClient or ContainerRegistryContentClient, not {type(client).__name__}"
+    )
+
+
+@dataclass(frozen=True)
+class _ClientOptions:
+    """Where the image functions get their registry clients.
+
+    A `client` the caller passed serves the locations on its own registry: its connection pool and
+    token cache are shared (and it stays the caller's to close), so a loop of copies pays one token
+    fetch per scope, not one per copy. Other registries get new clients built from `options`.
+    """
+
+    options: ClientOptions
+    shared: Pipeline | None = None
+
+    @classmethod
+    def of(
+        cls,
+        client: SharedClient | None,
+        *,
+        transport: httpx.BaseTransport | None,
+        timeout: float | httpx.Timeout | None,
+        retry: RetryPolicy | None,
+        verify: bool | str,
+        insecure: bool,
+        trusted_token_hosts: Iterable[str] | None = None,
+    ) -> _ClientOptions:
+        options = ClientOptions.merged(
+            None,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        )
+        return cls(options, _shared_pipeline(client))
+
+    def pipeline_for(self, location: RegistryLocation) -> Pipeline | None:
+        """The shared client's pipeline when `location` is on its registry (same `host[:port]`)."""
+        # Both sides as the clients name a registry (`docker.io` is `registry-1.docker.io`).
+        if self.shared is not None and login_server_of(self.shared.endpoint) == login_server_of(
+            registry_endpoint(location.registry)
+        ):
+            return self.shared
+        return None
+
+    def client(
+        self, location: RegistryLocation, credential: Credential | None
+    ) -> ContainerRegistryContentClient:
+        """A content client of `location`'s repository; closing it leaves a shared pipeline open."""
+        shared = self.pipeline_for(location)
+        if shared is not None:
+            return ContainerRegistryContentClient(shared.endpoint, location.repository, _pipeline=shared)
         return ContainerRegistryContentClient(
-            f"{location.scheme}://{location.registry}" if location.scheme else location.registry,
+            location.client_endpoint,
             location.repository,
-            credential,
-            transport=self.transport,
-            timeout=self.timeout,
-            retry=self.retry,
-            verify=self.verify,
-            insecure=self.insecure,
-            trusted_token_hosts=self.trusted_token_hosts,
+            options=dataclasses.replace(self.options, credential=credential),
+        )
+
+    def registry_client(
+        self, location: RegistryLocation, credential: Credential | None
+    ) -> ContainerRegistryClient:
+        """A registry client of `location`'s registry; closing it leaves a shared pipeline open."""
+        shared = self.pipeline_for(location)
+        if shared is not None:
+            return ContainerRegistryClient(shared.endpoint, _pipeline=shared)
+        return ContainerRegistryClient(
+            location.client_endpoint, options=dataclasses.replace(self.options, credential=credential)
         )
 
 
@@ -201,7 +265,9 @@ class _ClientOptions:
 # Opening a store
 
 
-def _open_store(location: ImageLocation, credential: Any, options: _ClientOptions, *, create: bool) -> _Store:
+def _open_store(
+    location: ImageLocation, credential: Credential | None, options: _ClientOptions, *, create: bool
+) -> _Store:
     if isinstance(location, LayoutLocation):
         layout = OciLayout(location.path, create=create)
         layout.read_index()  # a malformed index.json is refused before anything is written
