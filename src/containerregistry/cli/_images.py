@@ -32,7 +32,7 @@ def _transfer_options(function: Callable[..., Any]) -> Callable[..., Any]:
         type=click.IntRange(1, 64),
         default=4,
         show_default=True,
-        help="blobs transferred at once",
+        help="blobs transferred at once (into a tar archive, or out of a compressed one, one at a time)",
     )(function)
     function = click.option(
         "--referrers/--no-referrers",
@@ -64,7 +64,7 @@ def _run(
     from ._archive import is_archive_location, run_archive
 
     if is_archive_location(source) or is_archive_location(target):
-        return run_archive(app, verb, source, target, platforms)
+        return run_archive(app, verb, source, target, platforms, referrers, concurrency)
     src = image_location(app, source, role="source")
     dst = image_location(app, target, role="destination", local_only=verb == "pull")
     extra = {} if preserve_digests is None else {"convert_to_oci": not preserve_digests}
