@@ -2,9 +2,10 @@
 `docker-archive:FILE[:ref]` (what `docker save` writes), read and written as tar streams.
 
 Reading never extracts the archive: members are read in place (`ArchiveReader.open_member`), so a
-blob goes from the tar straight into an upload. Writing streams each blob into the tar as it
+blob goes from the tar straight into an upload; a gzip-compressed archive (found by its magic bytes) is
+checked whole in a first pass and its blobs streamed in a second (`ArchiveReader.stream`). Writing streams each blob into the tar as it
 downloads (`ArchiveWriter.blob`: header, bytes, padding) into `FILE.partial`, renamed over FILE only
-when everything arrived and matched its digest. The registry half is `images/_async/_archives.py`.
+when everything arrived and matched its digest. The engine is `images/_async/_archives.py` and `_archive_stores.py`.
 """
 
 from __future__ import annotations
