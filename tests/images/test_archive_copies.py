@@ -162,14 +162,15 @@ def test_broken_gzip_archive_is_refused_and_nothing_is_written(
 
 
 class _Watch:
-    """Counts upload requests in flight at once (each held 0.3 s so overlaps are certain)."""
+    """Counts upload (or download) requests in flight at once (each held 0.3 s so overlaps are certain)."""
 
-    def __init__(self) -> None:
+    def __init__(self, methods: tuple[str, ...] = ("PUT", "PATCH"), path: str = "/blobs/uploads/") -> None:
         self.now = self.peak = 0
         self.lock = threading.Lock()
+        self.methods, self.path = methods, path
 
     def enter(self, request: httpx.Request) -> bool:
-        if request.method not in ("PUT", "PATCH") or "/blobs/uploads/" not in request.url.path:
+        if request.method not in self.methods or self.path not in request.url.path:
             return False
         with self.lock:
             self.now += 1
@@ -183,7 +184,7 @@ class _Watch:
 
 class _SyncWatching(httpx.BaseTransport):
     def __init__(self, watch: _Watch) -> None:
-        self.inner, self.watch = create_transport(), watch
+        self.inner, self.watch = create_transport(), watch  # the real transport, over real sockets
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         counted = self.watch.enter(request)
@@ -235,6 +236,36 @@ def test_concurrency_out_of_a_plain_tar(
     )
     assert result.blobs_copied == 6
     assert watch.peak == concurrency if concurrency == 1 else watch.peak >= 2, watch.peak
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_concurrent_downloads_into_one_tar(
+    registry_emulator: Any, flavour: str, concurrency: int, tmp_path: Path
+) -> None:
+    saved = docker_save(tmp_path / "saved.tar", layers=5, layer_size=300_000)
+    repo = f"conc/pull-{flavour}-{concurrency}-{secrets.token_hex(3)}"
+    image = run(
+        "sync", "push_archive", f"docker-archive:{saved.path}", f"{registry_emulator.endpoint}/{repo}:v1"
+    )
+    watch = _Watch(methods=("GET",), path="/blobs/sha256:")
+    transport = _SyncWatching(watch) if flavour == "sync" else _AsyncWatching(watch)
+    out = tmp_path / "pulled.tar"
+    result = run(
+        flavour,
+        "pull_archive",
+        f"{registry_emulator.endpoint}/{repo}:v1",
+        f"docker-archive:{out}",
+        concurrency=concurrency,
+        transport=transport,
+    )
+    assert result.digest == image.digest and result.blobs_copied == 6
+    assert watch.peak == concurrency if concurrency == 1 else watch.peak >= 2, watch.peak
+    # A well-formed tar whose every blob is in its place: read back (each digest checked) into a layout.
+    files = members(out)
+    loaded = json.loads(files["manifest.json"])[0]
+    assert [files[name] for name in loaded["Layers"]] == saved.layers
+    back = run(flavour, "copy_archive", f"docker-archive:{out}", f"oci:{tmp_path / 'layout'}")
+    assert back.digest == image.digest
 
 
 def _push_with_referrer(endpoint: str, repo: str, tmp_path: Path) -> tuple[str, str]:
@@ -294,3 +325,11 @@ def test_referrers_travel_in_an_oci_archive(endpoint: str, flavour: str, tmp_pat
             include_referrers=True,
         )
     assert not (tmp_path / "d.tar").exists()
+
+
+def test_a_compressed_name_for_a_target_is_refused(flavour: str, tmp_path: Path) -> None:
+    saved = docker_save(tmp_path / "saved.tar")
+    for name in ("out.tar.gz", "out.tgz"):
+        with pytest.raises(ArchiveError, match="creg writes uncompressed tar archives"):
+            run(flavour, "copy_archive", f"docker-archive:{saved.path}", f"docker-archive:{tmp_path / name}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["saved.tar"]

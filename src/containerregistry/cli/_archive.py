@@ -62,22 +62,16 @@ def _check_options(
                     f"--referrers: {side} cannot hold referrers (a docker-archive holds images only); use"
                     " oci-archive:, which keeps them in its index.json as a layout does"
                 )
-    if concurrency > 1 and _explicit("concurrency"):
-        if isinstance(target, ArchiveLocation):
+    if concurrency > 1 and _explicit("concurrency") and isinstance(source, ArchiveLocation):
+        try:
+            compressed = ArchiveReader.compression_of(source.path)
+        except OSError:
+            compressed = None  # the copy says why it cannot read it
+        if compressed:
             raise click.UsageError(
-                f"--concurrency {concurrency}: {target} is a tar, written as one stream (one blob after"
-                " another); leave --concurrency out"
+                f"--concurrency {concurrency}: {source} is {compressed}-compressed, read as one stream"
+                " (one blob after another); leave --concurrency out, or decompress it first"
             )
-        if isinstance(source, ArchiveLocation):
-            try:
-                compressed = ArchiveReader.compression_of(source.path)
-            except OSError:
-                compressed = None  # the copy says why it cannot read it
-            if compressed:
-                raise click.UsageError(
-                    f"--concurrency {concurrency}: {source} is {compressed}-compressed, read as one stream"
-                    " (one blob after another); leave --concurrency out, or decompress it first"
-                )
 
 
 def run_archive(

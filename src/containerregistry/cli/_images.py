@@ -32,7 +32,7 @@ def _transfer_options(function: Callable[..., Any]) -> Callable[..., Any]:
         type=click.IntRange(1, 64),
         default=4,
         show_default=True,
-        help="blobs transferred at once (into a tar archive, or out of a compressed one, one at a time)",
+        help="blobs transferred at once (out of a compressed archive: one at a time)",
     )(function)
     function = click.option(
         "--referrers/--no-referrers",

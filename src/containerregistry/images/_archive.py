@@ -378,20 +378,56 @@ class ArchiveReader:
 
 
 class ArchiveWriter:
-    """A tar being written to `path.partial`; `commit()` renames it over `path`, `abort()` removes it."""
+    """A tar being written to `path.partial`; `commit()` renames it over `path`, `abort()` removes it.
+
+    Members are appended one after another (`add_bytes`, `blob`), or laid out ahead (`reserve`: their
+    headers written, their data a hole of the known size) and then filled in any order, several at once,
+    each through its own file handle (`region`): so blobs can download concurrently straight into the tar.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + ".partial")
         self._file: IO[bytes] = open(self.partial, "wb")  # noqa: SIM115 - closed by commit/abort
         self._names: set[str] = set()
+        self._regions: dict[str, tuple[int, int]] = {}  # reserved member -> (data offset, size)
 
-    def _header(self, name: str, size: int) -> None:
+    @staticmethod
+    def _header_bytes(name: str, size: int) -> bytes:
         info = tarfile.TarInfo(name)
         info.size = size
         info.mode = 0o644
         info.mtime = 0
-        self._file.write(info.tobuf(format=tarfile.PAX_FORMAT))
+        return info.tobuf(format=tarfile.PAX_FORMAT)
+
+    def _header(self, name: str, size: int) -> None:
+        self._file.write(self._header_bytes(name, size))
+
+    def reserve(self, members: Iterable[tuple[str, int]]) -> None:
+        """Lay out members of known sizes at the end of the tar; fill each with `region(name, digest)`."""
+        position = self._file.tell()
+        for name, size in members:
+            if name in self._names or name in self._regions:
+                continue
+            header = self._header_bytes(name, size)
+            self._file.seek(position)
+            self._file.write(header)
+            self._regions[name] = (position + len(header), size)
+            position += len(header) + size + (-size % _BLOCK)
+        self._file.truncate(position)  # the holes read as zeros: the padding is in place already
+        self._file.seek(position)
+        self._file.flush()
+
+    @contextmanager
+    def region(self, name: str, digest: str) -> Iterator[_BlobSink]:
+        """Write one reserved member (its digest is checked when the block ends); thread-safe."""
+        offset, size = self._regions[name]
+        with open(self.partial, "r+b") as file:
+            file.seek(offset)
+            sink = _BlobSink(file, size, digest)
+            yield sink
+            sink.finish()
+        self._names.add(name)
 
     def _pad(self, size: int) -> None:
         remainder = size % _BLOCK
@@ -420,6 +456,9 @@ class ArchiveWriter:
         self._pad(size)
 
     def commit(self) -> None:
+        unfilled = sorted(set(self._regions) - self._names)
+        if unfilled:
+            raise ArchiveError(f"{self.path}: members {', '.join(unfilled)} were reserved but not written")
         self._file.write(b"\0" * (_BLOCK * 2))
         self._file.flush()
         os.fsync(self._file.fileno())

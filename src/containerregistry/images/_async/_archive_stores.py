@@ -260,8 +260,6 @@ def _check(digest: str, size: int, blob: OciDescriptor, where: str) -> None:
 
 
 class _RegistrySink:
-    concurrent = True
-
     def __init__(self, store: _RegistryStore) -> None:
         self.store = store
 
@@ -285,8 +283,6 @@ class _RegistrySink:
 
 
 class _LayoutSink:
-    concurrent = True
-
     def __init__(self, location: LayoutLocation) -> None:
         self.created = not Path(location.path).exists()  # layout I/O on the loop, as in _copy.py (issue 14)
         self.layout = OciLayout(location.path, create=True)
@@ -324,8 +320,6 @@ def _blob_member(digest: str) -> str:
 
 
 class _ArchiveSink:
-    concurrent = False  # one tar stream: members one after another
-
     def __init__(self, location: ArchiveLocation, repo_tag: str | None) -> None:
         self.location = location
         self.repo_tag = repo_tag
@@ -335,13 +329,16 @@ class _ArchiveSink:
     async def has_blob(self, blob: OciDescriptor) -> bool:
         return False
 
+    def reserve(self, blobs: list[OciDescriptor]) -> None:
+        self.writer.reserve((_blob_member(b.digest), b.size) for b in blobs)
+
     async def put_file(self, blob: OciDescriptor, file: BinaryIO, where: str) -> None:
-        with self.writer.blob(_blob_member(blob.digest), blob.size, blob.digest) as sink:
+        with self.writer.region(_blob_member(blob.digest), blob.digest) as sink:
             while chunk := file.read(_CHUNK):
                 sink.write(chunk)
 
     async def put_download(self, blob: OciDescriptor, store: _RegistryStore) -> None:
-        with self.writer.blob(_blob_member(blob.digest), blob.size, blob.digest) as sink:
+        with self.writer.region(_blob_member(blob.digest), blob.digest) as sink:
             await _download_into(store, blob.digest, sink.write)
 
     async def finish(self, plan: _Plan, top: OciDescriptor, tag: str | None) -> None:

@@ -12,9 +12,9 @@ Nothing is extracted to disk: blobs go from the tar member straight into the upl
 other tar, and from the download straight into the tar. Every manifest and blob is verified against its
 digest (and a docker-archive's uncompressed layers against the config's `diff_ids`). A tar target is
 written to `FILE.partial` and renamed only when all of it arrived, so a failed copy leaves no archive; a
-layout the copy created is removed again. Blobs move `concurrency` at a time out of a plain tar (each
-member is read in place); a tar being written and a compressed tar being read are one stream, one blob
-after another.
+layout the copy created is removed again. Blobs move `concurrency` at a time: out of a plain tar each member
+is read in place, and into a tar each blob has its place reserved ahead (its size is known) and is
+written there as it arrives; only a compressed tar is read as one stream, one blob after another.
 """
 
 from __future__ import annotations
@@ -87,33 +87,29 @@ def _move_blobs(source: _Source, sink: _Sink, plan: _Plan, concurrency: int, cou
         else:
             needed.append(blob)
 
-    done = counts.done
-    if isinstance(source, _RegistryStore):
-        assert isinstance(sink, _ArchiveSink)  # registry to registry or layout goes through copy_image
-        for blob in needed:
-            sink.put_download(blob, source)
-            done(blob)
-        return
-    if isinstance(source, _LayoutStore):
-        for blob in needed:
-            with source.layout.open_blob(blob.digest) as file:
-                sink.put_file(blob, file, where)
-            done(blob)
-        return
-    reader = source.reader
-    if reader.sequential or not sink.concurrent or concurrency == 1:
+    if isinstance(sink, _ArchiveSink):
+        sink.reserve(needed)
+    if isinstance(source, _ArchiveSource) and source.reader.sequential:
+        # A compressed tar is read front to back once: its blobs come in the order they are stored.
         by_member = {source.member(b.digest): b for b in needed}
-        for member, file in reader.stream(list(by_member)):
+        for member, file in source.reader.stream(list(by_member)):
             sink.put_file(by_member[member], file, f"{where} ({member})")
-            done(by_member[member])
+            counts.done(by_member[member])
         return
 
     def task(blob: OciDescriptor) -> Any:
         def run() -> None:
-            member = source.member(blob.digest)
-            with reader.open_member(member) as file:
-                sink.put_file(blob, file, f"{where} ({member})")
-            done(blob)
+            if isinstance(source, _RegistryStore):
+                assert isinstance(sink, _ArchiveSink)  # registry to registry or layout: copy_image
+                sink.put_download(blob, source)
+            elif isinstance(source, _LayoutStore):
+                with source.layout.open_blob(blob.digest) as file:
+                    sink.put_file(blob, file, where)
+            else:
+                member = source.member(blob.digest)
+                with source.reader.open_member(member) as file:
+                    sink.put_file(blob, file, f"{where} ({member})")
+            counts.done(blob)
 
         return run
 
@@ -159,8 +155,8 @@ def copy_archive(
         platforms: at most one `os/arch[/variant]`: that image of an index (so a new, single image).
         include_referrers: also copy the referrers of every manifest (an oci-archive stores them as
             unnamed entries of its index.json, as a layout does); a docker-archive has no place for them.
-        concurrency: blobs moved at once out of a plain tar into a registry or layout. A tar is written,
-            and a compressed tar read, as one stream: blobs then move one at a time.
+        concurrency: blobs moved at once (a tar target reserves each blob's place and writes them as
+            they arrive). A compressed tar is read as one stream: its blobs move one at a time.
         credential, transport, timeout, retry, verify, insecure, trusted_token_hosts: the registry
             side's client options (see `ContainerRegistryContentClient`).
 
@@ -185,6 +181,11 @@ def copy_archive(
                 raise ArchiveError(
                     f"{side}: a docker-archive holds one image and no referrers; use oci-archive: to keep them"
                 )
+    if isinstance(dst, ArchiveLocation) and dst.path.lower().endswith((".gz", ".tgz", ".zst")):
+        raise ArchiveError(
+            f"{dst}: creg writes uncompressed tar archives, and this name says compressed; write"
+            f" {dst.kind}:FILE.tar and compress it afterwards (gzip FILE.tar)"
+        )
     if isinstance(dst, RegistryLocation) and dst.digest and dst.tag:
         raise InvalidReferenceError(f"target {dst}: give a tag or a digest, not both")
     options = _ClientOptions(transport, timeout, retry, verify, insecure, trusted_token_hosts)
@@ -345,6 +346,7 @@ def pull_archive(
     credential: Any = None,
     platforms: Sequence[str] | None = None,
     include_referrers: bool = False,
+    concurrency: int = 4,
     transport: httpx.BaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,
     retry: RetryPolicy | None = None,
@@ -374,6 +376,7 @@ def pull_archive(
         credential=credential,
         platforms=platforms,
         include_referrers=include_referrers,
+        concurrency=concurrency,
         transport=transport,
         timeout=timeout,
         retry=retry,
