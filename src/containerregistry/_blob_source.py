@@ -1,15 +1,36 @@
-"""Upload sources: bytes, paths, file objects and iterables of bytes behind one small interface."""
+"""Upload sources: bytes, paths, file objects and iterables of bytes behind one small interface.
+
+Owns `BlobData`, the type of what `upload_blob` accepts (exported as `containerregistry.BlobData` and
+`containerregistry.aio.BlobData`), and `open_source`, which turns one into a `BlobSource`.
+"""
 
 from __future__ import annotations
 
 import io
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO, Protocol, TypeAlias, cast
 
 from .protocol.digest import Hasher
 
-__all__ = ["CHUNK", "BlobSource", "open_source"]
+__all__ = ["CHUNK", "BlobData", "BlobSource", "BinaryReader", "open_source"]
+
+
+class BinaryReader(Protocol):
+    """A binary file object, as far as an upload needs one: `read(n) -> bytes`.
+
+    `seekable()`, `tell()` and `seek()` are used when present, to learn the size and to rewind for a
+    resumed upload; a stream without them is sent once, from its current position.
+    """
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+#: What `upload_blob` accepts: bytes-like content, a path (`str` or `os.PathLike`) to a file, a binary file
+#: object (read from its current position), or an iterable of bytes chunks (sent as they come, so it
+#: cannot be rewound: an interrupted single-request upload of one is not resumed). A file opened in text
+#: mode is refused (`TypeError`), as is an async iterable.
+BlobData: TypeAlias = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryReader | Iterable[bytes]
 
 #: Transfer chunk size: large enough that per-chunk overhead (hashing calls, syscalls) is noise.
 CHUNK = 1 << 20
@@ -131,8 +152,9 @@ class _IterableSource(BlobSource):
         return chunk
 
 
-def open_source(data: Any) -> BlobSource:
-    """Wrap what `upload_blob` accepts: bytes-like, a path, a binary file object, or an iterable of bytes."""
+def open_source(data: BlobData) -> BlobSource:
+    """Wrap what `upload_blob` accepts (`BlobData`): bytes-like, a path, a binary file object, or an
+    iterable of bytes; anything else is a `TypeError` (also at run time, for untyped callers)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         return _BytesSource(data)
     if isinstance(data, (str, os.PathLike)):
@@ -140,7 +162,7 @@ def open_source(data: Any) -> BlobSource:
     if hasattr(data, "read"):
         if isinstance(data, io.TextIOBase):
             raise TypeError("upload_blob needs a binary file object (open the file with 'rb')")
-        return _FileSource(data, owned=False)
+        return _FileSource(cast(BinaryIO, data), owned=False)
     if isinstance(data, Iterable):
         return _IterableSource(data)
     raise TypeError(

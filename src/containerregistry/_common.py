@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from .exceptions import InvalidReferenceError
+from .protocol.scopes import Scope, format_scope
+
+if TYPE_CHECKING:
+    import httpx  # imported by `to_timeout` when called: `creg` validates endpoints here before any client exists
 
 __all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "DOCKER_HUB_API_HOST",
     "MAX_MANIFEST_SIZE",
@@ -27,7 +30,9 @@ __all__ = [
 
 #: Registries must accept manifests of at least 4 MiB (OCI Distribution); we refuse larger ones by default.
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
-DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=15.0)
+#: Seconds a request may take (read, write, pool) and may take to connect, when the caller gives no timeout.
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_CONNECT_TIMEOUT = 15.0
 
 #: `progress(bytes_done, bytes_total_or_None)`, called as a transfer advances.
 ProgressCallback = Callable[[int, int | None], Any]
@@ -127,12 +132,14 @@ def login_server_of(endpoint: str) -> str:
 
 def scope_for(repository: str, *actions: str) -> tuple[str, ...]:
     """The token scope a repository request needs, in the form the auth flow expects."""
-    return (f"repository:{repository}:{','.join(actions)}",)
+    return (format_scope(Scope("repository", repository, actions)),)
 
 
 def to_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    import httpx
+
     if timeout is None:
-        return DEFAULT_TIMEOUT
+        return httpx.Timeout(DEFAULT_TIMEOUT, connect=DEFAULT_CONNECT_TIMEOUT)
     if isinstance(timeout, httpx.Timeout):
         return timeout
     return httpx.Timeout(timeout)

@@ -1,4 +1,10 @@
-"""Local files created safely: `open_partial` opens `<path>.partial` without following links.
+"""Local files written safely: the one atomic-write helper of the package (downloads, layouts, configs, keys).
+
+`open_partial` opens `<path>.partial` without following links; `commit_partial` fsyncs it, checks it and
+renames it over `<path>`; `write_atomic` does both for bytes in memory, through a partial file of its own
+(`.<name>.<random>.partial` beside the target, so concurrent writers never share one and the last rename
+wins). A reader therefore sees the old file or the new one, never a truncated one, and nothing is ever
+written through a planted link.
 
 A download to `<path>` writes `<path>.partial` and renames it into place after the digest matched. The
 directory may be shared (a download folder, /tmp), so another local user could plant a symlink named
@@ -12,13 +18,15 @@ still refers to the file we wrote before renaming it into place.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import stat
 from typing import BinaryIO
 
 from .exceptions import UnsafePathError
 
-__all__ = ["commit_partial", "open_partial"]
+__all__ = ["commit_partial", "discard_partial", "open_partial", "unique_partial", "write_atomic"]
 
 _CREATE_FLAGS = (
     os.O_WRONLY
@@ -45,15 +53,19 @@ def _describe(mode: int) -> str:
     return "not a regular file"
 
 
-def open_partial(partial: str) -> BinaryIO:
+def open_partial(partial: str, *, mode: int = 0o666) -> BinaryIO:
     """Create `partial` exclusively, never following a symlink; returns it open for binary writing.
+
+    Args:
+        partial: the file to create.
+        mode: its permission bits (the umask applies); `0o600` for secrets.
 
     Raises:
         UnsafePathError: `partial` exists and is not a regular file (a symlink, FIFO, directory...),
             or something was planted again after a stale regular file was removed.
     """
     try:
-        fd = os.open(partial, _CREATE_FLAGS, 0o666)
+        fd = os.open(partial, _CREATE_FLAGS, mode)
     except FileExistsError:
         mode = os.lstat(partial).st_mode
         if not stat.S_ISREG(mode):
@@ -62,7 +74,7 @@ def open_partial(partial: str) -> BinaryIO:
         # content) and create a fresh file.
         os.unlink(partial)
         try:
-            fd = os.open(partial, _CREATE_FLAGS, 0o666)
+            fd = os.open(partial, _CREATE_FLAGS, mode)
         except FileExistsError:
             raise _refuse(partial, "re-created by someone else while we replaced it") from None
     except OSError:
@@ -73,8 +85,14 @@ def open_partial(partial: str) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def commit_partial(file: BinaryIO, partial: str, path: str) -> None:
+def commit_partial(file: BinaryIO, partial: str, path: str, *, sync_directory: bool = False) -> None:
     """Flush and fsync `file` (opened by `open_partial`), close it and rename `partial` to `path`.
+
+    Args:
+        file: the open partial file.
+        partial: its name.
+        path: the name it gets.
+        sync_directory: also fsync the directory, so the rename itself survives a power loss (POSIX).
 
     Raises:
         UnsafePathError: `partial` no longer names the file that was written (replaced meanwhile).
@@ -86,9 +104,60 @@ def commit_partial(file: BinaryIO, partial: str, path: str) -> None:
     try:
         current = os.lstat(partial)
     except FileNotFoundError:
-        raise UnsafePathError(f"{partial} was removed while the download ran; {path} is unchanged") from None
+        raise UnsafePathError(f"{partial} was removed while it was written; {path} is unchanged") from None
     if (current.st_dev, current.st_ino) != (written.st_dev, written.st_ino):
-        raise UnsafePathError(
-            f"{partial} was replaced while the download ran; refusing to rename it to {path}"
-        )
+        raise UnsafePathError(f"{partial} was replaced while it was written; refusing to rename it to {path}")
     os.replace(partial, path)
+    if sync_directory and hasattr(os, "O_DIRECTORY"):
+        dir_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def unique_partial(path: str | os.PathLike[str]) -> str:
+    """A fresh partial name beside `path`: `<dir>/.<name>.<random>.partial` (hidden, never shared)."""
+    directory, name = os.path.split(os.fspath(path))
+    return os.path.join(directory, f".{name}.{secrets.token_hex(8)}.partial")
+
+
+def discard_partial(file: BinaryIO, partial: str) -> None:
+    """Close `file` and remove `partial` (the name only); safe when either is already gone."""
+    file.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(partial)
+
+
+def write_atomic(
+    path: str | os.PathLike[str], data: bytes, *, mode: int | None = None, sync_directory: bool = False
+) -> None:
+    """Replace `path` with `data` atomically: a partial file of its own, fsynced, checked, renamed.
+
+    The partial file is created with `O_EXCL | O_NOFOLLOW` (`open_partial`), so a planted link is never
+    written through; on any failure it is removed and `path` is unchanged.
+
+    Args:
+        path: the file to write (its directory must exist).
+        data: its new content.
+        mode: permission bits set on the new file regardless of the umask (`0o600` for secrets); None
+            keeps the default (`0o666` less the umask).
+        sync_directory: also fsync the directory after the rename.
+
+    Raises:
+        UnsafePathError: the partial file was tampered with while it was written.
+        OSError: the file could not be written.
+    """
+    target = os.fspath(path)
+    partial = unique_partial(target)
+    # A private file is private from its creation on, not only after the chmod.
+    private = mode is not None and mode & 0o077 == 0
+    file = open_partial(partial, mode=0o600 if private else 0o666)
+    try:
+        if mode is not None and hasattr(os, "fchmod"):
+            os.fchmod(file.fileno(), mode)
+        file.write(data)
+        commit_partial(file, partial, target, sync_directory=sync_directory)
+    except BaseException:
+        discard_partial(file, partial)
+        raise

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .exceptions import ServiceRequestError
+from .exceptions import RegistryProtocolError
 from .protocol.results import GetManifestResult
 
 __all__ = ["ManifestJsonResult"]
@@ -34,7 +34,7 @@ class ManifestJsonResult(GetManifestResult):
         try:
             document = json.loads(result.content)
         except ValueError as exc:
-            raise ServiceRequestError(f"manifest {result.digest} is not JSON: {exc}") from None
+            raise RegistryProtocolError(f"manifest {result.digest} is not JSON: {exc}") from None
         return cls(
             digest=result.digest, media_type=result.media_type, content=result.content, manifest=document
         )

@@ -8,9 +8,10 @@ Safety rules, because a layout (or the registry we pull into one) may be hostile
   `index.json`, `blobs/` and `blobs/<alg>/` must not be symlinks (nor a blob file when it is checked or
   written), so a layout planted with links to elsewhere is refused (`ImageLayoutError`) before anything
   is created or changed outside it. Directories are created one level at a time and re-checked.
-- Blobs are written to a temporary file in their final directory, verified against their digest and
-  size, fsynced and renamed; `index.json` is written the same way (temp + rename), and callers write it
-  last, after every blob it points to.
+- Blobs are written to a partial file of their own in their final directory (`_files.open_partial`:
+  exclusive, never through a link), verified against their digest and size, fsynced and renamed;
+  `index.json` is written the same way (`_files.write_atomic`), and callers write it last, after every
+  blob it points to.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ._common import MAX_MANIFEST_SIZE
-from .exceptions import DigestValidationError, InvalidReferenceError, RegistryError
+from ._files import commit_partial, discard_partial, open_partial, unique_partial, write_atomic
+from .exceptions import DigestValidationError, ImageLayoutError, InvalidReferenceError
 from .protocol import media_types
 from .protocol.digest import Hasher, new_hasher
 from .protocol.models import ManifestFormatError, OciAnnotations, OciDescriptor, OciImageIndex
@@ -41,10 +42,6 @@ _BLOBS_DIR = "blobs"
 _ALGORITHMS = ("sha256", "sha512")
 
 
-class ImageLayoutError(RegistryError, ValueError):
-    """An OCI image layout directory is missing, malformed or unsafe, or has no such image."""
-
-
 class LayoutBlobWriter:
     """Writes one blob to a temporary file in the layout; `commit()` verifies and renames it into place."""
 
@@ -53,10 +50,8 @@ class LayoutBlobWriter:
         self._digest = digest
         self._size = size
         self._hasher: Hasher = new_hasher(digest)
-        fd, name = tempfile.mkstemp(dir=directory, prefix=".partial-")
-        self._temp = Path(name)
-        self._file: BinaryIO = os.fdopen(fd, "wb")
-        self._closed = False
+        self._partial = unique_partial(directory / final.name)
+        self._file: BinaryIO = open_partial(self._partial)
 
     @property
     def bytes_written(self) -> int:
@@ -84,24 +79,14 @@ class LayoutBlobWriter:
                     f"blob {self._digest} is {self._hasher.size} bytes, its descriptor says {self._size}",
                     expected=self._digest,
                 )
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self._closed = True
-            os.replace(self._temp, self._final)
+            commit_partial(self._file, self._partial, str(self._final))
         except BaseException:
             self.discard()
             raise
 
     def discard(self) -> None:
         """Remove the temporary file (safe to call twice)."""
-        if not self._closed:
-            self._file.close()
-            self._closed = True
-        try:
-            self._temp.unlink()
-        except FileNotFoundError:
-            pass
+        discard_partial(self._file, self._partial)
 
     def __enter__(self) -> LayoutBlobWriter:
         return self
@@ -129,7 +114,7 @@ class OciLayout:
             self.root.mkdir(parents=True, exist_ok=True)
             self._check_writable()
             if not marker.exists():
-                self._write_atomic(marker, json.dumps({"imageLayoutVersion": _LAYOUT_VERSION}).encode())
+                write_atomic(marker, json.dumps({"imageLayoutVersion": _LAYOUT_VERSION}).encode())
         if not self.root.is_dir():
             raise ImageLayoutError(f"oci:{root}: no such directory")
         try:
@@ -362,20 +347,4 @@ class OciLayout:
         index.manifests = manifests
         if index.media_type is None and not (self.root / _INDEX_FILE).exists():
             index.media_type = media_types.OCI_INDEX
-        self._write_atomic(self.root / _INDEX_FILE, index.to_bytes())
-
-    @staticmethod
-    def _write_atomic(path: Path, content: bytes) -> None:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(content)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(name, path)
-        except BaseException:
-            try:
-                os.unlink(name)
-            except FileNotFoundError:
-                pass
-            raise
+        write_atomic(self.root / _INDEX_FILE, index.to_bytes())

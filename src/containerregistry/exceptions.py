@@ -10,11 +10,14 @@ Hierarchy::
     │   ├── OperationNotAllowedError    405 (a locked image, deletes disabled)
     │   └── TooManyRequestsError        429
     ├── ServiceRequestError             no usable answer: connect/read failures after retries
-    │   └── RegistryProtocolError       the registry answered something unusable (over a size cap,
-    │                                   undecodable, JSON nested too deeply)
+    │   └── RegistryProtocolError       the registry answered nonsense: malformed JSON, no upload
+    │                                   Location, a bad digest header or Content-Range, a body over
+    │                                   its size cap or undecodable
     ├── DigestValidationError           (also a ValueError) content does not match its digest
     ├── InvalidReferenceError           (also a ValueError) a malformed name, tag or digest
+    ├── ManifestFormatError             (also a ValueError) a manifest, index or descriptor of the wrong shape
     ├── ManifestTooLargeError           (also a ValueError, as in the Azure SDK) a manifest above the 4 MiB limit
+    ├── ImageLayoutError                (also a ValueError) an OCI layout directory is missing, malformed or unsafe
     ├── InsecureTransportError          credentials would be sent over plain http
     ├── UnsupportedOperationError       the registry has no API for this (e.g. ACR's on Distribution)
     └── UnsafePathError                 a local file would be written through a symlink
@@ -39,8 +42,10 @@ __all__ = [
     "DigestValidationError",
     "ErrorDetail",
     "HttpResponseError",
+    "ImageLayoutError",
     "InsecureTransportError",
     "InvalidReferenceError",
+    "ManifestFormatError",
     "ManifestTooLargeError",
     "OperationNotAllowedError",
     "PermissionDeniedError",
@@ -143,11 +148,18 @@ class ServiceRequestError(RegistryError):
 
 
 class RegistryProtocolError(ServiceRequestError):
-    """The registry (or its token server, or a credential helper) answered something unusable.
+    """The registry (or its token server, or a credential helper) answered, but with nonsense.
 
-    A body above its size cap (counted in decoded bytes, so a compressed bomb is stopped early), a
-    `Content-Encoding` that cannot be decoded, or JSON nested too deeply to parse. A subclass of
-    `ServiceRequestError`, so `except ServiceRequestError` still catches it.
+    Malformed or truncated JSON, JSON of the wrong shape (a tag list that is not a list of strings),
+    an upload answer without a usable `Location`, a missing or malformed `Docker-Content-Digest` or
+    `Content-Range`, a resumed download that starts at another offset than asked, an unusable redirect,
+    a body above its size cap (counted in decoded bytes, so a compressed bomb is stopped early), a
+    `Content-Encoding` that cannot be decoded, or JSON nested too deeply to parse. The message says
+    what was asked, of which registry, and what was wrong with the answer.
+
+    A subclass of `ServiceRequestError` (which it replaces for these cases), so code written as
+    `except ServiceRequestError` still catches it, and so does azure-core's `ServiceRequestError`
+    when azure-core is loaded.
     """
 
 
@@ -164,8 +176,24 @@ class InvalidReferenceError(RegistryError, ValueError):
     """A malformed reference, repository name, tag or digest. Raised before any I/O."""
 
 
+class ManifestFormatError(RegistryError, ValueError):
+    """A manifest, index or descriptor does not have the shape the OCI image spec requires.
+
+    The message names the offending field with its path, e.g. `manifests[2].platform.os`. Also a
+    `ValueError`, as it was before it joined this tree. Importable from `containerregistry`,
+    `containerregistry.protocol.models` and here.
+    """
+
+
 class ManifestTooLargeError(RegistryError, ValueError):
     """A manifest larger than the limit (4 MiB by default) was refused without reading it whole."""
+
+
+class ImageLayoutError(RegistryError, ValueError):
+    """An OCI image layout directory is missing, malformed or unsafe, or has no such image.
+
+    Importable from `containerregistry.images`, `containerregistry.aio.images` and here.
+    """
 
 
 class InsecureTransportError(RegistryError):

@@ -12,7 +12,7 @@ import pytest
 
 from containerregistry import aio
 from containerregistry._sync import ContainerRegistryClient
-from containerregistry.exceptions import PermissionDeniedError, ServiceRequestError
+from containerregistry.exceptions import PermissionDeniedError, RegistryProtocolError
 
 ENDPOINT = "https://registry.example"
 
@@ -62,11 +62,11 @@ def test_relative_link_is_followed_with_api_version() -> None:
         (b"{}", {"Content-Length": str(64 * 1024 * 1024)}, "limit"),
     ],
 )
-def test_bad_bodies_are_service_errors(content: bytes, headers: dict[str, str], match: str) -> None:
+def test_bad_bodies_are_protocol_errors(content: bytes, headers: dict[str, str], match: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=content, headers=headers)
 
-    with pytest.raises(ServiceRequestError, match=match) as caught:
+    with pytest.raises(RegistryProtocolError, match=match) as caught:
         list(_client(handler).list_repository_names())
     assert "list repositories of registry.example" in str(caught.value)
 

@@ -49,8 +49,8 @@ LOCKS = {"deleteEnabled": True, "writeEnabled": False, "readEnabled": True, "lis
         ("2021-07-01T12:34:56.5Z", datetime(2021, 7, 1, 12, 34, 56, 500000, tzinfo=UTC)),
         ("2021-07-01t12:34:56z", datetime(2021, 7, 1, 12, 34, 56, tzinfo=UTC)),
         ("2021-07-01T12:34:56+02:00", datetime(2021, 7, 1, 10, 34, 56, tzinfo=UTC)),
-        ("2021-07-01T12:34:56.25-0130", datetime(2021, 7, 1, 14, 4, 56, 250000, tzinfo=UTC)),
-        ("2021-07-01 12:34:56", datetime(2021, 7, 1, 12, 34, 56, tzinfo=UTC)),  # no offset: UTC
+        ("2021-07-01T12:34:56.25-01:30", datetime(2021, 7, 1, 14, 4, 56, 250000, tzinfo=UTC)),
+        ("2021-07-01 12:34:56Z", datetime(2021, 7, 1, 12, 34, 56, tzinfo=UTC)),  # a space for the T
         ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, tzinfo=UTC)),  # leap second
     ],
 )
@@ -69,6 +69,9 @@ def test_parse_rfc3339(text: str, expected: datetime) -> None:
         "2021-07-01",
         "2021-07-01T25:00:00Z",
         "2021-07-01T12:34:56Zjunk",
+        # Not RFC 3339 (section 5.6), so refused like in the OCI annotations (one parser):
+        "2021-07-01 12:34:56",  # no offset: a local time of unknown zone
+        "2021-07-01T12:34:56.25-0130",  # offset without its colon
     ],
 )
 def test_parse_rfc3339_rejects_garbage(text: str) -> None:

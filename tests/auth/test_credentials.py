@@ -24,7 +24,18 @@ from containerregistry.exceptions import RegistryError
 
 def test_public_names() -> None:
     assert sorted(credentials_module.__all__) == sorted(
-        ["BasicCredential", "DockerConfigCredential", "RefreshTokenCredential", "RegistryTokenCredential"]
+        [
+            "BasicCredential",
+            "DockerConfigCredential",
+            "RefreshTokenCredential",
+            "RegistryTokenCredential",
+            # The types for annotations (tests/auth/test_credential_types.py).
+            "AccessTokenLike",
+            "AsyncCredential",
+            "AsyncTokenCredential",
+            "Credential",
+            "TokenCredential",
+        ]
     )
     # pytest's assertion rewriting (the package ships a pytest plugin) adds "@py_*" names: not identifiers.
     public = {n for n in dir(auth_pkg) if n.isidentifier() and not n.startswith("_")} - {"annotations"}

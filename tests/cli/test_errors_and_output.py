@@ -116,3 +116,33 @@ def test_a_real_404_from_acr_gets_no_such_hint(registry_emulator: Any) -> None:
     result = run_cli("-r", registry_emulator.endpoint, "tag", "ls", unique("absent"))
     assert result.exit_code == 1
     assert "ACR metadata API" not in _one_line_error(result.stderr)
+
+
+def test_table_cells_print_data_as_it_is(registry_emulator: Any) -> None:
+    """A label like `[beta] :smile:` is data: not rich markup (it would vanish) nor an emoji code."""
+    from containerregistry import ContainerRegistryContentClient
+
+    repo = unique("cells")
+    label = "[beta] :smile: a[b]c"
+    config = {"architecture": "amd64", "os": "linux", "config": {"Labels": {"stage": label}}}
+    with ContainerRegistryContentClient(registry_emulator.endpoint, repo) as content:
+        blob = json.dumps(config).encode()
+        digest = content.upload_blob(blob).digest
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest,
+                "size": len(blob),
+            },
+            "layers": [],
+        }
+        content.set_manifest(manifest, tag="v1")
+    for result in (
+        run_cli("-r", registry_emulator.endpoint, "inspect", f"{repo}:v1"),
+        run_creg("-r", registry_emulator.endpoint, "inspect", f"{repo}:v1"),
+    ):
+        stdout = result.stdout if isinstance(result.stdout, str) else result.stdout.decode()
+        assert label in stdout, stdout
+        assert "\N{SMILING FACE WITH SMILING EYES}" not in stdout

@@ -11,8 +11,12 @@ from .conftest import run_cli, run_creg
 
 
 def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    # Through click's lookup, not `group.commands`: commands are registered lazily (cli/_lazy.py).
+    ctx = click.Context(group)
     paths = []
-    for name, command in sorted(group.commands.items()):
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         paths.append((*prefix, name))
         if isinstance(command, click.Group):
             paths.extend(_command_paths(command, (*prefix, name)))

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 
 from containerregistry._sync import ContainerRegistryContentClient
@@ -149,10 +150,13 @@ def test_every_block_runs_in_order(
 
 
 def _commands(group: Any, prefix: str = "") -> list[str]:
+    # Through click's lookup, not `group.commands`: commands are registered lazily (cli/_lazy.py).
+    ctx = click.Context(group)
     names = []
-    for name, command in sorted(group.commands.items()):
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         full = f"{prefix}{name}"
-        if hasattr(command, "commands"):
+        if isinstance(command, click.Group):
             names += _commands(command, f"{full} ")
         else:
             names.append(full)

@@ -137,7 +137,7 @@ NOW = datetime(2015, 10, 21, 7, 28, 0, tzinfo=timezone.utc)
         (" 3 ", 3.0),
         ("1.5", 1.5),
         ("0", 0.0),
-        ("-5", 0.0),
+        ("-5", None),  # RFC 9110: delay-seconds is non-negative
         ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),
         ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
         ("soon", None),

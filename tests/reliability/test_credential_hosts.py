@@ -388,6 +388,31 @@ def test_token_server_on_the_same_ip_other_port_works(mode: str) -> None:
         assert [h.headers.get("Authorization") for h in wire.at(_where(token_url))] == [f"Basic {BASIC}"]
 
 
+REALM_SECRET = "realm-userinfo-secret-4d2b"
+
+
+async def _refusing_token(request: web.Request) -> web.Response:
+    return web.json_response({"errors": [{"code": "DENIED", "message": "no"}]}, status=401)
+
+
+@pytest.mark.parametrize("realm_on", ["other-ip", "same-ip-other-port"])
+@pytest.mark.parametrize("mode", MODES)
+def test_realm_userinfo_never_reaches_an_error_message(mode: str, realm_on: str) -> None:
+    """A realm URL is shown in errors through the one URL redactor: no userinfo, no query (issue 13).
+
+    The auth flow had two copies of its own, which dropped the query but kept `user:password@`.
+    """
+    wire = Wire()
+    host = "127.0.0.2" if realm_on == "other-ip" else "127.0.0.1"
+    with site(wire, _refusing_token, host) as token_url:
+        realm = token_url.replace("http://", f"http://tokenuser:{REALM_SECRET}@") + "/token?sig=S3CRET"
+        with site(wire, registry(realm)) as endpoint, pytest.raises(ClientAuthenticationError) as caught:
+            call(mode, endpoint, BasicCredential(USER, PASSWORD), "tags")
+    text = str(caught.value) + repr(caught.value) + str(caught.value.url)
+    assert _where(token_url) in text, text
+    assert REALM_SECRET not in text and "S3CRET" not in text and "tokenuser" not in text, text
+
+
 @pytest.mark.parametrize("entry", ["host", "host:port"])
 @pytest.mark.parametrize("kind", ["basic", "identity"])
 @pytest.mark.parametrize("mode", MODES)

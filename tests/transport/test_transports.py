@@ -104,6 +104,17 @@ def test_bytes_body_and_query_string(h: Harness, edge: EdgeServer) -> None:
     }
 
 
+def test_userinfo_becomes_a_header_never_part_of_the_target(h: Harness, edge: EdgeServer) -> None:
+    # httpx turns `user:pw@` into an Authorization header; the aiohttp transport used to raise a
+    # ValueError ("Cannot combine AUTHORIZATION header with ... credentials encoded in URL").
+    url = edge.url.replace("http://", "http://user:pw@") + "/echo?x=1"
+    r = h.fetch("GET", url)
+    assert r.status_code == 200 and json.loads(r.content)["target"] == "/echo?x=1"
+    seen = edge.requests[-1]
+    assert seen.header("Authorization") == "Basic dXNlcjpwdw=="  # user:pw
+    assert "pw" not in seen.target
+
+
 def test_redirect_is_returned_not_followed(h: Harness, edge: EdgeServer) -> None:
     before = edge.hits["/multi"]
     r = h.fetch("GET", f"{edge.url}/redirect")

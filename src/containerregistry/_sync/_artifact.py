@@ -21,8 +21,8 @@ from ..exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
     PermissionDeniedError,
+    RegistryProtocolError,
     ResourceNotFoundError,
-    ServiceRequestError,
     UnsupportedOperationError,
 )
 from ..protocol import media_types
@@ -35,7 +35,7 @@ from ..protocol.acr import (
     parse_tag_list,
     parse_tag_response,
 )
-from ..protocol.http import add_query, parse_link_next
+from ..protocol.http import add_query, parse_link_next, redact_url
 from ..protocol.reference import validate_digest, validate_repository, validate_tag
 from ._paging import ItemPaged
 from ._pipeline import Pipeline, read_capped
@@ -152,7 +152,9 @@ class _AcrSession:
         try:
             return loads_json(raw, action), response
         except (ValueError, UnicodeDecodeError):
-            raise ServiceRequestError(f"{action} failed: the registry sent invalid JSON") from None
+            raise RegistryProtocolError(
+                f"{action} failed: the registry sent invalid JSON ({method} {redact_url(url)})"
+            ) from None
 
     def pager(
         self,
@@ -234,7 +236,9 @@ def _parsed(parse: Callable[[Any], T], body: Any, action: str) -> T:
     try:
         return parse(body)
     except (ValueError, TypeError) as exc:
-        raise ServiceRequestError(f"{action} failed: the registry sent a malformed response: {exc}") from None
+        raise RegistryProtocolError(
+            f"{action} failed: the registry sent a malformed response: {exc}"
+        ) from None
 
 
 def _is_digest(tag_or_digest: str) -> bool:
@@ -306,7 +310,7 @@ class RegistryArtifact:
                     ) from None
                 digest = found
             if not digest:
-                raise ServiceRequestError(f"resolve {self._what()} failed: the registry sent no digest")
+                raise RegistryProtocolError(f"resolve {self._what()} failed: the registry sent no digest")
             self._digest = digest
         return self._digest
 
@@ -330,8 +334,9 @@ class RegistryArtifact:
         try:
             return validate_digest(digest)
         except ValueError:
-            raise ServiceRequestError(
-                f"{action} failed: the registry sent no valid Docker-Content-Digest for the tag"
+            raise RegistryProtocolError(
+                f"{action} failed: the registry sent no valid Docker-Content-Digest for the tag "
+                f"(HEAD {redact_url(self._oci_manifest_url(tag))})"
             ) from None
 
     # -- manifest ---------------------------------------------------------------------------------

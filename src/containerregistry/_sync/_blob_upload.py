@@ -26,11 +26,12 @@ from ..exceptions import (
     ClientAuthenticationError,
     DigestValidationError,
     HttpResponseError,
+    RegistryProtocolError,
     ResourceNotFoundError,
     ServiceRequestError,
 )
 from ..protocol.digest import Hasher
-from ..protocol.http import add_query, join_location
+from ..protocol.http import add_query, join_location, redact_url
 from ..protocol.results import UploadRegistryBlobResult
 from ..protocol.upload import (
     AskOffset,
@@ -262,11 +263,19 @@ def head_blob(pipeline: Pipeline, repository: str, digest: str) -> bool:
 def upload_location(endpoint: str, response: httpx.Response, action: str) -> str:
     """The absolute upload URL of a session answer's `Location` header."""
     location = response.headers.get("Location")
+    where = f"{response.status_code} to {response.request.method} {redact_url(str(response.request.url))}"
     if not location:
-        raise ServiceRequestError(f"{action} failed: the registry sent no upload Location")
-    url = join_location(endpoint, location)
+        raise RegistryProtocolError(
+            f"{action} failed: the registry's answer has no upload Location ({where})"
+        )
+    try:
+        url = join_location(endpoint, location)
+    except ValueError:
+        url = ""
     if urlsplit(url).scheme not in ("http", "https"):
-        raise ServiceRequestError(f"{action} failed: the registry sent an unusable upload Location")
+        raise RegistryProtocolError(
+            f"{action} failed: the registry's upload Location is not an http(s) URL ({where})"
+        ) from None
     return url
 
 

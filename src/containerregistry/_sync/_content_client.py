@@ -20,10 +20,11 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from .._blob_source import BlobSource, open_source
+from .._blob_source import BlobData, BlobSource, open_source
 from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of, scope_for
 from .._files import commit_partial, open_partial
+from ..auth import Credential
 from ..exceptions import (
     DigestValidationError,
     HttpResponseError,
@@ -35,7 +36,7 @@ from ..exceptions import (
 )
 from ..protocol import media_types
 from ..protocol.digest import compute_digest, verify_digest
-from ..protocol.http import add_query, parse_link_next
+from ..protocol.http import add_query, parse_link_next, redact_url
 from ..protocol.manifests import encode_manifest, parse_manifest_or_none
 from ..protocol.models import OciDescriptor, OciImageIndex, OciImageManifest
 from ..protocol.reference import validate_digest, validate_repository, validate_tag
@@ -73,7 +74,8 @@ class ContainerRegistryContentClient:
         endpoint: `https://host[:port]`; a bare host gets https (http for loopback hosts).
         repository: the repository name, e.g. `library/hello-world`.
         credential: None (anonymous), a `BasicCredential`, `RefreshTokenCredential`,
-            `DockerConfigCredential`, or an Entra ID credential (`get_token`).
+            `DockerConfigCredential`, `RegistryTokenCredential`, or an Entra ID credential (`get_token`;
+            async credentials for the async client); typed `Credential`.
         transport: an httpx transport to use instead of the default fast one.
         http_client: an httpx client to use as is.
         timeout: seconds or an `httpx.Timeout`.
@@ -97,7 +99,7 @@ class ContainerRegistryContentClient:
         self,
         endpoint: str,
         repository: str,
-        credential: Any = None,
+        credential: Credential | None = None,
         *,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
@@ -153,7 +155,7 @@ class ContainerRegistryContentClient:
 
     def upload_blob(
         self,
-        data: Any,
+        data: BlobData,
         *,
         progress: ProgressCallback | None = None,
         chunk_size: int | None = None,
@@ -162,7 +164,7 @@ class ContainerRegistryContentClient:
 
         Args:
             data: bytes, a path, a binary file object (read from its current position) or an
-                iterable of bytes. Streamed in constant memory.
+                iterable of bytes (`containerregistry.BlobData`). Streamed in constant memory.
             progress: called as `progress(bytes_sent, total_or_None)`.
             chunk_size: override the client's chunked mode for this upload.
 
@@ -437,7 +439,10 @@ class ContainerRegistryContentClient:
             body = _json_object(response, action)
             tags = body.get("tags") or []
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                raise ServiceRequestError(f"{action} failed: the registry sent a malformed tag list")
+                raise RegistryProtocolError(
+                    f"{action} failed: the registry sent a malformed tag list ({_where(response)}): "
+                    f"'tags' must be a list of strings, got {_json_kind(tags)}"
+                )
             return tags, self._next_link(response, url)
 
         return ItemPaged(fetch)
@@ -462,7 +467,9 @@ class ContainerRegistryContentClient:
             try:
                 descriptors = OciImageIndex.from_dict(index).manifests
             except ValueError as exc:
-                raise ServiceRequestError(f"{action} failed: malformed referrers index: {exc}") from exc
+                raise RegistryProtocolError(
+                    f"{action} failed: malformed referrers index ({_where(response)}): {exc}"
+                ) from exc
             if artifact_type and "artifactType" not in response.headers.get("OCI-Filters-Applied", ""):
                 descriptors = [d for d in descriptors if d.artifact_type == artifact_type]
             return descriptors, self._next_link(response, url)
@@ -556,7 +563,32 @@ def _json_object(response: httpx.Response, action: str) -> dict[str, Any]:
     try:
         body = loads_json(response.content, action)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ServiceRequestError(f"{action} failed: the registry sent invalid JSON") from exc
+        raise RegistryProtocolError(
+            f"{action} failed: the registry sent invalid JSON ({_where(response)}): {exc}"
+        ) from exc
     if not isinstance(body, dict):
-        raise ServiceRequestError(f"{action} failed: the registry sent JSON that is not an object")
+        raise RegistryProtocolError(
+            f"{action} failed: the registry sent JSON that is not an object ({_where(response)}): "
+            f"got {_json_kind(body)}"
+        )
     return body
+
+
+def _where(response: httpx.Response) -> str:
+    """`GET https://host/v2/...` of the request `response` answers (query and userinfo dropped)."""
+    return f"{response.request.method} {redact_url(str(response.request.url))}"
+
+
+def _json_kind(value: object) -> str:
+    """The JSON type of a decoded value, for messages (the value itself may be large or hostile)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list" if all(isinstance(v, str) for v in value) else "a list with non-strings"
+    return "an object"

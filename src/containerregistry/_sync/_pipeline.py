@@ -18,7 +18,7 @@ import httpx
 
 from .._bounded import read_response
 from .._common import endpoint_candidates, to_timeout
-from ..auth import RegistryAuth
+from ..auth import Credential, RegistryAuth
 from ..auth._hosts import REGISTRY_EXTENSION
 from ..exceptions import RegistryProtocolError, ServiceRequestError
 from ..protocol.http import MAX_ERROR_BODY, error_from_response, redact_url
@@ -46,7 +46,7 @@ class Pipeline:
         endpoint: `https://host[:port]`. A bare host gets https; a bare loopback host (or any bare host
             with `insecure=True`) is probed once, before the first request: https if it answers, else
             plain http (as docker does). `endpoint` is the probed one once a request was sent.
-        credential: see `containerregistry.credentials`; None is anonymous.
+        credential: see `containerregistry.credentials` (typed `Credential`); None is anonymous.
         transport: an httpx transport to use instead of the default fast one (retries still wrap it).
         http_client: an `httpx.Client` to use as is (its own transport, proxies and timeouts).
         timeout: seconds or an `httpx.Timeout`.
@@ -61,7 +61,7 @@ class Pipeline:
     def __init__(
         self,
         endpoint: str,
-        credential: Any = None,
+        credential: Credential | None = None,
         *,
         transport: httpx.BaseTransport | None = None,
         http_client: httpx.Client | None = None,
@@ -123,7 +123,8 @@ class Pipeline:
         """Send one request and return its response when the status is in `expect`.
 
         With `stream=True` the caller must close the response. Other statuses raise the mapped
-        `HttpResponseError`; failures without a response raise `ServiceRequestError`.
+        `HttpResponseError`; failures without a response raise `ServiceRequestError`, and an answer
+        that cannot be followed (an unusable redirect) raises `RegistryProtocolError`.
         """
         if self._fallback is not None:
             self.resolve_endpoint()
@@ -152,7 +153,7 @@ class Pipeline:
                 break
             response.close()
             if hop == _MAX_REDIRECTS:
-                raise ServiceRequestError(
+                raise RegistryProtocolError(
                     f"{action} failed: more than {_MAX_REDIRECTS} redirects from {redact_url(url)}"
                 )
             request = _redirect_request(request, response, action)
@@ -209,9 +210,15 @@ def _redirect_request(request: httpx.Request, response: httpx.Response, action: 
     try:
         url = response.url.join(response.headers["Location"]).copy_with(fragment=None)
     except httpx.InvalidURL as exc:
-        raise ServiceRequestError(f"{action} failed: the registry sent an unusable redirect") from exc
+        raise RegistryProtocolError(
+            f"{action} failed: the registry sent an unusable redirect Location ({request.method} "
+            f"{redact_url(str(request.url))})"
+        ) from exc
     if url.scheme not in ("http", "https") or not url.host:
-        raise ServiceRequestError(f"{action} failed: the registry redirected to a non-http(s) URL")
+        raise RegistryProtocolError(
+            f"{action} failed: the registry redirected to a non-http(s) URL ({request.method} "
+            f"{redact_url(str(request.url))})"
+        )
     method = request.method
     status = response.status_code
     if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
@@ -222,7 +229,7 @@ def _redirect_request(request: httpx.Request, response: httpx.Response, action: 
     content: bytes | None = None
     if method == request.method and method not in ("GET", "HEAD"):
         if not isinstance(request.stream, httpx.ByteStream):
-            raise ServiceRequestError(
+            raise RegistryProtocolError(
                 f"{action} failed: the registry redirected a streamed upload ({status} to "
                 f"{redact_url(str(url))}), which cannot be sent again"
             )

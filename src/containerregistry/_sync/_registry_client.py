@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from .._sdk_keywords import sdk_client_options
+from ..auth import Credential
 from ..protocol.acr import DEFAULT_API_VERSION, parse_catalog
 from ..protocol.http import add_query
 from ..protocol.reference import validate_repository
@@ -36,7 +37,7 @@ class ContainerRegistryClient(_FlatMethods):
             credential (any object with `get_token(*scopes)`, e.g. azure-identity's
             `DefaultAzureCredential`; async credentials for the async client), exchanged for an ACR
             refresh token; a `BasicCredential` (admin user or repository-scoped token); a
-            `RefreshTokenCredential`; or a `DockerConfigCredential`.
+            `RefreshTokenCredential`; or a `DockerConfigCredential` (typed `Credential`).
         audience: the Entra ID audience (see `ContainerRegistryAudience`); default
             `https://containerregistry.azure.net`.
         api_version: the ACR data-plane API version sent as `api-version` (default `2021-07-01`).
@@ -66,7 +67,7 @@ class ContainerRegistryClient(_FlatMethods):
     def __init__(
         self,
         endpoint: str,
-        credential: Any = None,
+        credential: Credential | None = None,
         *,
         audience: str | None = None,
         api_version: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._blob_source import BlobData
 from ..protocol.acr import (
     ArtifactArchitecture,
     ArtifactManifestOrder,
@@ -35,6 +36,7 @@ __all__ = [
     "AsyncDownloadBlobStream",
     "AsyncItemPaged",
     "AsyncPageIterator",
+    "BlobData",
     "BlobStream",
     "ContainerRegistryAudience",
     "ContainerRegistryClient",

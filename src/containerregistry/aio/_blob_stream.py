@@ -11,9 +11,9 @@ from types import TracebackType
 import httpx
 
 from .._common import ProgressCallback
-from ..exceptions import DigestValidationError, ServiceRequestError
+from ..exceptions import DigestValidationError, RegistryProtocolError, ServiceRequestError
 from ..protocol.digest import new_hasher
-from ..protocol.http import parse_content_range
+from ..protocol.http import parse_content_range, redact_url
 from ._pipeline import AsyncPipeline
 from ._shim import PipelinedHasher
 
@@ -77,10 +77,17 @@ class BlobStream:
         )
         skip = 0
         if response.status_code == 206:
-            start, _end, total = _content_range(response)
+            try:
+                start, _end, total = _content_range(response, self._action)
+            except RegistryProtocolError:
+                await response.aclose()
+                raise
             if start != offset:
                 await response.aclose()
-                raise ServiceRequestError(f"{self._action} failed: asked to resume at {offset}, got {start}")
+                raise RegistryProtocolError(
+                    f"{self._action} failed: asked to resume at byte {offset}, the registry sent a 206 "
+                    f"from byte {start} (GET {redact_url(str(response.request.url))})"
+                )
             if total is not None:
                 self.size = total
         else:
@@ -153,8 +160,11 @@ class BlobStream:
         await self._drop_response()
 
 
-def _content_range(response: httpx.Response) -> tuple[int, int, int | None]:
+def _content_range(response: httpx.Response, action: str) -> tuple[int, int, int | None]:
     try:
         return parse_content_range(response.headers.get("Content-Range", ""))
     except ValueError as exc:
-        raise ServiceRequestError(f"malformed Content-Range from the registry: {exc}") from exc
+        raise RegistryProtocolError(
+            f"{action} failed: the registry sent a malformed Content-Range in its 206 answer "
+            f"(GET {redact_url(str(response.request.url))}): {exc}"
+        ) from exc

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from ._credential_types import (
+    AccessTokenLike,
+    AsyncCredential,
+    AsyncTokenCredential,
+    Credential,
+    TokenCredential,
+)
 from ._credentials import (
     BasicCredential,
     DockerConfigCredential,
@@ -13,10 +20,15 @@ from ._flow import DEFAULT_AUDIENCE, SCOPE_EXTENSION, AuthStats, RegistryAuth
 __all__ = [
     "DEFAULT_AUDIENCE",
     "SCOPE_EXTENSION",
+    "AccessTokenLike",
+    "AsyncCredential",
+    "AsyncTokenCredential",
     "AuthStats",
     "BasicCredential",
+    "Credential",
     "DockerConfigCredential",
     "RefreshTokenCredential",
     "RegistryAuth",
     "RegistryTokenCredential",
+    "TokenCredential",
 ]

@@ -17,12 +17,13 @@ import inspect
 import logging
 import time
 from collections.abc import Generator
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 
 from ..exceptions import ClientAuthenticationError, RegistryError
 from ._cache import RegistryState, TokenCache
+from ._credential_types import AsyncTokenCredential, TokenCredential
 from ._credentials import (
     BasicCredential,
     DockerConfigCredential,
@@ -49,7 +50,7 @@ _ACR_REFRESH_MARGIN = 300.0  # exchange again 5 minutes before the ACR refresh t
 _ACR_REFRESH_DEFAULT = 3600.0  # when the refresh token is not a readable JWT (ACR's last about 3 h)
 
 
-def is_entra(credential: object | None) -> bool:
+def is_entra(credential: object | None) -> TypeGuard[TokenCredential | AsyncTokenCredential]:
     """True for an Entra ID credential: has ``get_token`` and is none of the library's credentials."""
     return (
         credential is not None

@@ -21,18 +21,19 @@ request.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ..exceptions import ClientAuthenticationError, RegistryError
 from ..protocol.challenge import Challenge, merge_scopes, parse_www_authenticate, select_challenge
+from ..protocol.http import redact_url
 from ._cache import RegistryState, Token, TokenCache
+from ._credential_types import AsyncCredential
 from ._credentials import (
     BasicCredential,
     DockerConfigCredential,
@@ -69,8 +70,10 @@ from ._tokens import (
     server_message,
     token_get,
     token_post,
-    without_query,
 )
+
+if TYPE_CHECKING:
+    import asyncio  # the async flow imports it when it runs: the sync API never loads asyncio
 
 __all__ = ["DEFAULT_AUDIENCE", "SCOPE_EXTENSION", "AuthStats", "RegistryAuth"]
 
@@ -115,7 +118,8 @@ class RegistryAuth(httpx.Auth):
     Args:
         credential: None (anonymous), `BasicCredential`, `RefreshTokenCredential`,
             `DockerConfigCredential`, `RegistryTokenCredential`, or an Entra ID credential (any object
-            with ``get_token(*scopes)``, sync or async; async ones need ``httpx.AsyncClient``).
+            with ``get_token(*scopes)``, sync or async; async ones need ``httpx.AsyncClient``): an
+            `AsyncCredential` (see `containerregistry.credentials`).
         audience: the Entra ID audience; the token is requested for ``<audience>/.default``.
         insecure: allow sending credentials over plain http to hosts that are not loopback.
         prefer_post: try the OAuth2 password grant before ``GET`` for a `BasicCredential`.
@@ -134,7 +138,7 @@ class RegistryAuth(httpx.Auth):
 
     def __init__(
         self,
-        credential: object | None = None,
+        credential: AsyncCredential | None = None,
         *,
         audience: str = DEFAULT_AUDIENCE,
         insecure: bool = False,
@@ -331,7 +335,7 @@ class RegistryAuth(httpx.Auth):
             status_code=401,
             errors=errors,
             method=request.method,
-            url=without_query(str(request.url)),
+            url=redact_url(str(request.url)),
         )
 
     def _attach_cached(
@@ -386,7 +390,7 @@ class RegistryAuth(httpx.Auth):
             if not acr_realm:
                 raise ClientAuthenticationError(
                     f"registry {state.host}: an Entra ID credential needs an ACR token endpoint "
-                    f"(realm .../oauth2/token), but the registry named {without_query(realm)}",
+                    f"(realm .../oauth2/token), but the registry named {redact_url(realm)}",
                     status_code=401,
                 )
             check_entra_realm(state.key, state.host, realm_url)
@@ -587,6 +591,8 @@ class RegistryAuth(httpx.Auth):
         return self._thread_lock
 
     def _async_lock(self) -> asyncio.Lock:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._aio_lock is None or self._aio_lock_loop is not loop:
             self._aio_lock, self._aio_lock_loop = asyncio.Lock(), loop
@@ -598,6 +604,8 @@ class RegistryAuth(httpx.Auth):
         `_credential_for` then finds the answer cached. Concurrent first requests to one host share
         one helper run.
         """
+        import asyncio
+
         if not isinstance(self._credential, DockerConfigCredential):
             return
         host = self._cache.state_for(url).host

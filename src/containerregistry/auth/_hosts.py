@@ -28,6 +28,7 @@ import httpx
 
 from .._common import is_loopback_host
 from ..exceptions import InsecureTransportError, UntrustedTokenServerError
+from ..protocol.http import redact_url
 
 __all__ = [
     "REGISTRY_EXTENSION",
@@ -157,10 +158,6 @@ def token_host_allowed(registry: httpx.URL, realm: httpx.URL, trusted: frozenset
     return registrable_domain(registry_host) == registrable_domain(realm_host)
 
 
-def _without_query(url: httpx.URL) -> str:
-    return str(url.copy_with(query=None, fragment=None))
-
-
 def check_token_host(
     registry_origin: str, registry: str, realm: httpx.URL, trusted: frozenset[str], what: str
 ) -> None:
@@ -184,12 +181,12 @@ def check_token_host(
         else "not the registry's host"
     )
     raise UntrustedTokenServerError(
-        f"registry {registry} named a token server on {token_host} ({_without_query(realm)}), which is "
+        f"registry {registry} named a token server on {token_host} ({redact_url(str(realm))}), which is "
         f"{where}: {what} was not sent. If you trust that token server, pass "
         f"trusted_token_hosts=[{realm.host!r}] (creg: --trust-token-host {realm.host})",
         registry=registry,
         token_host=token_host,
-        url=_without_query(realm),
+        url=redact_url(str(realm)),
     )
 
 
@@ -199,10 +196,10 @@ def check_entra_realm(registry_origin: str, registry: str, realm: httpx.URL) -> 
         return
     token_host = realm.netloc.decode("ascii")
     raise UntrustedTokenServerError(
-        f"registry {registry} named a token server on {token_host} ({_without_query(realm)}): an Entra "
+        f"registry {registry} named a token server on {token_host} ({redact_url(str(realm))}): an Entra "
         f"ID token is exchanged only at the registry itself ({registry_origin}/oauth2/exchange), so nothing "
         "was sent (trusted_token_hosts does not apply to Entra ID credentials)",
         registry=registry,
         token_host=token_host,
-        url=_without_query(realm),
+        url=redact_url(str(realm)),
     )

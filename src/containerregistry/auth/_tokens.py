@@ -31,7 +31,7 @@ import httpx
 
 from .._bounded import aread_response, loads_json, read_response
 from ..exceptions import ClientAuthenticationError, ErrorDetail
-from ..protocol.http import MAX_ERROR_BODY
+from ..protocol.http import MAX_ERROR_BODY, redact_url
 from ._credentials import BasicCredential, RefreshTokenCredential, RegistryTokenCredential
 
 __all__ = [
@@ -60,7 +60,6 @@ __all__ = [
     "token_get",
     "token_lifetime",
     "token_post",
-    "without_query",
 ]
 
 logger = logging.getLogger("containerregistry.auth")
@@ -113,11 +112,6 @@ def jwt_claims(token: str) -> dict[str, Any]:
     except jwt.PyJWTError:
         return {}
     return claims if isinstance(claims, dict) else {}
-
-
-def without_query(url: str) -> str:
-    """`url` without its query string (where a token request's parameters would be)."""
-    return url.split("?", 1)[0]
 
 
 def basic_header(credential: BasicCredential) -> str:
@@ -205,7 +199,7 @@ def token_get(
     response: httpx.Response = yield request
     logger.debug(
         "token GET %s for %s scope=%s: HTTP %s",
-        without_query(realm),
+        redact_url(realm),
         host,
         " ".join(scopes),
         response.status_code,
@@ -241,7 +235,7 @@ def token_post(
     response: httpx.Response = yield request
     logger.debug(
         "token POST %s (grant_type=%s) for %s scope=%s: HTTP %s",
-        without_query(url),
+        redact_url(url),
         form.get("grant_type"),
         host,
         " ".join(scopes),
@@ -274,25 +268,25 @@ def parse_token_body(
     if response.status_code != 200:
         message, errors = server_message(response, secrets)
         raise ClientAuthenticationError(
-            f"registry {host}: {what} at {without_query(realm)} for scope {scope_text} "
+            f"registry {host}: {what} at {redact_url(realm)} for scope {scope_text} "
             f"failed with HTTP {response.status_code}: {message}",
             status_code=response.status_code,
             errors=errors,
             method=response.request.method,
-            url=without_query(realm),
+            url=redact_url(realm),
         )
     try:
-        body = loads_json(response.content, f"{what} at {without_query(realm)} for registry {host}")
+        body = loads_json(response.content, f"{what} at {redact_url(realm)} for registry {host}")
     except ValueError:
         body = None
     wanted = (key,) if key else ("token", "access_token")
     if not isinstance(body, dict) or not any(isinstance(body.get(k), str) and body.get(k) for k in wanted):
         raise ClientAuthenticationError(
-            f"registry {host}: {what} at {without_query(realm)} for scope {scope_text} "
+            f"registry {host}: {what} at {redact_url(realm)} for scope {scope_text} "
             f"returned no {' or '.join(wanted)}",
             status_code=response.status_code,
             method=response.request.method,
-            url=without_query(realm),
+            url=redact_url(realm),
         )
     return body
 
@@ -302,9 +296,7 @@ def refresh_token_of(response: httpx.Response, realm: str) -> str | None:
     if response.status_code != 200:
         return None
     try:
-        refresh = loads_json(response.content, f"password grant at {without_query(realm)}").get(
-            "refresh_token"
-        )
+        refresh = loads_json(response.content, f"password grant at {redact_url(realm)}").get("refresh_token")
     except (ValueError, AttributeError):
         refresh = None
     return refresh if isinstance(refresh, str) and refresh else None
@@ -375,7 +367,7 @@ def needs_body(step: httpx.Request, response: httpx.Response) -> bool:
 def _body_limit(step: httpx.Request, response: httpx.Response) -> tuple[int, str, bool]:
     """(cap, what, truncate) for reading a body the flow needs: a token answer is refused above its cap
     (`RegistryProtocolError`); an error or 401 body is only read to describe a failure, so it is cut."""
-    what = f"{step.method} {without_query(str(step.url))}"
+    what = f"{step.method} {redact_url(str(step.url))}"
     if step.extensions.get(INTERNAL) and response.status_code == 200:
         return MAX_TOKEN_BODY, what, False
     return MAX_ERROR_BODY, what, True

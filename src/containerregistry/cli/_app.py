@@ -15,24 +15,30 @@ import datetime
 import enum
 import io
 import json
-import logging
 import os
 import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
-import urllib3
-from rich.console import Console
-from rich.table import Table
 
-from .._common import is_loopback_host, login_server_of, normalize_endpoint, registry_endpoint
-from ..auth import BasicCredential, DockerConfigCredential
 from ..exceptions import HttpResponseError, RegistryError
-from ..protocol.reference import Reference, parse_reference
+from ._lazy import LazyGroup
+
+if TYPE_CHECKING:
+    import logging
+
+    from rich.console import Console
+
+    from ..auth import Credential
+    from ..protocol.reference import Reference
+
+# Imported where used, not here: `creg --help` loads this module and needs none of them (tests/tooling/
+# test_lazy_imports.py). `.._common` and `..auth` import httpx, `..protocol.reference` compiles its
+# grammar; rich and urllib3 load when output or --insecure needs them.
 
 __all__ = [
     "DEFAULT_REGISTRY",
@@ -62,7 +68,11 @@ OUTPUT_FORMATS = ("table", "json", "plain", "tsv")
 #: Where commands go without `--registry`: the local emulator (`creg serve`).
 DEFAULT_REGISTRY = "http://127.0.0.1:5000"
 
-_LOGGER = logging.getLogger("containerregistry.cli")
+
+def _logger() -> logging.Logger:
+    import logging  # only when there is something to log: `creg --help` has not
+
+    return logging.getLogger("containerregistry.cli")
 
 
 class CliError(click.ClickException):
@@ -203,7 +213,7 @@ def hoist_global_options(root: click.Group, ctx: click.Context, args: list[str])
     return [*args[:i], *moved, *args[i:j], *rest]
 
 
-class CregGroup(click.Group):
+class CregGroup(LazyGroup):
     """A group that turns library and OS errors raised by any subcommand into `CliError`.
 
     Done in `invoke` rather than in `main` so that click's `CliRunner` (which calls the group
@@ -227,13 +237,13 @@ class CregGroup(click.Group):
             raise Interrupted("stopped before the command completed") from exc
         except (RegistryError, OSError, ValueError) as exc:
             # The traceback is detail for -vv only; users get one line that names the failure.
-            _LOGGER.debug("command failed", exc_info=True)
+            _logger().debug("command failed", exc_info=True)
             raise CliError(describe_error(exc)) from exc
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
             # A bug or an error nobody anticipated: still one line (the traceback is for -vv).
-            _LOGGER.debug("command failed unexpectedly", exc_info=True)
+            _logger().debug("command failed unexpectedly", exc_info=True)
             raise CliError(
                 f"{describe_error(exc)} ({type(exc).__name__}; run with -vv for the traceback)"
             ) from exc
@@ -260,6 +270,8 @@ class ResolvedRef:
         return self.digest or self.tag
 
     def __str__(self) -> str:
+        from .._common import login_server_of
+
         text = f"{login_server_of(self.endpoint)}/{self.repository}"
         if self.tag:
             text += f":{self.tag}"
@@ -297,10 +309,14 @@ class AppContext:
     @property
     def endpoint(self) -> str:
         """`--registry` as `scheme://host[:port]`, or `host[:port]` when it names no scheme (probed)."""
+        from .._common import registry_endpoint
+
         return registry_endpoint(self.registry)
 
     @property
     def login_server(self) -> str:
+        from .._common import login_server_of
+
         return login_server_of(self.endpoint)
 
     @property
@@ -313,8 +329,10 @@ class AppContext:
         return self.output in ("plain", "tsv")
 
     @property
-    def credential(self) -> Any:
+    def credential(self) -> Credential | None:
         """Explicit credentials if given, none with `--anonymous`, else the docker config's."""
+        from ..auth import BasicCredential, DockerConfigCredential
+
         if self.anonymous:
             return None
         if self.username is not None:
@@ -339,6 +357,8 @@ class AppContext:
         """The endpoint of `registry` (`host[:port]`): `--registry`'s own when it names that host."""
         if not registry or registry == self.login_server:
             return self.endpoint
+        from .._common import registry_endpoint
+
         return registry_endpoint(registry)
 
     def reference(
@@ -357,6 +377,8 @@ class AppContext:
         Raises:
             click.BadParameter: the reference is malformed or lacks/has parts the command does not take.
         """
+        from ..protocol.reference import parse_reference
+
         try:
             # Relative to --registry: on Docker Hub `alpine` is `library/alpine`.
             parsed: Reference = parse_reference(text, default_registry=self.login_server)
@@ -442,14 +464,20 @@ def _plain_cell(value: Any) -> str:
 
 def _stdout_console() -> Console:
     # Resolved per call so click's CliRunner (which swaps sys.stdout) captures the output. Not a
-    # terminal: a wide console, so digests are never cut or wrapped mid-way in pipes.
+    # terminal: a wide console, so digests are never cut or wrapped mid-way in pipes. Cells are data
+    # (labels, annotations, file names): printed as they are, never read as rich markup (`[beta]` would
+    # vanish) or emoji codes (`:smile:`); that also spares loading rich's emoji table.
+    from rich.console import Console
+
     out = sys.stdout
     wide = None if out.isatty() else 4096
-    return Console(file=out, width=wide, highlight=False, soft_wrap=False)
+    return Console(file=out, width=wide, highlight=False, soft_wrap=False, markup=False, emoji=False)
 
 
 def stderr_console() -> Console:
     """A console on stderr (messages, steps, progress)."""
+    from rich.console import Console
+
     return Console(file=sys.stderr, highlight=False)
 
 
@@ -486,6 +514,8 @@ def emit_record(app: AppContext, record: Any, *, title: str | None = None) -> No
                 value = [json.dumps(_jsonable(v), separators=(",", ":")) for v in value]
             click.echo(f"{name}\t{_plain_cell(value)}")
         return
+    from rich.table import Table
+
     table = Table(title=title, show_header=False, box=None, pad_edge=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
@@ -523,6 +553,8 @@ def emit_records(
         for item in items:
             click.echo("\t".join(_plain_cell(getter(item)) for _, getter in columns))
         return items
+    from rich.table import Table
+
     rows = [[_cell(getter(item)) for _, getter in columns] for item in items]
     table = Table(title=title)
     for index, (header, _) in enumerate(columns):
@@ -571,6 +603,8 @@ def lock_values(values: Mapping[str, Any]) -> dict[str, bool]:
 
 
 def _configure_logging(verbose: int) -> None:
+    import logging
+
     root = logging.getLogger()
     # Drop the handler a previous in-process invocation (CliRunner, the demo) installed: its stream
     # may be gone, and lines must not be doubled.
@@ -667,6 +701,8 @@ def cli(
       creg -o json tag ls app                      # list its tags as JSON
       echo "$PW" | creg -r myreg.azurecr.io -u me --password-stdin repo ls
     """
+    from .._common import is_loopback_host, login_server_of, normalize_endpoint
+
     password: str | None = None
     if password_stdin:
         if username is None:
@@ -698,6 +734,8 @@ def cli(
     )
     if insecure:
         # The user asked for it: one INFO line with -v instead of a multi-line warning per request.
+        import urllib3
+
         warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     if insecure and not is_loopback_host(login_server_of(normalize_endpoint(registry)).rsplit(":", 1)[0]):
-        _LOGGER.info("--insecure: TLS certificates are not verified and credentials may go over plain http")
+        _logger().info("--insecure: TLS certificates are not verified and credentials may go over plain http")

@@ -7,14 +7,12 @@ an ACR refresh token as `identitytoken`), so docker, skopeo and `DockerConfigCre
 from __future__ import annotations
 
 import base64
-import contextlib
 import importlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ import click
 import httpx
 
 from .._common import endpoint_candidates, login_server_of, normalize_endpoint
+from .._files import write_atomic
 from ..auth import BasicCredential, RegistryAuth
 from ..auth._credentials import normalize_registry_host
 from ._app import AppContext, fail, pass_app, report
@@ -56,19 +55,7 @@ def _read_config(path: Path) -> dict[str, Any]:
 def _write_config(path: Path, data: dict[str, Any]) -> None:
     """Replace the config atomically with mode 0600 (it holds secrets), keeping every other entry."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".config.json.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent="\t")
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    write_atomic(path, (json.dumps(data, indent="\t") + "\n").encode("utf-8"), mode=0o600)
 
 
 def _drop_entries(auths: dict[str, Any], host: str) -> int:

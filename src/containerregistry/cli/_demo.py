@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from .._common import login_server_of, normalize_endpoint
+from ..auth import Credential
 from ..exceptions import OperationNotAllowedError, RegistryError
 from ..protocol.acr import ArtifactManifestOrder
 from ._app import AppContext, describe_error, emit_records, fail, stderr_console
@@ -39,7 +40,7 @@ class _StepFailed(Exception):
 class _Demo:
     """State shared by the steps: clients, what was pushed, results for stdout."""
 
-    def __init__(self, app: AppContext, endpoint: str, credential: Any, workdir: Path) -> None:
+    def __init__(self, app: AppContext, endpoint: str, credential: Credential | None, workdir: Path) -> None:
         self.app = app
         self.endpoint = endpoint
         self.credential = credential
@@ -53,13 +54,11 @@ class _Demo:
 
     # -- plumbing --------------------------------------------------------------------------------
 
-    def client(self, credential: Any = "default") -> Any:
+    def client(self, *, anonymous: bool = False) -> Any:
         from .._sync import ContainerRegistryClient
 
         return ContainerRegistryClient(
-            self.endpoint,
-            self.credential if credential == "default" else credential,
-            **self.app.client_options(),
+            self.endpoint, None if anonymous else self.credential, **self.app.client_options()
         )
 
     def content(self) -> Any:
@@ -132,7 +131,7 @@ class _Demo:
 
     def list_tags_anonymously(self) -> str:
         """The seed's anonymous sample: the aliases of the image tagged latest, with no credential."""
-        with self.client(credential=None) as client:
+        with self.client(anonymous=True) as client:
             image = client.get_artifact(self.repository, "latest")
             tags = sorted(str(t.name) for t in image.list_tag_properties())
             reference = image.fully_qualified_reference
@@ -257,7 +256,7 @@ def _verify_layout(layout: Path, digest: str, layer_digests: list[str]) -> int:
 
 
 @contextlib.contextmanager
-def _registry(app: AppContext, registry: str | None) -> Iterator[tuple[str, Any, bool]]:
+def _registry(app: AppContext, registry: str | None) -> Iterator[tuple[str, Credential | None, bool]]:
     """(endpoint, credential, embedded): the given registry, or an emulator in this process."""
     if registry:
         yield normalize_endpoint(registry), app.credential, False

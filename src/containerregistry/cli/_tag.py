@@ -20,6 +20,7 @@ from ._app import (
     pass_app,
     report,
 )
+from ._lazy import LazyCommand, LazyGroup
 from ._locks import explain_refusal
 
 __all__ = ["ORDER_CHOICES", "tag"]
@@ -36,7 +37,14 @@ _TAG_COLUMNS = (
 )
 
 
-@click.group()
+#: `tag add` lives with the image commands (it resolves manifests like `digest`): loaded when used.
+_TAG_ADD = LazyCommand(
+    "containerregistry.cli._inspect:tag_add",
+    "Add TAGS to the manifest SOURCE names, in the same repository; no blob moves (crane tag, oras tag).",
+)
+
+
+@click.group(cls=LazyGroup, lazy_commands={"add": _TAG_ADD})
 def tag() -> None:
     """Tags: list, show, lock, delete.
 

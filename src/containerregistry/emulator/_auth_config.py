@@ -5,12 +5,12 @@ persisted signing key (`load_or_create_signing_key`). Light: no PyJWT, no aiohtt
 from __future__ import annotations
 
 import collections
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._files import write_atomic
 from ._auth_grants import ALL_ROLES, User
 
 __all__ = [
@@ -131,12 +131,5 @@ def load_or_create_signing_key(path: Path) -> bytes:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, key)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_atomic(path, key, mode=0o600)
     return key

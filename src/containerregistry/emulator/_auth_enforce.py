@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..protocol.scopes import Scope
 from ._auth_config import AuthConfig
 from ._auth_grants import Need, anonymous_allows, covers
 from ._auth_http import bearer_token, error_body, parse_basic, quote_safe
@@ -88,7 +89,7 @@ class EmulatorAuth(TokenService):
         detail: Any = None
         scoped = [need for need in needs if need[0]]
         if scoped:
-            scope = " ".join(f"{rtype}:{name}:{','.join(actions)}" for rtype, name, actions in scoped)
+            scope = " ".join(str(Scope(rtype, name, tuple(actions))) for rtype, name, actions in scoped)
             challenge += f',scope="{quote_safe(scope)}"'
             detail = [
                 {"Type": rtype, "Name": name, "Action": a} for rtype, name, actions in scoped for a in actions

@@ -1,16 +1,19 @@
-"""Token scopes of the emulator's auth: the `type:name:actions` grammar (`Scope`, `parse_scopes`).
+"""Token scopes of the emulator's auth: which scopes it supports, on top of `protocol.scopes`' grammar.
 
-Owns what a scope string may say (repository actions, the one registry scope `registry:catalog:*`) and
-how the `scope` parameters of a token request merge. Pure: no I/O, no tokens, no aiohttp.
+The scope model and its grammar are the protocol's (`containerregistry.protocol.scopes`), shared with the
+clients; this module owns what the emulator accepts of them (repository actions, the one registry scope
+`registry:catalog:*`, valid repository names, a cap on how many) and how the `scope` parameters of a
+token request merge. Pure: no I/O, no tokens, no aiohttp.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from ..exceptions import InvalidReferenceError
+from ..protocol import scopes as _protocol
 from ..protocol.reference import validate_repository
+from ..protocol.scopes import ScopeError, parse_scope
 
 __all__ = ["MAX_SCOPES", "REPOSITORY_ACTIONS", "Scope", "ScopeError", "parse_scopes"]
 
@@ -19,13 +22,8 @@ REPOSITORY_ACTIONS: tuple[str, ...] = ("pull", "push", "delete", "metadata_read"
 MAX_SCOPES = 50
 
 
-class ScopeError(ValueError):
-    """A malformed or unsupported scope string."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """One `type:name:actions` scope.
+class Scope(_protocol.Scope):
+    """One `type:name:actions` scope the emulator supports (a `protocol.scopes.Scope`).
 
     Attributes:
         type: `repository` or `registry`.
@@ -33,31 +31,19 @@ class Scope:
         actions: requested actions, in the order given, without duplicates.
     """
 
-    type: str
-    name: str
-    actions: tuple[str, ...]
-
     @classmethod
     def parse(cls, text: str) -> Scope:
-        """Parse and validate one scope string.
-
-        The name may itself contain ':' (`host:port/app`), so the type ends at the first ':' and the
-        actions start after the last one.
+        """Parse (the protocol's grammar, strictly) and validate one scope string.
 
         Raises:
             ScopeError: the string is malformed, or names an unknown type, action or invalid repository.
         """
+        scope = parse_scope(text, strict=True)
         shown = text if len(text) <= 100 else text[:97] + "..."
-        rtype, sep, rest = text.partition(":")
-        name, sep2, action_text = rest.rpartition(":")
-        if not sep or not sep2 or not rtype or not name or not action_text:
-            raise ScopeError(f"malformed scope {shown!r}: expected 'type:name:action[,action]'")
-        actions = tuple(dict.fromkeys(a for a in action_text.split(",")))
-        if "" in actions:
-            raise ScopeError(f"malformed scope {shown!r}: empty action")
-        if rtype == "repository":
+        actions = scope.actions
+        if scope.type == "repository":
             try:
-                validate_repository(name)
+                validate_repository(scope.name)
             except InvalidReferenceError as exc:
                 raise ScopeError(f"invalid scope {shown!r}: {exc}") from None
             if "*" in actions:
@@ -67,15 +53,12 @@ class Scope:
                 raise ScopeError(
                     f"invalid scope {shown!r}: unknown action(s) {unknown}; known: {list(REPOSITORY_ACTIONS)}"
                 )
-        elif rtype == "registry":
-            if name != "catalog" or actions != ("*",):
+        elif scope.type == "registry":
+            if scope.name != "catalog" or actions != ("*",):
                 raise ScopeError(f"invalid scope {shown!r}: the only registry scope is 'registry:catalog:*'")
         else:
-            raise ScopeError(f"invalid scope {shown!r}: unknown resource type {rtype!r}")
-        return cls(rtype, name, actions)
-
-    def __str__(self) -> str:
-        return f"{self.type}:{self.name}:{','.join(self.actions)}"
+            raise ScopeError(f"invalid scope {shown!r}: unknown resource type {scope.type!r}")
+        return cls(scope.type, scope.name, actions)
 
 
 def parse_scopes(values: Iterable[str]) -> list[Scope]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 from pathlib import Path
 
 from cryptography import x509
@@ -15,6 +14,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .._files import write_atomic
 
 __all__ = ["issue"]
 
@@ -30,15 +31,8 @@ def _now() -> datetime.datetime:
 
 
 def _write(path: Path, data: bytes, *, private: bool) -> None:
-    # Temp file + rename: a crash never leaves a truncated certificate that a later start would reuse.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    # Partial file + rename: a crash never leaves a truncated certificate that a later start would reuse.
+    write_atomic(path, data, mode=0o600 if private else 0o644)
 
 
 def _san_entries(hostnames: list[str]) -> tuple[set[str], set[ipaddress.IPv4Address | ipaddress.IPv6Address]]:

@@ -5,20 +5,29 @@ Each is a frozen dataclass with the Python names of DESIGN.md; `_from_wire` read
 (`createdTime`, `imageSize`, `changeableAttributes`, ...) and `_to_wire` writes the changeable
 attributes a PATCH sends (only those that are set).
 
-The string enums compare equal to their wire values; `from_wire` returns the member for a known value
-(case-insensitively) and the raw string for anything else, so an attestation manifest's architecture
-`unknown` is kept, never an error.
+The enums and audiences are in `protocol.acr_values` and re-exported here. Fields are read
+by `protocol._fields`' reader (`ValueError`; an explicit `null` reads as absent) and time stamps by
+`protocol.timestamps`, normalised to UTC.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Mapping
 from dataclasses import FrozenInstanceError, dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, TypeVar
+
+from . import timestamps
+from ._fields import FieldReader
+from .acr_values import (
+    ArtifactArchitecture,
+    ArtifactManifestOrder,
+    ArtifactOperatingSystem,
+    ArtifactTagOrder,
+    ContainerRegistryAudience,
+    WireEnum,
+)
 
 __all__ = [
     "DEFAULT_API_VERSION",
@@ -45,190 +54,22 @@ __all__ = [
 #: The ACR data-plane API version sent as `api-version` on `/acr/v1` calls.
 DEFAULT_API_VERSION = "2021-07-01"
 
-_E = TypeVar("_E", bound="_WireEnum")
+_E = TypeVar("_E", bound=WireEnum)
 
-
-class _WireEnum(str, Enum):
-    """A `str` enum whose `from_wire` keeps unknown values as plain strings (case-insensitive match)."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, format_spec: str) -> str:
-        return format(str(self.value), format_spec)
-
-    @classmethod
-    def from_wire(cls: type[_E], value: str) -> _E | str:
-        """The member whose value is `value` (ignoring case), else `value` itself, unchanged."""
-        member = _lookup_table(cls).get(value.lower())
-        return value if member is None else member
-
-
-@functools.cache
-def _lookup_table(enum: type[_WireEnum]) -> dict[str, _WireEnum]:
-    return {member.value.lower(): member for member in enum}
-
-
-class ArtifactArchitecture(_WireEnum):
-    """CPU architectures of images (Go's `GOARCH` names). Unknown values are kept as plain strings."""
-
-    I386 = "386"
-    AMD64 = "amd64"
-    ARM = "arm"
-    ARM64 = "arm64"
-    MIPS = "mips"
-    MIPSLE = "mipsle"  # the Azure SDK's names come first (they are the canonical ones in reprs)
-    MIPS_LE = "mipsle"
-    MIPS64 = "mips64"
-    MIPS64LE = "mips64le"
-    MIPS64_LE = "mips64le"
-    PPC64 = "ppc64"
-    PPC64LE = "ppc64le"
-    PPC64_LE = "ppc64le"
-    RISCV64 = "riscv64"
-    S390X = "s390x"
-    WASM = "wasm"
-
-
-class ArtifactOperatingSystem(_WireEnum):
-    """Operating systems of images (Go's `GOOS` names). Unknown values are kept as plain strings."""
-
-    AIX = "aix"
-    ANDROID = "android"
-    DARWIN = "darwin"
-    DRAGONFLY = "dragonfly"
-    FREEBSD = "freebsd"
-    ILLUMOS = "illumos"
-    IOS = "ios"
-    JS = "js"
-    LINUX = "linux"
-    NETBSD = "netbsd"
-    OPENBSD = "openbsd"
-    PLAN9 = "plan9"
-    SOLARIS = "solaris"
-    WINDOWS = "windows"
-
-
-class ArtifactManifestOrder(_WireEnum):
-    """Order of `list_manifest_properties` (by last update time)."""
-
-    NONE = "none"
-    LAST_UPDATED_ON_DESCENDING = "timedesc"
-    LAST_UPDATED_ON_ASCENDING = "timeasc"
-
-
-class ArtifactTagOrder(_WireEnum):
-    """Order of `list_tag_properties` (by last update time)."""
-
-    NONE = "none"
-    LAST_UPDATED_ON_DESCENDING = "timedesc"
-    LAST_UPDATED_ON_ASCENDING = "timeasc"
-
-
-class ContainerRegistryAudience:
-    """Entra ID audiences an ACR accepts tokens for (pass one as `audience=`).
-
-    The client asks its Entra ID credential for a token with scope `<audience>/.default` and exchanges
-    it at the registry's `/oauth2/exchange`. The default, `AZURE_PUBLIC_CLOUD`
-    (`https://containerregistry.azure.net`), is ACR's own audience. Registries in national clouds, and
-    registries whose Azure Resource Manager audience token authentication is configured, take the Azure
-    Resource Manager audience of their cloud.
-
-    The credential must also sign in at its cloud's authority host (azure-identity's
-    `authority=` / `AZURE_AUTHORITY_HOST`):
-
-    - Azure public cloud: `AZURE_PUBLIC_CLOUD` or `AZURE_RESOURCE_MANAGER_PUBLIC_CLOUD`;
-      authority host `login.microsoftonline.com` (azure-identity's default).
-    - Azure China (21Vianet): `AZURE_CHINA` (= `AZURE_RESOURCE_MANAGER_CHINA`);
-      authority host `login.chinacloudapi.cn`.
-    - Azure US Government: `AZURE_GOVERNMENT` (= `AZURE_RESOURCE_MANAGER_GOVERNMENT`);
-      authority host `login.microsoftonline.us`.
-
-    Example::
-
-        client = ContainerRegistryClient(
-            "https://myregistry.azurecr.cn",
-            DefaultAzureCredential(authority="login.chinacloudapi.cn"),
-            audience=ContainerRegistryAudience.AZURE_CHINA,
-        )
-    """
-
-    #: ACR's own audience (the default).
-    AZURE_PUBLIC_CLOUD = "https://containerregistry.azure.net"
-    #: Azure Resource Manager, public cloud.
-    AZURE_RESOURCE_MANAGER_PUBLIC_CLOUD = "https://management.azure.com"
-    #: Azure Resource Manager, Azure China.
-    AZURE_RESOURCE_MANAGER_CHINA = "https://management.chinacloudapi.cn"
-    #: Azure Resource Manager, Azure US Government.
-    AZURE_RESOURCE_MANAGER_GOVERNMENT = "https://management.usgovcloudapi.net"
-    #: The audience for registries in Azure China (its Azure Resource Manager audience).
-    AZURE_CHINA = AZURE_RESOURCE_MANAGER_CHINA
-    #: The audience for registries in Azure US Government (its Azure Resource Manager audience).
-    AZURE_GOVERNMENT = AZURE_RESOURCE_MANAGER_GOVERNMENT
-
-    #: Authority hosts (Entra ID sign-in) of each cloud, for reference.
-    AUTHORITY_HOSTS: Mapping[str, str] = {
-        "public": "login.microsoftonline.com",
-        "china": "login.chinacloudapi.cn",
-        "usgovernment": "login.microsoftonline.us",
-    }
-
-
-# -- time stamps ------------------------------------------------------------------------------------
-
-_RFC3339_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
-)
+#: The field reader of ACR's answers: `ValueError`, and `null` reads as absent.
+_READ = FieldReader(ValueError, null_is_absent=True)
 
 
 def parse_rfc3339(value: str) -> datetime:
-    """Parse an RFC 3339 time stamp into a timezone-aware UTC `datetime`.
+    """Parse an RFC 3339 time stamp (`protocol.timestamps`) into a timezone-aware UTC `datetime`.
 
-    Tolerates what registries send: any number of fractional digits (ACR sends 7, .NET ticks; digits
-    beyond microseconds are dropped), `Z` or `z`, numeric offsets with or without a colon, a space
-    instead of `T`, a leap second (read as :59), and no offset at all (read as UTC).
+    Any number of fractional digits (ACR sends 7, .NET ticks; digits beyond microseconds are dropped),
+    `Z` or `z`, a space instead of `T`, a leap second (read as :59). The offset is required.
 
     Raises:
-        ValueError: `value` is not a time stamp.
+        ValueError: `value` is not an RFC 3339 time stamp.
     """
-    if not isinstance(value, str):
-        raise ValueError(f"expected an RFC 3339 time stamp, got {type(value).__name__}")
-    match = _RFC3339_RE.fullmatch(value.strip())
-    if match is None:
-        raise ValueError(f"invalid RFC 3339 time stamp {value[:64]!r}")
-    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
-    fraction = match.group(7) or ""
-    micro = int((fraction + "000000")[:6])
-    second = min(second, 59)
-    try:
-        result = datetime(year, month, day, hour, minute, second, micro, tzinfo=timezone.utc)
-    except ValueError:
-        raise ValueError(f"invalid RFC 3339 time stamp {value[:64]!r}") from None
-    if match.group(9):
-        offset = timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
-        result -= offset if match.group(9) == "+" else -offset
-    return result
-
-
-# -- helpers ----------------------------------------------------------------------------------------
-
-
-def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{key!r} must be a string")
-    return value
-
-
-def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{key!r} must be an integer")
-    return value
+    return timestamps.parse_rfc3339(value).astimezone(timezone.utc)
 
 
 def _opt_time(data: Mapping[str, Any], key: str) -> datetime | None:
@@ -239,18 +80,7 @@ def _opt_time(data: Mapping[str, Any], key: str) -> datetime | None:
 
 
 def _str_list(data: Mapping[str, Any], key: str) -> list[str]:
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"{key!r} must be a list of strings")
-    return list(value)
-
-
-def _object(data: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ValueError(f"{what} must be a JSON object")
-    return data
+    return _READ.strings(data, key) or []
 
 
 _CHANGEABLE = (
@@ -266,13 +96,10 @@ def _changeable_from_wire(data: Mapping[str, Any]) -> dict[str, bool | None]:
     attributes = data.get("changeableAttributes")
     if attributes is None:
         return {name: None for name, _ in _CHANGEABLE}
-    attributes = _object(attributes, "'changeableAttributes'")
+    attributes = _READ.object(attributes, "changeableAttributes")
     result: dict[str, bool | None] = {}
     for name, wire in _CHANGEABLE:
-        value = attributes.get(wire)
-        if value is not None and not isinstance(value, bool):
-            raise ValueError(f"'changeableAttributes.{wire}' must be true or false")
-        result[name] = value
+        result[name] = _READ.boolean(attributes, wire, "changeableAttributes")
     return result
 
 
@@ -436,14 +263,14 @@ class RepositoryProperties(_Changeable, _ReadableRepr):
         Raises:
             ValueError: the JSON is not shaped like repository attributes.
         """
-        data = _object(data, "repository attributes")
+        data = _READ.object(data, "repository attributes")
         return cls(
-            name=_opt_str(data, "imageName") or "",
-            registry_login_server=_opt_str(data, "registry") or "",
+            name=_READ.string(data, "imageName") or "",
+            registry_login_server=_READ.string(data, "registry") or "",
             created_on=_opt_time(data, "createdTime"),
             last_updated_on=_opt_time(data, "lastUpdateTime"),
-            manifest_count=_opt_int(data, "manifestCount"),
-            tag_count=_opt_int(data, "tagCount"),
+            manifest_count=_READ.integer(data, "manifestCount"),
+            tag_count=_READ.integer(data, "tagCount"),
             **_changeable_from_wire(data),
         )
 
@@ -469,14 +296,14 @@ class ArtifactManifestPlatform(_ReadableRepr):
         Raises:
             ValueError: the entry has no digest or wrongly typed fields.
         """
-        data = _object(data, "manifest reference")
-        digest = _opt_str(data, "digest")
+        data = _READ.object(data, "manifest reference")
+        digest = _READ.string(data, "digest")
         if not digest:
             raise ValueError("a manifest reference has no 'digest'")
         return cls(
             digest=digest,
-            architecture=_enum(ArtifactArchitecture, _opt_str(data, "architecture")),
-            operating_system=_enum(ArtifactOperatingSystem, _opt_str(data, "os")),
+            architecture=_enum(ArtifactArchitecture, _READ.string(data, "architecture")),
+            operating_system=_enum(ArtifactOperatingSystem, _READ.string(data, "os")),
         )
 
 
@@ -544,26 +371,24 @@ class ArtifactManifestProperties(_Changeable, _ReadableRepr):
         Raises:
             ValueError: the JSON is not shaped like manifest attributes.
         """
-        data = _object(data, "manifest attributes")
-        digest = _opt_str(data, "digest")
+        data = _READ.object(data, "manifest attributes")
+        digest = _READ.string(data, "digest")
         if not digest:
             raise ValueError("manifest attributes have no 'digest'")
-        references = data.get("references")
-        if references is not None and not isinstance(references, list):
-            raise ValueError("'references' must be a list")
+        references = _READ.array(data, "references")
         return cls(
             digest=digest,
             repository_name=repository,
             registry_login_server=registry,
-            size_in_bytes=_opt_int(data, "imageSize"),
+            size_in_bytes=_READ.integer(data, "imageSize"),
             created_on=_opt_time(data, "createdTime"),
             last_updated_on=_opt_time(data, "lastUpdateTime"),
-            architecture=_enum(ArtifactArchitecture, _opt_str(data, "architecture")),
-            operating_system=_enum(ArtifactOperatingSystem, _opt_str(data, "os")),
+            architecture=_enum(ArtifactArchitecture, _READ.string(data, "architecture")),
+            operating_system=_enum(ArtifactOperatingSystem, _READ.string(data, "os")),
             related_artifacts=[ArtifactManifestPlatform._from_wire(r) for r in references or []],
             tags=_str_list(data, "tags"),
-            media_type=_opt_str(data, "mediaType"),
-            config_media_type=_opt_str(data, "configMediaType"),
+            media_type=_READ.string(data, "mediaType"),
+            config_media_type=_READ.string(data, "configMediaType"),
             **_changeable_from_wire(data),
         )
 
@@ -608,13 +433,13 @@ class ArtifactTagProperties(_Changeable, _ReadableRepr):
         Raises:
             ValueError: the JSON is not shaped like tag attributes.
         """
-        data = _object(data, "tag attributes")
-        name = _opt_str(data, "name")
+        data = _READ.object(data, "tag attributes")
+        name = _READ.string(data, "name")
         if not name:
             raise ValueError("tag attributes have no 'name'")
         return cls(
             name=name,
-            digest=_opt_str(data, "digest") or "",
+            digest=_READ.string(data, "digest") or "",
             repository_name=repository,
             registry_login_server=registry,
             created_on=_opt_time(data, "createdTime"),
@@ -627,8 +452,8 @@ class ArtifactTagProperties(_Changeable, _ReadableRepr):
 
 
 def _envelope(body: Any, what: str) -> tuple[Mapping[str, Any], str, str]:
-    document = _object(body, what)
-    return document, _opt_str(document, "registry") or "", _opt_str(document, "imageName") or ""
+    document = _READ.object(body, what)
+    return document, _READ.string(document, "registry") or "", _READ.string(document, "imageName") or ""
 
 
 def parse_catalog(body: Any) -> list[str]:
@@ -637,7 +462,7 @@ def parse_catalog(body: Any) -> list[str]:
     Raises:
         ValueError: the body is not `{"repositories": [str, ...]}`.
     """
-    return _str_list(_object(body, "the catalog"), "repositories")
+    return _str_list(_READ.object(body, "the catalog"), "repositories")
 
 
 def parse_tag_list(body: Any) -> list[ArtifactTagProperties]:
@@ -647,11 +472,7 @@ def parse_tag_list(body: Any) -> list[ArtifactTagProperties]:
         ValueError: the body is malformed.
     """
     document, registry, repository = _envelope(body, "the tag list")
-    tags = document.get("tags")
-    if tags is None:
-        return []
-    if not isinstance(tags, list):
-        raise ValueError("'tags' must be a list")
+    tags = _READ.array(document, "tags") or []
     return [ArtifactTagProperties._from_wire(t, registry=registry, repository=repository) for t in tags]
 
 
@@ -672,11 +493,7 @@ def parse_manifest_list(body: Any) -> list[ArtifactManifestProperties]:
         ValueError: the body is malformed.
     """
     document, registry, repository = _envelope(body, "the manifest list")
-    manifests = document.get("manifests")
-    if manifests is None:
-        return []
-    if not isinstance(manifests, list):
-        raise ValueError("'manifests' must be a list")
+    manifests = _READ.array(document, "manifests") or []
     return [
         ArtifactManifestProperties._from_wire(m, registry=registry, repository=repository) for m in manifests
     ]
@@ -702,5 +519,5 @@ def parse_delete_repository(body: Any) -> tuple[list[str], list[str]]:
     """
     if body is None:
         return [], []
-    document = _object(body, "the delete result")
+    document = _READ.object(body, "the delete result")
     return _str_list(document, "manifestsDeleted"), _str_list(document, "tagsDeleted")

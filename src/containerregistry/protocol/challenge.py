@@ -5,9 +5,8 @@ A challenge header (RFC 7235) holds one or more challenges, each a scheme follow
 token68. Commas separate both parameters and challenges, so the parser reads tokens and looks
 ahead to tell which is which. Malformed input never raises: what cannot be read is dropped.
 
-A scope is ``type:name:action[,action]``. The name may contain ``host:port``
-(``repository:localhost:5000/app:pull``), so the type ends at the first ``:`` and the actions start
-after the last one.
+The scope model and grammar (``type:name:action[,action]``) are `protocol.scopes`'; they are
+re-exported here, where the challenge's ``scope`` parameter is read.
 """
 
 from __future__ import annotations
@@ -15,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .scopes import Scope, ScopeError, format_scope, merge_scopes, parse_scope, parse_scopes, scopes_cover
+
 __all__ = [
     "Challenge",
     "Scope",
+    "ScopeError",
     "format_scope",
     "merge_scopes",
     "parse_scope",
@@ -202,73 +204,3 @@ def select_challenge(challenges: Iterable[Challenge]) -> Challenge | None:
     return next((c for c in found if c.scheme == "bearer"), None) or next(
         (c for c in found if c.scheme == "basic"), None
     )
-
-
-@dataclass(frozen=True)
-class Scope:
-    """A token scope ``type:name:actions`` (``repository:app:pull,push``, ``registry:catalog:*``)."""
-
-    type: str
-    name: str
-    actions: tuple[str, ...]
-
-    def __str__(self) -> str:
-        return format_scope(self)
-
-
-def parse_scope(text: str) -> Scope:
-    """Parse ``type:name:action[,action]``; the name may itself contain ``:`` (``host:port``).
-
-    Raises:
-        ValueError: the text does not have a type, a name and an actions part.
-    """
-    kind, sep1, rest = text.strip().partition(":")
-    name, sep2, actions = rest.rpartition(":")
-    if not (sep1 and sep2 and kind and name) or any(c in text.strip() for c in " \t"):
-        raise ValueError(f"not a scope (type:name:actions): {text[:100]!r}")
-    return Scope(kind, name, tuple(a for a in actions.split(",") if a))
-
-
-def parse_scopes(values: Iterable[str] | str) -> list[Scope]:
-    """Parse space-separated scope lists, skipping entries that are not scopes."""
-    items = [values] if isinstance(values, str) else list(values)
-    out: list[Scope] = []
-    for item in items:
-        for part in item.split():
-            try:
-                out.append(parse_scope(part))
-            except ValueError:
-                continue
-    return out
-
-
-def format_scope(scope: Scope) -> str:
-    """Format a scope back to ``type:name:action,action``."""
-    return f"{scope.type}:{scope.name}:{','.join(scope.actions)}"
-
-
-def merge_scopes(existing: Iterable[str], new: Iterable[str]) -> tuple[str, ...]:
-    """Union of two scope lists: actions on the same (type, name) are merged.
-
-    Returns:
-        Sorted scope strings (a stable key for token caches); unparseable entries are dropped.
-    """
-    merged: dict[tuple[str, str], list[str]] = {}
-    for scope in [*parse_scopes(list(existing)), *parse_scopes(list(new))]:
-        actions = merged.setdefault((scope.type, scope.name), [])
-        actions.extend(a for a in scope.actions if a not in actions)
-    return tuple(sorted(format_scope(Scope(t, n, tuple(sorted(a)))) for (t, n), a in merged.items()))
-
-
-def scopes_cover(granted: Iterable[str], requested: Iterable[str]) -> bool:
-    """True if every action of every requested scope is among the granted ones (``*`` grants all)."""
-    held: dict[tuple[str, str], set[str]] = {}
-    for scope in parse_scopes(list(granted)):
-        held.setdefault((scope.type, scope.name), set()).update(scope.actions)
-    for scope in parse_scopes(list(requested)):
-        actions = held.get((scope.type, scope.name))
-        if actions is None:
-            return False
-        if "*" not in actions and not set(scope.actions) <= actions:
-            return False
-    return True

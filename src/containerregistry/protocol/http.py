@@ -25,6 +25,7 @@ from ..exceptions import (
     ResourceNotFoundError,
     TooManyRequestsError,
 )
+from .challenge import parse_www_authenticate
 
 __all__ = [
     "MAX_ERROR_BODY",
@@ -54,12 +55,12 @@ _ERROR_CLASSES: dict[int, type[HttpResponseError]] = {
     429: TooManyRequestsError,
 }
 
-# `scope=` must start a parameter (after start, ',' or whitespace) so that a realm URL such as
-# `realm="https://auth/token?scope=x"` is not mistaken for the scope parameter.
-_SCOPE_PARAM_RE = re.compile(r'(?:^|[\s,])scope\s*=\s*(?:"([^"]*)"|([^\s,"]+))', re.IGNORECASE)
 _UPLOAD_RANGE_RE = re.compile(r"(?:bytes[ =])?\s*(\d+)\s*-\s*(-1|\d+)", re.IGNORECASE)
 _CONTENT_RANGE_RE = re.compile(r"bytes[ =]\s*(\d+)\s*-\s*(\d+)\s*/\s*(\d+|\*)", re.IGNORECASE)
-_DELAY_SECONDS_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+# RFC 9110 section 10.2.3: delay-seconds is 1*DIGIT (ASCII digits: `\d` would also take "٣"). A fraction
+# ("1.5") and a leading "+" are tolerated, as seen in the wild; a sign "-", an exponent, "_" or any other
+# text is not a delay (and then not an HTTP-date either), so the value is invalid.
+_DELAY_SECONDS_RE = re.compile(r"\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -226,14 +227,21 @@ def parse_content_range(value: str) -> tuple[int, int, int | None]:
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header: delay-seconds or an HTTP-date.
+    """Seconds to wait from a `Retry-After` header: delay-seconds or an HTTP-date (RFC 9110 section 10.2.3).
+
+    The one parser of the header: the retry policy of `transport/` and the exceptions' `retry_after`
+    both use it.
 
     Args:
         value: the header value.
         now: the current time for HTTP-dates (default: the current UTC time); naive means UTC.
 
     Returns:
-        Seconds (0.0 when the value or date is in the past), or None when absent or malformed.
+        Seconds (0.0 when the date is in the past), or None when absent or invalid. Invalid includes a
+        negative delay (`"-5"`), which RFC 9110 does not allow (delay-seconds is a non-negative
+        integer), an exponent or digit separators (`"1e3"`, `"1_0"`), non-ASCII digits, and NaN or
+        infinity. An HTTP-date without a zone (the obsolete asctime form) is GMT, as RFC 9110 says.
+        Never raises.
     """
     if value is None:
         return None
@@ -242,9 +250,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     if _DELAY_SECONDS_RE.fullmatch(text):
         seconds = float(text)
-        if not math.isfinite(seconds):
-            return None
-        return max(seconds, 0.0)
+        return seconds if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -323,11 +329,11 @@ def _clip(text: str, limit: int = _MAX_TEXT) -> str:
 
 
 def _scope_from_challenge(headers: Mapping[str, str]) -> str | None:
+    """The `scope` of the `WWW-Authenticate` challenges, read by the one challenge parser."""
     challenge = _header(headers, "www-authenticate")
     if not challenge:
         return None
-    scopes = [quoted if quoted is not None else bare for quoted, bare in _SCOPE_PARAM_RE.findall(challenge)]
-    scopes = [s for s in scopes if s]
+    scopes = [scope for parsed in parse_www_authenticate(challenge) for scope in parsed.scopes]
     return " ".join(scopes) if scopes else None
 
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from ..exceptions import InvalidReferenceError
+from .scopes import Scope, format_scope
 
 __all__ = [
     "DIGEST_RE",
@@ -112,7 +113,7 @@ class Reference:
 
     def scope(self, *actions: str) -> str:
         """The token auth scope for this repository, e.g. `repository:app:pull`."""
-        return f"repository:{self.repository}:{','.join(actions or ('pull',))}"
+        return format_scope(Scope("repository", self.repository, actions or ("pull",)))
 
     def with_tag(self, tag: str) -> Reference:
         return Reference(self.registry, self.repository, validate_tag(tag), None)

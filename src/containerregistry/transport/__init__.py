@@ -3,7 +3,8 @@
 `create_transport()` / `create_async_transport()` build the default stack that the clients use:
 `RetryTransport(Urllib3Transport(...))` and `AsyncRetryTransport(AiohttpTransport(...))`.
 
-`AiohttpTransport` is imported on first use (PEP 562), so that sync users never load aiohttp.
+`AiohttpTransport` and `AsyncRetryTransport` are imported on first use (PEP 562), so that sync users never
+load aiohttp or asyncio.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._async_retry import AsyncRetryTransport
 from ._factory import create_async_transport, create_transport
 from ._policy import RETRY_EXTENSION, RetryPolicy, RetryStats
 from ._sync_retry import RetryTransport
@@ -19,9 +19,10 @@ from ._urllib3 import Urllib3Transport
 
 if TYPE_CHECKING:
     from ._aiohttp import AiohttpTransport
+    from ._async_retry import AsyncRetryTransport
 
 #: Public names loaded on first access: name -> module (relative to this package).
-_LAZY = {"AiohttpTransport": "._aiohttp"}
+_LAZY = {"AiohttpTransport": "._aiohttp", "AsyncRetryTransport": "._async_retry"}
 
 __all__ = [
     "RETRY_EXTENSION",

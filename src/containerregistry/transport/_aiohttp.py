@@ -258,11 +258,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sock_read=timeout.get("read"),
         )
         url = request.url
+        # Userinfo never goes on the wire: httpx has made it an Authorization header (the urllib3 and
+        # httpcore transports send only the target too), and aiohttp refuses a URL with userinfo next to
+        # an Authorization header (a ValueError, not an httpx error).
+        target = url.copy_with(userinfo=b"") if url.userinfo else url
         write_timeout = timeout.get("write")
         try:
             send = session.request(
                 request.method,
-                URL(str(url), encoded=True),
+                URL(str(target), encoded=True),
                 headers=headers,
                 data=data,
                 allow_redirects=False,

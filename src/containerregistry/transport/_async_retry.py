@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 
+from ..protocol.http import redact_url
 from ._policy import (
     RETRY_EXTENSION,
     RetryPolicy,
@@ -14,7 +15,6 @@ from ._policy import (
     is_replayable,
     is_retryable_error,
     log,
-    redact_url,
 )
 
 __all__ = ["AsyncRetryTransport"]
@@ -107,7 +107,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         log.debug(
             "retrying %s %s after %s (retry %d of %d) in %.2f s",
             request.method,
-            redact_url(request.url),
+            redact_url(str(request.url)),
             reason,
             attempt,
             self.policy.max_retries,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 
-from ._async_retry import AsyncRetryTransport
 from ._policy import RetryPolicy
 from ._sync_retry import RetryTransport
 from ._tls import CertTypes, VerifyTypes
@@ -58,6 +57,7 @@ def create_async_transport(
         A transport for `httpx.AsyncClient(transport=...)`.
     """
     from ._aiohttp import AiohttpTransport  # here: sync users never load aiohttp
+    from ._async_retry import AsyncRetryTransport  # nor asyncio
 
     inner = AiohttpTransport(verify=verify, cert=cert, trust_env=trust_env, pool_maxsize=pool_maxsize)
     return AsyncRetryTransport(inner, retry if retry is not None else RetryPolicy())

@@ -1,17 +1,19 @@
-"""Retry policy (pure decisions: whether and how long) and helpers shared by the transports."""
+"""Retry policy (pure decisions: whether and how long) and helpers shared by the transports.
+
+The protocol facts it needs (`Retry-After`, URL redaction) are `protocol.http`'s: none is kept here.
+"""
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import math
 import random
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 
 import httpx
+
+from ..protocol.http import parse_retry_after
 
 __all__ = [
     "RETRY_EXTENSION",
@@ -21,7 +23,6 @@ __all__ = [
     "is_replayable",
     "is_retryable_error",
     "log",
-    "redact_url",
     "scrub",
 ]
 
@@ -99,30 +100,6 @@ class RetryPolicy:
         return _jitter.uniform(0.0, ceiling)
 
 
-def parse_retry_after(value: str, *, now: float | None = None) -> float | None:
-    """Parse a `Retry-After` value into seconds from `now`; `None` when it is malformed."""
-    value = value.strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        # Not RFC conformant, but seen in the wild ("1.5"); negative or NaN is garbage.
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
-
-
 class RetryStats:
     """Counters of what a retry transport did (thread-safe).
 
@@ -176,12 +153,6 @@ def is_refused(exc: BaseException) -> bool:
     return isinstance(exc, httpx.ConnectError) and (
         "Connection refused" in str(exc) or "[Errno 111]" in str(exc)
     )
-
-
-def redact_url(url: httpx.URL) -> str:
-    """`scheme://host[:port]/path` without userinfo, query or fragment (they may carry secrets)."""
-    port = f":{url.port}" if url.port is not None else ""
-    return f"{url.scheme}://{url.host}{port}{url.path}"
 
 
 _URL_QUERY = re.compile(r"(?P<base>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>?#]*)[?#][^\s'\"<>)]*")

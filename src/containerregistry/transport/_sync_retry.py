@@ -8,6 +8,7 @@ import time
 
 import httpx
 
+from ..protocol.http import redact_url
 from ._policy import (
     RETRY_EXTENSION,
     RetryPolicy,
@@ -16,7 +17,6 @@ from ._policy import (
     is_replayable,
     is_retryable_error,
     log,
-    redact_url,
 )
 
 __all__ = ["RetryTransport"]
@@ -109,7 +109,7 @@ class RetryTransport(httpx.BaseTransport):
         log.debug(
             "retrying %s %s after %s (retry %d of %d) in %.2f s",
             request.method,
-            redact_url(request.url),
+            redact_url(str(request.url)),
             reason,
             attempt,
             self.policy.max_retries,

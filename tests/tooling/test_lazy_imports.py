@@ -1,0 +1,174 @@
+"""Start-up stays light: what `creg --help`, `creg tag ls` and `import containerregistry` load (issue 14).
+
+No clocks: each check runs what the `creg` console script runs in a fresh interpreter, records
+`sys.modules` as it exits, and asserts which heavy packages are among them (`-X importtime` would not
+do: it does not list modules loaded through `importlib.import_module`, as lazy loading does). The lazy
+top-level package (PEP 562) must still offer every public name, and its three lists of names (the
+imports type checkers read, the lazy table, `__all__`) must agree.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import containerregistry
+from containerregistry.emulator import RunningEmulator
+
+PACKAGE_INIT = Path(containerregistry.__file__)
+
+#: Heavy packages `creg --help` has no use for (the brief of issue 14, plus httpx and asyncio).
+NOT_FOR_HELP = (
+    "aiohttp",
+    "rich",
+    "cryptography",
+    "jwt",
+    "azure",
+    "urllib3",
+    "httpx",
+    "asyncio",
+    "containerregistry.emulator",
+    "containerregistry.images",
+    "containerregistry._sync",
+    "containerregistry.aio",
+)
+
+
+#: Run before the code under test: write the loaded modules to $MODULES_OUT when the interpreter exits
+#: (a None entry is an import blocked on purpose, not a module).
+PRELUDE = """
+import atexit, os, sys
+def _dump():
+    with open(os.environ["MODULES_OUT"], "w", encoding="utf-8") as out:
+        out.write("\\n".join(sorted(k for k, v in sys.modules.items() if v is not None)))
+atexit.register(_dump)
+"""
+
+#: What the `creg` console script runs (its generated wrapper: `from containerregistry.cli import main`).
+CREG = "import sys\nfrom containerregistry.cli import main\nsys.argv = ['creg', *{argv!r}]\nmain()\n"
+
+
+def imported(code: str, tmp_path: Path) -> set[str]:
+    """Every module in `sys.modules` when a fresh interpreter running `code` exits (it must exit 0)."""
+    out = tmp_path / f"modules-{len(list(tmp_path.iterdir()))}.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", PRELUDE + code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1", "MODULES_OUT": str(out)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return set(out.read_text(encoding="utf-8").split())
+
+
+def creg(tmp_path: Path, *argv: str) -> set[str]:
+    """The modules `creg ARGV` loaded."""
+    return imported(CREG.format(argv=list(argv)), tmp_path)
+
+
+def heavy(modules: set[str], watched: tuple[str, ...]) -> list[str]:
+    """The watched packages (or subpackages) among `modules`."""
+    return sorted(w for w in watched if any(m == w or m.startswith(w + ".") for m in modules))
+
+
+def test_creg_help_imports_nothing_heavy(tmp_path: Path) -> None:
+    modules = creg(tmp_path, "--help")
+    assert heavy(modules, NOT_FOR_HELP) == []
+    # and no command's implementation: commands are registered by name (cli/_lazy.py)
+    commands = sorted(m for m in modules if m.startswith("containerregistry.cli."))
+    assert commands == ["containerregistry.cli._app", "containerregistry.cli._lazy"]
+
+
+def test_a_group_help_loads_only_that_group(tmp_path: Path) -> None:
+    modules = creg(tmp_path, "tag", "--help")
+    assert heavy(modules, NOT_FOR_HELP) == []
+    assert "containerregistry.cli._tag" in modules
+    assert "containerregistry.cli._inspect" not in modules  # `tag add` lives there: loaded when it runs
+    assert "containerregistry.cli._images" not in modules
+
+
+def test_import_containerregistry_loads_no_http_stack(tmp_path: Path) -> None:
+    modules = imported("import containerregistry", tmp_path)
+    assert heavy(modules, NOT_FOR_HELP) == []
+
+
+def test_creg_tag_ls_loads_no_async_or_token_stack(
+    registry_emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    from containerregistry import ContainerRegistryContentClient
+
+    with ContainerRegistryContentClient(registry_emulator.endpoint, "tooling/startup") as content:
+        config = content.upload_blob(b"{}")
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config.digest, "size": 2},
+            "layers": [],
+        }
+        content.set_manifest(manifest, tag="v1")
+    # host:port without a scheme, as users type it: the client probes the scheme too.
+    reference = f"{registry_emulator.endpoint.split('://', 1)[1]}/tooling/startup"
+    modules = creg(tmp_path, "tag", "ls", reference)
+    assert {"httpx", "urllib3", "rich.table"} <= modules  # it talked to the registry and printed a table
+    watched = ("aiohttp", "asyncio", "cryptography", "jwt", "azure", "containerregistry.emulator")
+    assert heavy(modules, watched) == []
+    # nor httpx's own command line (rich.syntax, rich.progress, pygments): creg never runs it
+    assert heavy(modules, ("httpx._main", "pygments", "rich.syntax", "rich.progress")) == []
+    # nor the image engines
+    assert heavy(modules, ("containerregistry.images", "containerregistry._sync._images")) == []
+
+
+def _type_checking_imports() -> dict[str, tuple[str, ...]]:
+    tree = ast.parse(PACKAGE_INIT.read_text(encoding="utf-8"))
+    blocks = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and "TYPE_CHECKING" in node.test.id
+    ]
+    assert len(blocks) == 1
+    found: dict[str, tuple[str, ...]] = {}
+    for node in blocks[0].body:
+        assert isinstance(node, ast.ImportFrom)
+        found["." * node.level + (node.module or "")] = tuple(alias.name for alias in node.names)
+    return found
+
+
+def test_the_lazy_table_matches_the_typed_imports_and_all() -> None:
+    lazy = containerregistry._LAZY_MODULES
+    assert _type_checking_imports() == lazy
+    names = [name for names in lazy.values() for name in names]
+    assert len(names) == len(set(names))
+    assert sorted(names) == sorted(containerregistry.__all__)
+
+
+def test_every_public_name_imports_in_a_fresh_interpreter() -> None:
+    code = (
+        "import importlib, containerregistry\n"
+        "from containerregistry import *\n"
+        "for name in containerregistry.__all__:\n"
+        "    home = importlib.import_module(containerregistry._MODULE_OF[name], 'containerregistry')\n"
+        "    assert globals()[name] is getattr(home, name) is getattr(containerregistry, name), name\n"
+        "    assert name in dir(containerregistry), name\n"
+        "    assert name in vars(containerregistry), name\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    one = "from containerregistry import RetryPolicy\nfrom containerregistry.transport import RetryPolicy as R\nassert RetryPolicy is R\n"
+    done = subprocess.run(
+        [sys.executable, "-c", one], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
+        containerregistry.NoSuchThing  # noqa: B018
