@@ -18,7 +18,7 @@ import pytest
 
 from containerregistry import ContainerRegistryContentClient
 from containerregistry.aio import images as aimages
-from containerregistry.exceptions import ResourceNotFoundError
+from containerregistry.exceptions import ResourceNotFoundError, UnsafePathError
 from containerregistry.images import ArchiveError
 from containerregistry.protocol import media_types
 from containerregistry.transport import create_async_transport, create_transport
@@ -333,3 +333,13 @@ def test_a_compressed_name_for_a_target_is_refused(flavour: str, tmp_path: Path)
         with pytest.raises(ArchiveError, match="creg writes uncompressed tar archives"):
             run(flavour, "copy_archive", f"docker-archive:{saved.path}", f"docker-archive:{tmp_path / name}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["saved.tar"]
+
+
+def test_a_link_planted_at_the_partial_name_is_refused(flavour: str, tmp_path: Path) -> None:
+    saved = docker_save(tmp_path / "saved.tar")
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    (tmp_path / "out.tar.partial").symlink_to(victim)
+    with pytest.raises(UnsafePathError, match="symbolic link"):
+        run(flavour, "copy_archive", f"docker-archive:{saved.path}", f"oci-archive:{tmp_path / 'out.tar'}")
+    assert victim.read_bytes() == b"precious" and not (tmp_path / "out.tar").exists()

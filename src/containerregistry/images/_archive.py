@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from ..exceptions import DigestValidationError, RegistryError
+from .._files import commit_partial, discard_partial, open_partial
+from ..exceptions import DigestValidationError, RegistryError, UnsafePathError
 from ..protocol.digest import Hasher
 
 __all__ = [
@@ -388,7 +389,8 @@ class ArchiveWriter:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + ".partial")
-        self._file: IO[bytes] = open(self.partial, "wb")  # noqa: SIM115 - closed by commit/abort
+        # Created exclusively, never through a symlink; committed (fsynced, checked, renamed) by _files.
+        self._file: BinaryIO = open_partial(str(self.partial))
         self._names: set[str] = set()
         self._regions: dict[str, tuple[int, int]] = {}  # reserved member -> (data offset, size)
 
@@ -422,7 +424,12 @@ class ArchiveWriter:
     def region(self, name: str, digest: str) -> Iterator[_BlobSink]:
         """Write one reserved member (its digest is checked when the block ends); thread-safe."""
         offset, size = self._regions[name]
-        with open(self.partial, "r+b") as file:
+        fd = os.open(self.partial, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "wb") as file:
+            if not os.path.samestat(os.fstat(fd), os.fstat(self._file.fileno())):
+                raise UnsafePathError(
+                    f"{self.partial} was replaced while it was written; {self.path} is unchanged"
+                )
             file.seek(offset)
             sink = _BlobSink(file, size, digest)
             yield sink
@@ -460,19 +467,10 @@ class ArchiveWriter:
         if unfilled:
             raise ArchiveError(f"{self.path}: members {', '.join(unfilled)} were reserved but not written")
         self._file.write(b"\0" * (_BLOCK * 2))
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self.partial, self.path)
+        commit_partial(self._file, str(self.partial), str(self.path))
 
     def abort(self) -> None:
-        try:
-            self._file.close()
-        finally:
-            try:
-                os.unlink(self.partial)
-            except FileNotFoundError:
-                pass
+        discard_partial(self._file, str(self.partial))
 
 
 class _BlobSink:
