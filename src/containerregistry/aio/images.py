@@ -20,7 +20,7 @@ from ..images._artifacts import (
     PushArtifactResult,
     ReferrerNode,
 )
-from ..images._async._archives import pull_archive, push_archive
+from ..images._async._archives import copy_archive, pull_archive, push_archive
 from ..images._async._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
 from ..images._async._copy import copy_image, pull_image, push_image
 from ..images._async._inspect import add_tags, get_digest, get_image_config, inspect_image
@@ -80,6 +80,7 @@ __all__ = [
     "TransferProgress",
     "add_tags",
     "attach_artifact",
+    "copy_archive",
     "copy_image",
     "get_digest",
     "get_image_config",

@@ -32,7 +32,7 @@ def _transfer_options(function: Callable[..., Any]) -> Callable[..., Any]:
         type=click.IntRange(1, 64),
         default=4,
         show_default=True,
-        help="blobs transferred at once",
+        help="blobs transferred at once (out of a compressed archive: one at a time)",
     )(function)
     function = click.option(
         "--referrers/--no-referrers",
@@ -64,7 +64,7 @@ def _run(
     from ._archive import is_archive_location, run_archive
 
     if is_archive_location(source) or is_archive_location(target):
-        return run_archive(app, verb, source, target, platforms)
+        return run_archive(app, verb, source, target, platforms, referrers, concurrency)
     src = image_location(app, source, role="source")
     dst = image_location(app, target, role="destination", local_only=verb == "pull")
     extra = {} if preserve_digests is None else {"convert_to_oci": not preserve_digests}
@@ -198,10 +198,11 @@ def copy(
     preserve_digests: bool,
     all_tags: bool,
 ) -> None:
-    """Copy an image between registries and/or OCI layouts (digests preserved; same-registry blobs are mounted).
+    """Copy an image between registries, OCI layouts and archives (digests preserved; same-registry blobs are mounted).
 
     Into an OCI layout, Docker v2 images get OCI media types (new manifest digests) unless
-    --preserve-digests is given.
+    --preserve-digests is given. Archives (oci-archive:FILE[:tag], docker-archive:FILE[:ref], also
+    `docker save | gzip` output) are read and written in place, never extracted.
 
     \b
     Example:
@@ -209,6 +210,7 @@ def copy(
       creg copy docker.io/library/alpine:3 myregistry.azurecr.io/alpine:3 --platform linux/amd64
       creg copy oci:./a:1 oci:./b:1
       creg copy --all-tags app mirror/app      # every tag; those already there are skipped
+      creg copy docker-archive:app.tar oci-archive:app-oci.tar
     """
     if all_tags:
         from ._sync import copy_all_tags

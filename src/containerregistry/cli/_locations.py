@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import click
 
 from ..images import ImageLocation, RegistryLocation, parse_image_location
+from ..images._archive import is_archive_location, parse_archive_location
 from ._app import AppContext
 
 __all__ = ["image_location"]
@@ -35,6 +36,12 @@ _ARCHIVE_RE = re.compile(r"\.(tar|tar\.gz|tgz|tar\.zst)$", re.IGNORECASE)
 
 def _supported(text: str) -> bool:
     """Whether `text` parses as a local (non-registry) location in this version of creg."""
+    if is_archive_location(text):
+        try:
+            parse_archive_location(text)
+        except ValueError:
+            return False
+        return True
     try:
         return not isinstance(parse_image_location(text, default_registry="localhost"), RegistryLocation)
     except ValueError:

@@ -45,7 +45,7 @@ from ._models import (
     TransferProgress,
     parse_image_location,
 )
-from ._sync._archives import pull_archive, push_archive
+from ._sync._archives import copy_archive, pull_archive, push_archive
 from ._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
 from ._sync._copy import copy_image, pull_image, push_image
 from ._sync._inspect import add_tags, get_digest, get_image_config, inspect_image
@@ -84,6 +84,7 @@ __all__ = [
     "TransferProgress",
     "add_tags",
     "attach_artifact",
+    "copy_archive",
     "copy_image",
     "get_digest",
     "get_image_config",

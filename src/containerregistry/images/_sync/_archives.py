@@ -1,217 +1,140 @@
 # This file is generated from containerregistry/images/_async/_archives.py by scripts/unasync.py.
 # Do not edit it: edit the async source and run `python scripts/unasync.py`.
-"""Images between registries and tar archives: `push_archive` (archive -> registry), `pull_archive` (registry -> archive).
+"""Images to, from and between tar archives: `copy_archive`, and its two common cases `push_archive`
+(archive -> registry) and `pull_archive` (registry -> archive).
 
 This is the async source; `containerregistry.images._sync._archives` is generated from it by scripts/unasync.py.
 Archives are `oci-archive:FILE[:tag]` (a tar of an OCI layout, as skopeo writes) and
-`docker-archive:FILE[:ref]` (what `docker save` writes; ours is also an OCI layout, as docker 25+
-writes). Nothing is extracted to disk: blobs go from the tar member straight into the upload, and from
-the download straight into the tar. Every manifest and blob is verified against its digest (and a
-docker-archive's uncompressed layers against the config's `diff_ids`); a pull writes `FILE.partial`
-and renames it only when all of it arrived, so a failed pull leaves no archive. Blobs move one at a
-time (a tar is one stream).
+`docker-archive:FILE[:ref]` (what `docker save` writes, also gzip-compressed; ours is also an OCI layout,
+as docker 25+ writes). The other side is a registry, an OCI layout (`oci:DIR[:tag]`) or another archive.
+
+Nothing is extracted to disk: blobs go from the tar member straight into the upload, the layout or the
+other tar, and from the download straight into the tar. Every manifest and blob is verified against its
+digest (and a docker-archive's uncompressed layers against the config's `diff_ids`). A tar target is
+written to `FILE.partial` and renamed only when all of it arrived, so a failed copy leaves no archive; a
+layout the copy created is removed again. Blobs move `concurrency` at a time: out of a plain tar each member
+is read in place, and into a tar each blob has its place reserved ahead (its size is known) and is
+written there as it arrives; only a compressed tar is read as one stream, one blob after another.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import httpx
 
-from ..._sync._content_client import ContainerRegistryContentClient
+from ..._layout import OciLayout
+from ..._sync._shim import run_bounded
 from ...auth import Credential
 from ...exceptions import DigestValidationError, InvalidReferenceError
-from ...protocol import media_types
-from ...protocol.digest import Hasher, compute_digest, verify_digest
 from ...protocol.models import OciDescriptor, OciImageIndex, OciImageManifest, parse_manifest
 from ...transport import RetryPolicy
 from .._archive import (
     DOCKER_ARCHIVE,
     ArchiveError,
     ArchiveLocation,
-    ArchiveReader,
-    ArchiveWriter,
+    is_archive_location,
     parse_archive_location,
 )
 from .._inspect import choose_platform
-from .._models import CopyImageResult, RegistryLocation, as_location, target_tag_for_registry
+from .._models import (
+    CopyImageResult,
+    LayoutLocation,
+    RegistryLocation,
+    as_location,
+    target_tag_for_registry,
+)
+from ._archive_stores import (
+    _ArchiveSink,
+    _ArchiveSource,
+    _LayoutSink,
+    _Plan,
+    _plan,
+    _RegistrySink,
+    _Sink,
+    _Source,
+)
+from ._copy import _refuse_locked_target
+from ._stores import _ClientOptions, _LayoutStore, _RegistryStore
 
-__all__ = ["pull_archive", "push_archive"]
-
-REF_NAME = "org.opencontainers.image.ref.name"
-_MAX_DEPTH = 4
-
-
-def _registry(location: str | RegistryLocation, what: str) -> RegistryLocation:
-    parsed = as_location(location)
-    if not isinstance(parsed, RegistryLocation):
-        raise InvalidReferenceError(f"{what} {parsed} must be a registry reference")
-    return parsed
-
-
-def _client(
-    location: RegistryLocation, credential: Credential | None, options: dict[str, Any]
-) -> ContainerRegistryContentClient:
-    endpoint = location.client_endpoint
-    return ContainerRegistryContentClient(endpoint, location.repository, credential, **options)
-
-
-def _options(**kwargs: Any) -> dict[str, Any]:
-    return kwargs
+__all__ = ["copy_archive", "pull_archive", "push_archive"]
 
 
-# -- reading archives -----------------------------------------------------------------------------
+ArchiveSide = str | ArchiveLocation | RegistryLocation | LayoutLocation
 
 
-class _Plan:
-    """What to upload from an archive: manifests (children first), blobs with where they are in the tar."""
+# -- moving blobs ---------------------------------------------------------------------------------
 
+
+class _Counts:
     def __init__(self) -> None:
-        self.manifests: list[tuple[OciDescriptor, bytes]] = []
-        self.blobs: dict[str, tuple[OciDescriptor, str]] = {}
+        self.copied = self.skipped = self.bytes = 0
+        self._lock = threading.Lock()  # the sync twin moves blobs from worker threads
+
+    def done(self, blob: OciDescriptor) -> None:
+        with self._lock:
+            self.copied += 1
+            self.bytes += blob.size
 
 
-def _oci_plan(reader: ArchiveReader, location: ArchiveLocation) -> tuple[_Plan, OciDescriptor, str | None]:
-    index = reader.read_json("index.json")
-    entries = index.get("manifests") if isinstance(index, dict) else None
-    if not isinstance(entries, list) or not entries:
-        raise ArchiveError(f"{location}: index.json lists no manifests")
-    descriptors = [
-        OciDescriptor.from_dict(e, path=f"index.json manifests[{i}]") for i, e in enumerate(entries)
-    ]
-    names = [d.annotations.get(REF_NAME) if d.annotations else None for d in descriptors]
-    if location.name is not None:
-        chosen = [d for d, n in zip(descriptors, names, strict=True) if n == location.name]
-        if not chosen:
-            raise ArchiveError(
-                f"{location}: no image named {location.name!r} (names: {', '.join(n for n in names if n) or 'none'})"
-            )
-    elif len(descriptors) == 1:
-        chosen = descriptors
-    else:
-        raise ArchiveError(
-            f"{location} holds {len(descriptors)} images: name one ({location}:NAME; names: "
-            f"{', '.join(n for n in names if n) or 'none'})"
-        )
-    top = chosen[0]
-    plan = _Plan()
+def _move_blobs(source: _Source, sink: _Sink, plan: _Plan, concurrency: int, counts: _Counts) -> None:
+    where = str(source.location)
+    needed: list[OciDescriptor] = []
+    for blob in plan.blobs.values():
+        if sink.has_blob(blob):
+            counts.skipped += 1
+        else:
+            needed.append(blob)
 
-    def walk(descriptor: OciDescriptor, depth: int) -> None:
-        if depth > _MAX_DEPTH:
-            raise ArchiveError(f"{location}: manifests nest deeper than {_MAX_DEPTH} levels")
-        content = reader.read_blob(descriptor.digest)
-        if len(content) != descriptor.size:
-            raise DigestValidationError(
-                f"{location}: manifest {descriptor.digest} is not {descriptor.size} bytes"
-            )
-        parsed = parse_manifest(content, descriptor.media_type)
-        if isinstance(parsed, OciImageIndex):
-            for child in parsed.manifests:
-                walk(child, depth + 1)
-        elif isinstance(parsed, OciImageManifest):
-            for blob in (parsed.config, *parsed.layers):
-                plan.blobs.setdefault(blob.digest, (blob, reader.blob_name(blob.digest)))
-        if all(d.digest != descriptor.digest for d, _ in plan.manifests):
-            plan.manifests.append((descriptor, content))
+    if isinstance(sink, _ArchiveSink):
+        sink.reserve(needed)
+    if isinstance(source, _ArchiveSource) and source.reader.sequential:
+        # A compressed tar is read front to back once: its blobs come in the order they are stored.
+        by_member = {source.member(b.digest): b for b in needed}
+        for member, file in source.reader.stream(list(by_member)):
+            sink.put_file(by_member[member], file, f"{where} ({member})")
+            counts.done(by_member[member])
+        return
 
-    walk(top, 0)
-    name = top.annotations.get(REF_NAME) if top.annotations else None
-    return plan, plan.manifests[-1][0], location.name or name
+    def task(blob: OciDescriptor) -> Any:
+        def run() -> None:
+            if isinstance(source, _RegistryStore):
+                assert isinstance(sink, _ArchiveSink)  # registry to registry or layout: copy_image
+                sink.put_download(blob, source)
+            elif isinstance(source, _LayoutStore):
+                with source.layout.open_blob(blob.digest) as file:
+                    sink.put_file(blob, file, where)
+            else:
+                member = source.member(blob.digest)
+                with source.reader.open_member(member) as file:
+                    sink.put_file(blob, file, f"{where} ({member})")
+            counts.done(blob)
+
+        return run
+
+    run_bounded([task(b) for b in needed], concurrency)
 
 
-def _layer_media_type(reader: ArchiveReader, member: str) -> str:
-    with reader.open_member(member) as file:
-        head = file.read(4)
-    if head[:2] == b"\x1f\x8b":
-        return media_types.OCI_LAYER_GZIP
-    if head == b"\x28\xb5\x2f\xfd":
-        return media_types.OCI_LAYER_ZSTD
-    return media_types.OCI_LAYER
+# -- the copy -------------------------------------------------------------------------------------
 
 
-def _hash_member(reader: ArchiveReader, member: str) -> tuple[str, int]:
-    hasher = Hasher()
-    with reader.open_member(member) as file:
-        while chunk := file.read(1024 * 1024):
-            hasher.update(chunk)
-    return hasher.digest, hasher.size
+def _side(value: ArchiveSide) -> ArchiveLocation | RegistryLocation | LayoutLocation:
+    if is_archive_location(value):
+        return parse_archive_location(value)  # type: ignore[arg-type]
+    assert not isinstance(value, ArchiveLocation)
+    return as_location(value)
 
 
-def _docker_plan(reader: ArchiveReader, location: ArchiveLocation) -> tuple[_Plan, OciDescriptor, str | None]:
-    entries = reader.read_json("manifest.json")
-    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
-        raise ArchiveError(f"{location}: manifest.json is not a list of images")
-    if location.name is not None:
-        wanted = location.name
-        chosen = [
-            e
-            for e in entries
-            if any(
-                t == wanted or t.endswith("/" + wanted) for t in e.get("RepoTags") or [] if isinstance(t, str)
-            )
-        ]
-        if not chosen:
-            tags = ", ".join(t for e in entries for t in e.get("RepoTags") or []) or "none"
-            raise ArchiveError(f"{location}: no image tagged {wanted!r} (tags: {tags})")
-    elif len(entries) == 1:
-        chosen = entries
-    else:
-        tags = ", ".join(t for e in entries for t in e.get("RepoTags") or []) or "none"
-        raise ArchiveError(f"{location} holds {len(entries)} images: name one ({location}:REF; tags: {tags})")
-    entry = chosen[0]
-    config_name, layer_names = entry.get("Config"), entry.get("Layers")
-    if not isinstance(config_name, str) or not isinstance(layer_names, list):
-        raise ArchiveError(f"{location}: manifest.json entry without Config or Layers")
-    config = reader.read(config_name)
-    try:
-        diff_ids = json.loads(config).get("rootfs", {}).get("diff_ids") or []
-    except (ValueError, AttributeError) as exc:
-        raise ArchiveError(f"{location}: the config {config_name} is not valid JSON") from exc
-    if len(diff_ids) != len(layer_names):
-        raise ArchiveError(
-            f"{location}: the config lists {len(diff_ids)} layers, manifest.json {len(layer_names)}"
-        )
-    plan = _Plan()
-    config_descriptor = OciDescriptor(
-        media_type=media_types.OCI_CONFIG, digest=compute_digest(config), size=len(config)
-    )
-    plan.blobs[config_descriptor.digest] = (config_descriptor, config_name)
-    layers = []
-    for position, name in enumerate(layer_names):
-        if not isinstance(name, str):
-            raise ArchiveError(f"{location}: manifest.json Layers[{position}] is not a path")
-        digest, size = _hash_member(reader, name)
-        media_type = _layer_media_type(reader, name)
-        if media_type == media_types.OCI_LAYER and digest != diff_ids[position]:
-            raise DigestValidationError(
-                f"{location}: layer {name} has digest {digest}, the config says {diff_ids[position]}",
-                expected=str(diff_ids[position]),
-                actual=digest,
-            )
-        layer = OciDescriptor(media_type=media_type, digest=digest, size=size)
-        layers.append(layer)
-        plan.blobs.setdefault(digest, (layer, name))
-    manifest = OciImageManifest(config=config_descriptor, layers=layers)
-    content = manifest.to_bytes()
-    top = OciDescriptor(
-        media_type=media_types.OCI_MANIFEST, digest=compute_digest(content), size=len(content)
-    )
-    plan.manifests.append((top, content))
-    repo_tags = [t for t in entry.get("RepoTags") or [] if isinstance(t, str)]
-    source_tag = None
-    if repo_tags:
-        tail = repo_tags[0].rsplit("/", 1)[-1]
-        source_tag = tail.split(":", 1)[1] if ":" in tail else None
-    return plan, top, source_tag
-
-
-def push_archive(
-    source: str | ArchiveLocation,
-    target: str | RegistryLocation,
+def copy_archive(
+    source: ArchiveSide,
+    target: ArchiveSide,
     *,
     credential: Credential | None = None,
+    platforms: Sequence[str] | None = None,
+    include_referrers: bool = False,
+    concurrency: int = 4,
     transport: httpx.BaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,
     retry: RetryPolicy | None = None,
@@ -219,7 +142,183 @@ def push_archive(
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
 ) -> CopyImageResult:
-    """Push the image of an archive (`oci-archive:FILE[:tag]` or `docker-archive:FILE[:ref]`) to a registry.
+    """Copy an image where at least one side is an archive: `oci-archive:FILE[:tag]` or
+    `docker-archive:FILE[:ref]` (plain, or gzip-compressed as `docker save | gzip` writes it, as a
+    source). The other side is a registry reference, an OCI layout `oci:DIR[:tag]` or an archive.
+
+    An oci-archive or layout gets the image as it is (an index with all its platforms, digests
+    preserved); a registry too. A docker-archive source's image gets an OCI manifest (its config and
+    layer bytes unchanged, layers typed by their compression). A docker-archive target holds one image:
+    from an index, the only one or the one `platforms` names; `docker load` and skopeo read it.
+    The target's name is its own, else the source's (a tag, an archive's name, a docker RepoTag).
+
+    Args:
+        platforms: at most one `os/arch[/variant]`: that image of an index (so a new, single image).
+        include_referrers: also copy the referrers of every manifest (an oci-archive stores them as
+            unnamed entries of its index.json, as a layout does); a docker-archive has no place for them.
+        concurrency: blobs moved at once (a tar target reserves each blob's place and writes them as
+            they arrive). A compressed tar is read as one stream: its blobs move one at a time.
+        credential, transport, timeout, retry, verify, insecure, trusted_token_hosts: the registry
+            side's client options (see `ContainerRegistryContentClient`).
+
+    Raises:
+        ArchiveError: an unreadable, corrupt or truncated archive; several images and none named; a
+            docker-archive asked to hold referrers or an index.
+        DigestValidationError: a member or blob does not match its digest (or a layer its `diff_id`).
+        InvalidReferenceError: neither side is an archive, or a malformed location.
+        PlatformNotFoundError: a docker-archive target from an index with several images and no platform.
+        ValueError: more than one platform, or `concurrency` < 1.
+    """
+    src, dst = _side(source), _side(target)
+    if not isinstance(src, ArchiveLocation) and not isinstance(dst, ArchiveLocation):
+        raise InvalidReferenceError(f"neither {src} nor {dst} is an archive: use copy_image")
+    if platforms is not None and len(platforms) > 1:
+        raise ValueError("an archive copy takes one platform (or none)")
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    if include_referrers:
+        for side in (src, dst):
+            if isinstance(side, ArchiveLocation) and side.kind == DOCKER_ARCHIVE:
+                raise ArchiveError(
+                    f"{side}: a docker-archive holds one image and no referrers; use oci-archive: to keep them"
+                )
+    if isinstance(dst, ArchiveLocation) and dst.path.lower().endswith((".gz", ".tgz", ".zst")):
+        raise ArchiveError(
+            f"{dst}: creg writes uncompressed tar archives, and this name says compressed; write"
+            f" {dst.kind}:FILE.tar and compress it afterwards (gzip FILE.tar)"
+        )
+    if isinstance(dst, RegistryLocation) and dst.digest and dst.tag:
+        raise InvalidReferenceError(f"target {dst}: give a tag or a digest, not both")
+    options = _ClientOptions.of(
+        None,
+        transport=transport,
+        timeout=timeout,
+        retry=retry,
+        verify=verify,
+        insecure=insecure,
+        trusted_token_hosts=trusted_token_hosts,
+    )
+    source_store: _Source
+    if isinstance(src, ArchiveLocation):
+        source_store = _ArchiveSource(src)
+    elif isinstance(src, LayoutLocation):
+        source_store = _LayoutStore(src, OciLayout(src.path))
+    else:
+        source_store = _RegistryStore(src, options.client(src, credential))
+    target_store = (
+        _RegistryStore(dst, options.client(dst, credential)) if isinstance(dst, RegistryLocation) else None
+    )
+    try:
+        return _copy(
+            source_store,
+            src,
+            dst,
+            target_store,
+            platforms,
+            include_referrers,
+            concurrency,
+            options,
+            credential,
+        )
+    finally:
+        for store in (source_store, target_store):
+            if isinstance(store, _RegistryStore):
+                store.client.close()
+
+
+def _copy(
+    source: _Source,
+    src: ArchiveLocation | RegistryLocation | LayoutLocation,
+    dst: ArchiveLocation | RegistryLocation | LayoutLocation,
+    target_store: _RegistryStore | None,
+    platforms: Sequence[str] | None,
+    include_referrers: bool,
+    concurrency: int,
+    options: _ClientOptions,
+    credential: Credential | None,
+) -> CopyImageResult:
+    found, content, source_tag = source.resolve()
+    top = found
+    docker_target = isinstance(dst, ArchiveLocation) and dst.kind == DOCKER_ARCHIVE
+    parsed = parse_manifest(content, top.media_type)
+    if isinstance(parsed, OciImageIndex) and (docker_target or platforms):
+        chosen = choose_platform(parsed, platforms[0] if platforms else None, str(src))
+        content = source.read_manifest(chosen)
+        top = OciDescriptor(media_type=chosen.media_type, digest=chosen.digest, size=chosen.size)
+        parsed = parse_manifest(content, top.media_type)
+    if docker_target and not isinstance(parsed, OciImageManifest):
+        raise ArchiveError(
+            f"{src} is not an image manifest ({top.media_type}): a docker-archive holds images"
+        )
+    plan = _plan(source, top, content, include_referrers, str(src))
+    sink: _Sink
+    if isinstance(dst, RegistryLocation):
+        assert target_store is not None
+        tag = (
+            target_tag_for_registry(source_tag, dst)
+            if (dst.tag or source_tag)
+            else (None if dst.digest else "latest")
+        )
+        if dst.digest and dst.digest != top.digest:
+            raise DigestValidationError(f"target {dst} names digest {dst.digest}, the image is {top.digest}")
+        _refuse_locked_target(dst, tag, top.digest, options, credential)
+        sink = _RegistrySink(target_store)
+    elif isinstance(dst, LayoutLocation):
+        tag = dst.tag or source_tag
+        sink = _LayoutSink(dst)
+    else:
+        tag = dst.name or source_tag
+        repo_tag = None
+        if docker_target:
+            if dst.name:
+                repo_tag = dst.name
+            elif isinstance(source, _ArchiveSource) and source.repo_tag:
+                repo_tag = source.repo_tag
+            elif isinstance(src, RegistryLocation):
+                repo_tag = f"{src.registry}/{src.repository}:{src.tag or 'latest'}"
+        sink = _ArchiveSink(dst, repo_tag)
+    counts = _Counts()
+    try:
+        _move_blobs(source, sink, plan, concurrency, counts)
+        sink.finish(plan, top, tag)
+    except BaseException as exc:
+        # A tar is never left half-written; a layout this copy made is removed (an interrupt keeps
+        # it: the blobs that landed let the same command resume).
+        if isinstance(sink, _ArchiveSink) or isinstance(exc, Exception):
+            sink.abort()
+        raise
+    return CopyImageResult(
+        digest=top.digest,
+        media_type=top.media_type,
+        source=str(src),
+        target=str(dst),
+        tag=tag,
+        manifests=len(plan.manifests),
+        referrers=len(plan.referrers),
+        blobs_copied=counts.copied,
+        blobs_skipped=counts.skipped,
+        blobs_mounted=0,
+        bytes_copied=counts.bytes,
+        platform_filtered=top.digest != found.digest,
+    )
+
+
+def push_archive(
+    source: str | ArchiveLocation,
+    target: str | RegistryLocation,
+    *,
+    credential: Credential | None = None,
+    include_referrers: bool = False,
+    concurrency: int = 4,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float | httpx.Timeout | None = None,
+    retry: RetryPolicy | None = None,
+    verify: bool | str = True,
+    insecure: bool = False,
+    trusted_token_hosts: Iterable[str] | None = None,
+) -> CopyImageResult:
+    """Push the image of an archive (`oci-archive:FILE[:tag]` or `docker-archive:FILE[:ref]`, plain or
+    gzip-compressed) to a registry: `copy_archive` with a registry target.
 
     An oci-archive's manifests are pushed byte for byte (digests preserved). A docker-archive's image
     gets an OCI manifest (its config and layer bytes unchanged, layers typed by their compression).
@@ -229,86 +328,24 @@ def push_archive(
         ArchiveError: unreadable archive, or it holds several images and none was named.
         DigestValidationError: a member does not match its digest (or a layer its `diff_id`).
     """
-    src = parse_archive_location(source)
-    dst = _registry(target, "target")
-    reader = ArchiveReader(src.path)
-    plan, top, source_tag = (_docker_plan if src.kind == DOCKER_ARCHIVE else _oci_plan)(reader, src)
-    tag = (
-        target_tag_for_registry(source_tag, dst)
-        if (dst.tag or source_tag)
-        else (None if dst.digest else "latest")
-    )
-    if dst.digest and dst.digest != top.digest:
-        raise DigestValidationError(f"target {dst} names digest {dst.digest}, the image is {top.digest}")
-    copied = skipped = moved = 0
-    options = _options(
-        transport=transport, timeout=timeout, retry=retry, verify=verify, insecure=insecure,
+    if not is_archive_location(source):
+        raise ArchiveError(f"{source!r} is not an archive location (oci-archive:FILE or docker-archive:FILE)")
+    dst = as_location(target) if not isinstance(target, RegistryLocation) else target
+    if not isinstance(dst, RegistryLocation):
+        raise InvalidReferenceError(f"target {dst} must be a registry reference")
+    return copy_archive(
+        source,
+        dst,
+        credential=credential,
+        include_referrers=include_referrers,
+        concurrency=concurrency,
+        transport=transport,
+        timeout=timeout,
+        retry=retry,
+        verify=verify,
+        insecure=insecure,
         trusted_token_hosts=trusted_token_hosts,
-    )  # fmt: skip
-    with _client(dst, credential, options) as client:
-        for descriptor, member in plan.blobs.values():
-            if client.blob_exists(descriptor.digest):
-                skipped += 1
-                continue
-            with reader.open_member(member) as file:
-                result = client.upload_blob(file)
-            if result.digest != descriptor.digest or result.size != descriptor.size:
-                raise DigestValidationError(
-                    f"{src}: {member} read as {result.digest} ({result.size} bytes), expected {descriptor.digest}",
-                    expected=descriptor.digest,
-                    actual=result.digest,
-                )
-            copied += 1
-            moved += result.size
-        for descriptor, content in plan.manifests[:-1]:
-            client.set_manifest(content, media_type=descriptor.media_type)
-        client.set_manifest(plan.manifests[-1][1], tag=tag, media_type=top.media_type)
-    return CopyImageResult(
-        digest=top.digest,
-        media_type=top.media_type,
-        source=str(src),
-        target=str(dst),
-        tag=tag,
-        manifests=len(plan.manifests),
-        referrers=0,
-        blobs_copied=copied,
-        blobs_skipped=skipped,
-        blobs_mounted=0,
-        bytes_copied=moved,
     )
-
-
-# -- writing archives -----------------------------------------------------------------------------
-
-
-def _collect(
-    client: ContainerRegistryContentClient,
-    descriptor: OciDescriptor,
-    content: bytes,
-    out: list[tuple[OciDescriptor, bytes]],
-    blobs: dict[str, OciDescriptor],
-    depth: int,
-) -> None:
-    if depth > _MAX_DEPTH:
-        raise ArchiveError(f"manifests nest deeper than {_MAX_DEPTH} levels")
-    parsed = parse_manifest(content, descriptor.media_type)
-    if isinstance(parsed, OciImageIndex):
-        for child in parsed.manifests:
-            found = client.get_manifest(child.digest)
-            _collect(client, child, found.content, out, blobs, depth + 1)
-    elif isinstance(parsed, OciImageManifest):
-        for blob in (parsed.config, *parsed.layers):
-            blobs.setdefault(blob.digest, blob)
-    if all(d.digest != descriptor.digest for d, _ in out):
-        out.append((descriptor, content))
-
-
-def _download_into(
-    client: ContainerRegistryContentClient, digest: str, write: Callable[[bytes], None]
-) -> None:
-    with client.download_blob_streaming(digest) as stream:
-        for chunk in stream.iter_bytes():
-            write(chunk)
 
 
 def pull_archive(
@@ -317,6 +354,8 @@ def pull_archive(
     *,
     credential: Credential | None = None,
     platforms: Sequence[str] | None = None,
+    include_referrers: bool = False,
+    concurrency: int = 4,
     transport: httpx.BaseTransport | None = None,
     timeout: float | httpx.Timeout | None = None,
     retry: RetryPolicy | None = None,
@@ -324,7 +363,8 @@ def pull_archive(
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
 ) -> CopyImageResult:
-    """Write a registry image into an archive: `oci-archive:FILE[:tag]` or `docker-archive:FILE[:ref]`.
+    """Write a registry image into an archive (`oci-archive:FILE[:tag]` or `docker-archive:FILE[:ref]`):
+    `copy_archive` with a registry source.
 
     An oci-archive gets the image as it is (an index with all its platforms, digests preserved). A
     docker-archive holds one image: from an index, the only one or the one `platforms` names (one
@@ -334,79 +374,22 @@ def pull_archive(
         PlatformNotFoundError: docker-archive from an index with several images and no platform.
         DigestValidationError: a blob does not match its digest (the archive is not written).
     """
-    src = _registry(source, "source")
-    dst = parse_archive_location(target)
-    if platforms is not None and len(platforms) != 1:
-        raise ValueError("an archive takes one --platform (or none)")
-    options = _options(
-        transport=transport, timeout=timeout, retry=retry, verify=verify, insecure=insecure,
+    src = as_location(source)
+    if not isinstance(src, RegistryLocation):
+        raise InvalidReferenceError(f"source {src} must be a registry reference")
+    if not is_archive_location(target):
+        raise ArchiveError(f"{target!r} is not an archive location (oci-archive:FILE or docker-archive:FILE)")
+    return copy_archive(
+        src,
+        target,
+        credential=credential,
+        platforms=platforms,
+        include_referrers=include_referrers,
+        concurrency=concurrency,
+        transport=transport,
+        timeout=timeout,
+        retry=retry,
+        verify=verify,
+        insecure=insecure,
         trusted_token_hosts=trusted_token_hosts,
-    )  # fmt: skip
-    with _client(src, credential, options) as client:
-        found = client.get_manifest(src.digest or src.tag or "latest")
-        media_type = found.media_type or media_types.OCI_MANIFEST
-        top = OciDescriptor(media_type=media_type, digest=found.digest, size=len(found.content))
-        content = found.content
-        if isinstance(found.manifest, OciImageIndex) and (dst.kind == DOCKER_ARCHIVE or platforms):
-            chosen = choose_platform(found.manifest, platforms[0] if platforms else None, str(src))
-            child = client.get_manifest(chosen.digest)
-            top = OciDescriptor(
-                media_type=child.media_type or chosen.media_type, digest=child.digest, size=len(child.content)
-            )
-            content = child.content
-        manifests: list[tuple[OciDescriptor, bytes]] = []
-        blobs: dict[str, OciDescriptor] = {}
-        _collect(client, top, content, manifests, blobs, 0)
-        writer = ArchiveWriter(dst.path)
-        moved = 0
-        try:
-            writer.add_bytes("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
-            for blob in blobs.values():
-                member = f"blobs/{blob.digest.replace(':', '/', 1)}"
-                if writer.has(member):
-                    continue
-                with writer.blob(member, blob.size, blob.digest) as sink:
-                    _download_into(client, blob.digest, sink.write)
-                moved += blob.size
-            for descriptor, body in manifests:
-                verify_digest(body, descriptor.digest, what=f"manifest {descriptor.digest}")
-                writer.add_bytes(f"blobs/{descriptor.digest.replace(':', '/', 1)}", body)
-            name: str | None = dst.name or (src.tag if dst.kind != DOCKER_ARCHIVE else None)
-            entry: dict[str, Any] = {"mediaType": top.media_type, "digest": top.digest, "size": top.size}
-            if dst.kind == DOCKER_ARCHIVE:
-                repo_tag = dst.name or f"{src.registry}/{src.repository}:{src.tag or 'latest'}"
-                entry["annotations"] = {"io.containerd.image.name": repo_tag}
-                parsed = parse_manifest(content, top.media_type)
-                if not isinstance(parsed, OciImageManifest):
-                    raise ArchiveError(f"{src} is not an image manifest: a docker-archive holds images")
-                docker_manifest = [
-                    {
-                        "Config": f"blobs/{parsed.config.digest.replace(':', '/', 1)}",
-                        "RepoTags": [repo_tag],
-                        "Layers": [f"blobs/{layer.digest.replace(':', '/', 1)}" for layer in parsed.layers],
-                    }
-                ]
-                writer.add_bytes("manifest.json", json.dumps(docker_manifest).encode())
-                name = repo_tag.rsplit(":", 1)[-1] if ":" in repo_tag.rsplit("/", 1)[-1] else None
-            if name:
-                entry.setdefault("annotations", {})[REF_NAME] = name
-            index = {"schemaVersion": 2, "mediaType": media_types.OCI_INDEX, "manifests": [entry]}
-            writer.add_bytes("index.json", json.dumps(index).encode())
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
-    return CopyImageResult(
-        digest=top.digest,
-        media_type=top.media_type,
-        source=str(src),
-        target=str(dst),
-        tag=dst.name or src.tag,
-        manifests=len(manifests),
-        referrers=0,
-        blobs_copied=len(blobs),
-        blobs_skipped=0,
-        blobs_mounted=0,
-        bytes_copied=moved,
-        platform_filtered=top.digest != found.digest,
     )
