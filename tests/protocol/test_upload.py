@@ -13,6 +13,7 @@ from containerregistry.protocol.upload import (
     Resume,
     StartOver,
     UploadMachine,
+    is_out_of_step,
     is_resumable,
     is_session_lost,
     next_chunk,
@@ -192,3 +193,112 @@ def test_chunk_resume_outside_the_chunk_is_refused(resume_at: int) -> None:
 )
 def test_stream_headers(offset: int, size: int | None, headers: dict[str, str] | None) -> None:
     assert stream_headers(offset, size) == headers
+
+
+REFUSED = Failure(416, ("RANGE_INVALID",))
+
+
+@pytest.mark.parametrize(
+    ("failure", "out_of_step"),
+    [
+        (REFUSED, True),
+        (Failure(416), True),  # Distribution: 416 with no body codes
+        (Failure(400, ("RANGE_INVALID",)), True),  # "does not continue the upload", whatever the status
+        (Failure(400, ("BLOB_UPLOAD_INVALID",)), False),
+        (NO_ANSWER, False),
+        (Failure(500), False),
+    ],
+)
+def test_which_failures_are_a_stale_offset(failure: Failure, out_of_step: bool) -> None:
+    assert is_out_of_step(failure) is out_of_step
+
+
+@pytest.mark.parametrize(
+    ("seekable", "chunked", "acknowledged", "pending", "events", "actions"),
+    [
+        # Cut, resume from a stale offset (10), refused, ask again: the registry now holds 30 bytes.
+        (
+            True,
+            False,
+            40,
+            0,
+            [NO_ANSWER, "0-9", REFUSED, "0-29"],
+            [AskOffset(), Resume(10, rewind=True), AskOffset(), Resume(30, rewind=True)],
+        ),
+        # Chunked, non-seekable source: the new offset is still inside the chunk held in memory.
+        (
+            False,
+            True,
+            8,
+            32,
+            [NO_ANSWER, "0-9", REFUSED, "0-29"],
+            [AskOffset(), Resume(10, rewind=False), AskOffset(), Resume(30, rewind=False)],
+        ),
+        # One streamed request from a one-pass source cannot resend anything.
+        (False, False, 40, 0, [REFUSED], [GiveUp()]),
+        # Refused ranges are bounded: after RANGE_REFUSALS in a row the upload gives up.
+        (
+            True,
+            False,
+            40,
+            0,
+            [REFUSED, "0-9", REFUSED, "0-9", REFUSED, "0-9", REFUSED],
+            [
+                AskOffset(),
+                Resume(10, rewind=True),
+                AskOffset(),
+                Resume(10, rewind=True),
+                AskOffset(),
+                Resume(10, rewind=True),
+                GiveUp(),
+            ],
+        ),
+        # ...in a row: a real failure in between resets the count.
+        (
+            True,
+            False,
+            40,
+            0,
+            [REFUSED, "0-9", REFUSED, "0-9", NO_ANSWER, "0-9", REFUSED, "0-19", REFUSED],
+            [
+                AskOffset(),
+                Resume(10, rewind=True),
+                AskOffset(),
+                Resume(10, rewind=True),
+                AskOffset(),
+                Resume(10, rewind=True),
+                AskOffset(),
+                Resume(20, rewind=True),
+                AskOffset(),
+            ],
+        ),
+    ],
+)
+def test_a_refused_range_asks_the_offset_again(
+    seekable: bool,
+    chunked: bool,
+    acknowledged: int,
+    pending: int,
+    events: list[Failure | str],
+    actions: list[object],
+) -> None:
+    machine = UploadMachine(attempts=5, seekable=seekable, chunked=chunked)
+    got: list[object] = []
+    for event in events:
+        if isinstance(event, Failure):
+            got.append(machine.failed(event, acknowledged=acknowledged, pending=pending))
+        else:
+            got.append(machine.offset_reported(event))
+    assert got == actions
+    assert machine.failures == sum(1 for e in events if isinstance(e, Failure) and not is_out_of_step(e))
+
+
+def test_refused_ranges_do_not_spend_the_failure_budget() -> None:
+    machine = UploadMachine(attempts=2, seekable=True, chunked=False)
+    assert machine.failed(NO_ANSWER, acknowledged=40) == AskOffset()
+    assert machine.offset_reported("0-9") == Resume(10, rewind=True)
+    for _ in range(3):
+        assert machine.failed(REFUSED, acknowledged=40) == AskOffset()
+        assert machine.retry_number >= 1
+        assert machine.offset_reported("0-19") == Resume(20, rewind=True)
+    assert machine.failed(NO_ANSWER, acknowledged=40) == GiveUp()  # the second real failure of 2

@@ -110,8 +110,15 @@ class BlobUploader:
                 )
                 if isinstance(step, GiveUp):
                     raise
-                _LOGGER.info("%s interrupted at %d bytes (%s); resuming", action, state.hasher.size, exc)
-                await asyncio.sleep(self._pipeline.retry.delay(machine.failures, None))
+                if machine.refusals:
+                    # The offset we resumed from was stale (the registry was still storing the bytes of
+                    # the cut request): same session, ask the offset again.
+                    _LOGGER.info(
+                        "%s: the registry refused the range (%s); asking its offset again", action, exc
+                    )
+                else:
+                    _LOGGER.info("%s interrupted at %d bytes (%s); resuming", action, state.hasher.size, exc)
+                await asyncio.sleep(self._pipeline.retry.delay(machine.retry_number, None))
                 if isinstance(step, AskOffset):
                     step = await self._ask_offset(machine, state, action)
                 if isinstance(step, StartOver):

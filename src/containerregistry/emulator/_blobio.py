@@ -9,12 +9,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
 from ..protocol.digest import Hasher
 
 __all__ = ["commit_file", "read_small_file", "receive_body", "rehash_file"]
+
+_T = TypeVar("_T")
 
 # Bytes handed to the worker thread at a time: large enough that per-call overhead vanishes,
 # small enough that the socket keeps flowing while the previous piece is hashed and written.
@@ -114,14 +117,30 @@ async def receive_body(request: web.Request, path: Path, offset: int, hasher: Ha
                     stored += buffered
                     pieces, buffered = [], 0
         finally:
+            # Settle even when the handler is cancelled (its client went away): the caller records
+            # the hashed prefix as the upload's offset and releases the upload's lock, so no write may
+            # still be running then.
             if pending is not None:
-                await asyncio.shield(pending)
+                await _settle(pending)
             if pieces:
-                await asyncio.shield(submit(pieces))
+                await _settle(submit(pieces))
                 stored += buffered
     finally:
-        await loop.run_in_executor(None, os.close, fd)
+        await _settle(loop.run_in_executor(None, os.close, fd))
     return stored
+
+
+async def _settle(future: asyncio.Future[_T]) -> _T:
+    """Wait for `future` to finish even if this task is cancelled meanwhile; then re-raise that."""
+    cancelled: asyncio.CancelledError | None = None
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError as exc:
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled
+    return future.result()
 
 
 def _open_at(path: Path, offset: int) -> int:

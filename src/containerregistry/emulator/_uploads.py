@@ -150,7 +150,11 @@ class UploadApi:
 
     async def upload_status(self, request: web.Request, name: str, upload_id: str) -> web.Response:
         await self.auth.authorize(request, "repository", name, ("pull", "push"))
-        row = self._session(name, upload_id)
+        self._session(name, upload_id)
+        # A PATCH of this upload may still be storing the bytes of a request its client gave up on (the
+        # client then asks the offset at once): answer only once it settled, so the offset is final.
+        async with self._upload_lock(upload_id):
+            row = self._session(name, upload_id)
         return web.Response(status=204, headers=self._session_headers(name, upload_id, row.offset))
 
     async def _append(self, request: web.Request, name: str, upload_id: str, offset: int) -> int:

@@ -33,11 +33,13 @@ __all__ = [
     "AskOffset",
     "ChunkSend",
     "Failure",
+    "RANGE_REFUSALS",
     "GiveUp",
     "Phase",
     "Resume",
     "StartOver",
     "UploadMachine",
+    "is_out_of_step",
     "is_resumable",
     "is_session_lost",
     "next_chunk",
@@ -47,6 +49,11 @@ __all__ = [
 #: OCI error codes with which a registry says it forgot or refused an upload session (Distribution does
 #: so when a cut connection left its stored size ahead of the session state).
 SESSION_LOST_CODES = frozenset({"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN"})
+
+#: How many refused ranges in a row (`is_out_of_step`) the machine re-asks the offset for before it gives
+#: up. A registry still writing the bytes of a cut request reports an offset that then moves on (the
+#: emulator before it settled aborted PATCHes; Distribution and ACR behind a proxy can do the same).
+RANGE_REFUSALS = 3
 
 
 # -- events --------------------------------------------------------------------------------------
@@ -112,6 +119,12 @@ class Phase(enum.Enum):
 def is_session_lost(failure: Failure) -> bool:
     """True when the registry says the session is gone (404 with BLOB_UPLOAD_INVALID or _UNKNOWN)."""
     return failure.status == 404 and bool(SESSION_LOST_CODES.intersection(failure.codes))
+
+
+def is_out_of_step(failure: Failure) -> bool:
+    """True when the registry refused a request's `Content-Range` because its offset is elsewhere (416,
+    or the RANGE_INVALID code): the session is fine, only the offset must be asked again."""
+    return failure.status == 416 or "RANGE_INVALID" in failure.codes
 
 
 def is_resumable(failure: Failure) -> bool:
@@ -189,6 +202,7 @@ class UploadMachine:
         self.seekable = seekable
         self.chunked = chunked
         self.failures = 0
+        self.refusals = 0  # refused ranges since the last other failure (see RANGE_REFUSALS)
         self.phase = Phase.SENDING
         self._acknowledged = 0
         self._pending = 0
@@ -199,7 +213,7 @@ class UploadMachine:
 
     def failed(self, failure: Failure, *, acknowledged: int, pending: int = 0) -> Action:
         """A request failed while sending or committing. Unless the answer is `GiveUp`, the driver waits
-        the backoff of retry number `self.failures` before it acts.
+        the backoff of retry number `self.retry_number` before it acts.
 
         Args:
             failure: what happened.
@@ -207,6 +221,17 @@ class UploadMachine:
             pending: bytes of the chunk in flight, held in memory (chunked mode).
         """
         self._expect(Phase.SENDING)
+        if is_out_of_step(failure):
+            # Not a failure of the transfer: the offset we resumed from was stale. Ask it again, a
+            # bounded number of times in a row; the `failures` budget is left for real failures.
+            self.refusals += 1
+            if self.refusals > RANGE_REFUSALS or not (self.seekable or self.chunked):
+                self.phase = Phase.GAVE_UP
+                return GiveUp()
+            self._acknowledged, self._pending = acknowledged, pending
+            self.phase = Phase.ASKING_OFFSET
+            return AskOffset()
+        self.refusals = 0
         self.failures += 1
         if not is_resumable(failure) or self.failures >= self.attempts or not (self.seekable or self.chunked):
             self.phase = Phase.GAVE_UP
@@ -217,6 +242,11 @@ class UploadMachine:
             return StartOver()
         self.phase = Phase.ASKING_OFFSET
         return AskOffset()
+
+    @property
+    def retry_number(self) -> int:
+        """The 1-based number of the retry about to happen, for its backoff."""
+        return max(1, self.refusals or self.failures)
 
     @property
     def sent(self) -> int:
