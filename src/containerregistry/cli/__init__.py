@@ -26,8 +26,8 @@ _COMMANDS = {
     "copy": (
         "_images",
         "copy",
-        "Copy an image between registries and/or OCI layouts (digests preserved; same-registry blobs are"
-        " mounted).",
+        "Copy an image between registries, OCI layouts and archives (digests preserved; same-registry blobs"
+        " are mounted).",
     ),
     "demo": (
         "_demo",
