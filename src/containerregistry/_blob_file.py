@@ -21,38 +21,24 @@ hashlib, so the three stages run on separate cores when there are any. The async
 from __future__ import annotations
 
 import collections
-import ctypes
 import os
-import sys
 import threading
 from collections.abc import Callable
 
+from ._files import SYNC_WAIT_AFTER as _WAIT_AFTER
+from ._files import SYNC_WAIT_BEFORE as _WAIT_BEFORE
+from ._files import SYNC_WRITE as _WRITE
+from ._files import sync_file_range as _sync_file_range
 from .protocol.digest import Hasher
 
 __all__ = ["BlobFileWriter"]
 
-_WAIT_BEFORE, _WRITE, _WAIT_AFTER = 1, 2, 4  # SYNC_FILE_RANGE_* flags
 #: Written bytes whose writeback was started but not waited for, before the oldest is waited for.
 _WRITEBACK_LAG = 32 << 20
 #: Bytes read back per `pread` when the hasher catches up with ranges that completed ahead of it.
 _READ_BACK = 1 << 20
 #: Default bound of bytes queued for the writer (and, separately, held for the hasher).
 MAX_BACKLOG = 4 << 20
-
-
-def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
-_sync_file_range = _load_sync_file_range()
 
 
 class _Closed(Exception):

@@ -19,9 +19,12 @@ still refers to the file we wrote before renaming it into place.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import stat
+import sys
+from collections.abc import Callable
 from typing import BinaryIO
 
 from .exceptions import UnsafePathError
@@ -162,3 +165,24 @@ def write_atomic(
     except BaseException:
         discard_partial(file, partial)
         raise
+
+
+#: SYNC_FILE_RANGE_* flags of Linux's sync_file_range(2).
+SYNC_WAIT_BEFORE, SYNC_WRITE, SYNC_WAIT_AFTER = 1, 2, 4
+
+
+def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+#: sync_file_range(fd, offset, nbytes, flags) where the platform has it (Linux), else None: starts (and
+#: waits for) writeback of part of a file, so a download or an upload is not one big fsync at its end.
+sync_file_range = _load_sync_file_range()

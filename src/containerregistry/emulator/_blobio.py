@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import ctypes
 import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from aiohttp import web
 
+from .._files import SYNC_WAIT_AFTER as _WAIT_AFTER
+from .._files import SYNC_WAIT_BEFORE as _WAIT_BEFORE
+from .._files import SYNC_WRITE as _WRITE
+from .._files import sync_file_range as _sync_file_range
 from ..protocol.digest import Hasher
 
 __all__ = ["commit_file", "read_small_file", "receive_body", "rehash_file"]
@@ -24,22 +25,6 @@ _T = TypeVar("_T")
 _PIECE = 4 << 20
 
 
-_WAIT_BEFORE, _WRITE, _WAIT_AFTER = 1, 2, 4  # SYNC_FILE_RANGE_* flags
-
-
-def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
-_sync_file_range = _load_sync_file_range()
 # Pieces written but not yet known to be on disk, before the oldest is waited for and dropped.
 _WRITEBACK_LAG = 4
 
