@@ -55,7 +55,7 @@ from ._archive_stores import (
     _Source,
 )
 from ._copy import _refuse_locked_target
-from ._stores import _ClientOptions, _LayoutStore, _RegistryStore
+from ._stores import SharedClient, _ClientOptions, _LayoutStore, _RegistryStore
 
 __all__ = ["copy_archive", "pull_archive", "push_archive"]
 
@@ -139,6 +139,7 @@ async def copy_archive(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Copy an image where at least one side is an archive: `oci-archive:FILE[:tag]` or
     `docker-archive:FILE[:ref]` (plain, or gzip-compressed as `docker save | gzip` writes it, as a
@@ -158,6 +159,10 @@ async def copy_archive(
             they arrive). A compressed tar is read as one stream: its blobs move one at a time.
         credential, transport, timeout, retry, verify, insecure, trusted_token_hosts: the registry
             side's client options (see `ContainerRegistryContentClient`).
+        client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse: a registry
+            side on its registry goes through its connection pool, token cache and credential (the
+            options above then apply to other registries), so a loop of archive copies fetches each
+            token once. It stays open: closing it is the caller's business.
 
     Raises:
         ArchiveError: an unreadable, corrupt or truncated archive; several images and none named; a
@@ -188,7 +193,7 @@ async def copy_archive(
     if isinstance(dst, RegistryLocation) and dst.digest and dst.tag:
         raise InvalidReferenceError(f"target {dst}: give a tag or a digest, not both")
     options = _ClientOptions.of(
-        None,
+        client,
         transport=transport,
         timeout=timeout,
         retry=retry,
@@ -314,13 +319,15 @@ async def push_archive(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Push the image of an archive (`oci-archive:FILE[:tag]` or `docker-archive:FILE[:ref]`, plain or
     gzip-compressed) to a registry: `copy_archive` with a registry target.
 
     An oci-archive's manifests are pushed byte for byte (digests preserved). A docker-archive's image
     gets an OCI manifest (its config and layer bytes unchanged, layers typed by their compression).
-    The target tag is the target's, else the archive's name for the image.
+    The target tag is the target's, else the archive's name for the image. `client=` is that of
+    `copy_archive`.
 
     Raises:
         ArchiveError: unreadable archive, or it holds several images and none was named.
@@ -343,6 +350,7 @@ async def push_archive(
         verify=verify,
         insecure=insecure,
         trusted_token_hosts=trusted_token_hosts,
+        client=client,
     )
 
 
@@ -360,13 +368,15 @@ async def pull_archive(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    client: SharedClient | None = None,
 ) -> CopyImageResult:
     """Write a registry image into an archive (`oci-archive:FILE[:tag]` or `docker-archive:FILE[:ref]`):
     `copy_archive` with a registry source.
 
     An oci-archive gets the image as it is (an index with all its platforms, digests preserved). A
     docker-archive holds one image: from an index, the only one or the one `platforms` names (one
-    platform); `docker load` and skopeo read it, and it is an OCI layout too.
+    platform); `docker load` and skopeo read it, and it is an OCI layout too. `client=` is that of
+    `copy_archive`.
 
     Raises:
         PlatformNotFoundError: docker-archive from an index with several images and no platform.
@@ -390,4 +400,5 @@ async def pull_archive(
         verify=verify,
         insecure=insecure,
         trusted_token_hosts=trusted_token_hosts,
+        client=client,
     )

@@ -372,6 +372,7 @@ async def copy_image_noting(
     verify: bool | str,
     insecure: bool,
     trusted_token_hosts: Iterable[str] | None,
+    client: SharedClient | None,
 ) -> CopyImageResult:
     """`copy_image` for a mirror run: notes where blobs are in the target registry, mounts from there."""
     return await _copy(
@@ -385,7 +386,7 @@ async def copy_image_noting(
         concurrency=concurrency,
         progress=None,
         options=_ClientOptions.of(
-            None,
+            client,
             transport=transport,
             timeout=timeout,
             retry=retry,

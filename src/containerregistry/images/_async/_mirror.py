@@ -38,6 +38,7 @@ from .._mirror import (
 from .._models import RegistryLocation, as_location
 from .._sightings import BlobSightings
 from ._copy import copy_image_noting
+from ._stores import SharedClient, _ClientOptions, _shared_pipeline
 
 #: The blob sightings of the `sync_mirrors` run in progress: its jobs mount from each other's targets.
 _RUN_SIGHTINGS: contextvars.ContextVar[BlobSightings | None] = contextvars.ContextVar(
@@ -58,10 +59,6 @@ def _repository(text: str | RegistryLocation, what: str) -> RegistryLocation:
     if location.tag or location.digest:
         raise ValueError(f"{what} {location} must be a repository without a tag or digest")
     return location
-
-
-def _endpoint(location: RegistryLocation) -> str:
-    return location.client_endpoint
 
 
 def _at(location: RegistryLocation, suffix: str) -> RegistryLocation:
@@ -115,6 +112,7 @@ async def mirror_repository(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    client: SharedClient | None = None,
 ) -> MirrorResult:
     """Copy the tags of repository `source` to repository `target` (`host/repo` each), skipping what is there.
 
@@ -127,6 +125,10 @@ async def mirror_repository(
             the sync API).
         credential, source_credential, target_credential, transport, timeout, retry, verify,
             insecure, trusted_token_hosts: as for `copy_image`.
+        client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse, as for
+            `copy_image`: the side(s) on its registry, the listing, the digest checks and every tag's
+            copy go through its connection pool, token cache and credential, so the run fetches each
+            token once instead of once per tag copied. It stays open: closing it is the caller's business.
 
     Returns:
         A `MirrorResult`, one `MirrorItem` per selected tag (in natural tag order). Errors of single
@@ -146,14 +148,11 @@ async def mirror_repository(
     }
     src_credential = source_credential if source_credential is not None else credential
     dst_credential = target_credential if target_credential is not None else credential
+    clients = _ClientOptions.of(client, **options)
     sightings = _RUN_SIGHTINGS.get() or BlobSightings()
     async with (
-        ContainerRegistryContentClient(
-            _endpoint(src), src.repository, src_credential, **options
-        ) as src_client,
-        ContainerRegistryContentClient(
-            _endpoint(dst), dst.repository, dst_credential, **options
-        ) as dst_client,
+        clients.client(src, src_credential) as src_client,
+        clients.client(dst, dst_credential) as dst_client,
     ):
         listed = [tag async for tag in src_client.list_tags()]
         if tags is None or isinstance(tags, TagFilter):
@@ -192,6 +191,7 @@ async def mirror_repository(
                         platforms=platforms,
                         include_referrers=include_referrers,
                         concurrency=concurrency,
+                        client=client,
                         **options,
                     )
                     item = MirrorItem(
@@ -233,6 +233,7 @@ async def sync_mirrors(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    client: SharedClient | None = None,
 ) -> SyncReport:
     """Run the jobs of a sync config (`load_sync_config`), one repository after the other.
 
@@ -241,10 +242,13 @@ async def sync_mirrors(
             0/N ... N-1/N mirror every job exactly once between them, without coordination.
         dry_run: only say what would be copied.
         credential: for every registry (the docker config's credentials are per host anyway).
+        client: an open client to reuse for the jobs on its registry (see `mirror_repository`): the
+            whole run shares its connection pool and token cache. It stays open.
 
     Returns:
         A `SyncReport`; a job whose source cannot be listed has its `error` set, the others still run.
     """
+    _shared_pipeline(client)  # a client of the wrong type is refused before any job runs
     jobs = config.jobs
     if shard is not None:
         jobs = [job for job in jobs if in_shard(job, *shard)]
@@ -272,6 +276,7 @@ async def sync_mirrors(
                     verify=verify,
                     insecure=insecure,
                     trusted_token_hosts=trusted_token_hosts,
+                    client=client,
                 )
             except (RegistryError, OSError, ValueError) as exc:
                 _LOGGER.debug("sync %s -> %s failed", job.source, job.target, exc_info=True)

@@ -11,12 +11,14 @@ wave by wave (an index's platform manifests after the index's delete succeeded).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 
+from ..._common import login_server_of, registry_endpoint
 from ...aio._registry_client import ContainerRegistryClient
 from ...aio._shim import run_bounded
 from ...auth import AsyncCredential
@@ -31,6 +33,7 @@ from ...protocol.acr import ArtifactManifestOrder
 from ...transport import RetryPolicy
 from .._models import PruneResult
 from .._prune_plan import PruneLocks, PruneStep, plan_prune, repository_lock
+from ._stores import SharedClient, _ClientOptions
 
 __all__ = ["prune"]
 
@@ -61,6 +64,7 @@ async def prune(
     verify: bool | str = True,
     insecure: bool = False,
     trusted_token_hosts: Iterable[str] | None = None,
+    client: SharedClient | None = None,
 ) -> PruneResult:
     """Delete a repository's manifests beyond the newest `keep` (by last update), skipping locked ones.
 
@@ -87,6 +91,11 @@ async def prune(
         concurrency: how many deletes may be in flight at once (default 16).
         transport, timeout, retry, verify, insecure, trusted_token_hosts: client options (see
             `ContainerRegistryClient`).
+        client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse when
+            `endpoint` is its registry: the listing and the deletes go through its connection pool,
+            token cache and credential (`credential` and the options above are then not used), so
+            pruning several repositories fetches each token once. It stays open: closing it is the
+            caller's business. A client of another registry is not used.
 
     Returns:
         A `PruneResult`: `deleted` (newest first; with `dry_run`, what would be deleted), `kept` and
@@ -102,17 +111,17 @@ async def prune(
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     now = datetime.now(timezone.utc)
-    async with ContainerRegistryClient(
-        endpoint,
-        credential,
+    options = _ClientOptions.of(
+        client,
         transport=transport,
         timeout=timeout,
         retry=retry,
         verify=verify,
         insecure=insecure,
         trusted_token_hosts=trusted_token_hosts,
-    ) as client:
-        repo = client.get_repository(repository)
+    )
+    async with _registry_client(endpoint, credential, options) as registry:
+        repo = registry.get_repository(repository)
 
         async def listing() -> Any:
             pager = repo.list_manifest_properties(
@@ -146,7 +155,7 @@ async def prune(
             locks=locks,
         )
         outcomes: dict[str, str | None] = {}
-        deletes = _Deletes(client, repository)
+        deletes = _Deletes(registry, repository)
         for wave in plan.waves():
             ready = [step for step in wave if plan.ready(step, outcomes)]
             if dry_run:
@@ -155,6 +164,21 @@ async def prune(
             done = await run_bounded([deletes.task(step) for step in ready], concurrency)
             outcomes.update(zip((step.digest for step in ready), done, strict=True))
     return plan.result(outcomes, dry_run=dry_run)
+
+
+def _registry_client(
+    endpoint: str, credential: AsyncCredential | None, options: _ClientOptions
+) -> ContainerRegistryClient:
+    """The client prune works through: on the shared client's pipeline when `endpoint` is its registry
+    (same `host[:port]`, as `_ClientOptions.pipeline_for` decides for a location), else a new one."""
+    shared = options.shared
+    if shared is not None and login_server_of(shared.endpoint) == login_server_of(
+        registry_endpoint(endpoint)
+    ):
+        return ContainerRegistryClient(shared.endpoint, _pipeline=shared)
+    return ContainerRegistryClient(
+        endpoint, options=dataclasses.replace(options.options, credential=credential)
+    )
 
 
 class _Deletes:

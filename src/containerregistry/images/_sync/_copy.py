@@ -370,6 +370,7 @@ def copy_image_noting(
     verify: bool | str,
     insecure: bool,
     trusted_token_hosts: Iterable[str] | None,
+    client: SharedClient | None,
 ) -> CopyImageResult:
     """`copy_image` for a mirror run: notes where blobs are in the target registry, mounts from there."""
     return _copy(
@@ -383,7 +384,7 @@ def copy_image_noting(
         concurrency=concurrency,
         progress=None,
         options=_ClientOptions.of(
-            None,
+            client,
             transport=transport,
             timeout=timeout,
             retry=retry,
