@@ -96,8 +96,8 @@ def prune(
         client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse when
             `endpoint` is its registry: the listing and the deletes go through its connection pool,
             token cache and credential (`credential` and the options above are then not used), so
-            pruning several repositories fetches each token once. It stays open: closing it is the
-            caller's business. A client of another registry is not used.
+            repeated prunes and pushes of a repository fetch its tokens once. It stays open: closing
+            it is the caller's business. A client of another registry is not used.
 
     Returns:
         A `PruneResult`: `deleted` (newest first; with `dry_run`, what would be deleted), `kept` and
