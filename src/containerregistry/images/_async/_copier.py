@@ -21,7 +21,6 @@ from typing import Any
 
 from ..._bounded import loads_json
 from ..._common import MAX_MANIFEST_SIZE
-from ..._layout import ImageLayoutError
 from ...aio._shim import blocking, read_ahead, run_bounded
 from ...aio._stream_source import StreamSource
 from ...exceptions import DigestValidationError, HttpResponseError, ServiceRequestError
@@ -36,6 +35,7 @@ from ...protocol.models import (
     parse_manifest,
 )
 from .._convert import to_oci_manifest
+from .._layout import ImageLayoutError
 from .._models import ProgressTracker, TransferAborted, TransferProgress, parse_platforms, platform_matches
 from .._sightings import BlobSightings
 from .._spool import ManifestSpool

@@ -19,7 +19,6 @@ import httpx
 
 from ..._bounded import loads_json
 from ..._common import MAX_MANIFEST_SIZE, login_server_of, registry_endpoint
-from ..._layout import REF_NAME, ImageLayoutError, OciLayout
 from ..._options import ClientOptions
 from ...aio._content_client import ContainerRegistryContentClient
 from ...aio._pipeline import AsyncPipeline
@@ -35,6 +34,7 @@ from ...protocol.models import (
     parse_manifest,
 )
 from ...transport import RetryPolicy
+from .._layout import REF_NAME, ImageLayoutError, OciLayout
 from .._models import ImageLocation, LayoutLocation, RegistryLocation
 from .._spool import ManifestSpool
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from ..._bounded import loads_json
 from ..._common import MAX_MANIFEST_SIZE
-from ..._layout import ImageLayoutError
 from ..._sync._shim import blocking, read_ahead, run_bounded
 from ..._sync._stream_source import StreamSource
 from ...exceptions import DigestValidationError, HttpResponseError, ServiceRequestError
@@ -38,6 +37,7 @@ from ...protocol.models import (
     parse_manifest,
 )
 from .._convert import to_oci_manifest
+from .._layout import ImageLayoutError
 from .._models import ProgressTracker, TransferAborted, TransferProgress, parse_platforms, platform_matches
 from .._sightings import BlobSightings
 from .._spool import ManifestSpool

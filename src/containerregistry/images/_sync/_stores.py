@@ -21,7 +21,6 @@ import httpx
 
 from ..._bounded import loads_json
 from ..._common import MAX_MANIFEST_SIZE, login_server_of, registry_endpoint
-from ..._layout import REF_NAME, ImageLayoutError, OciLayout
 from ..._options import ClientOptions
 from ..._sync._content_client import ContainerRegistryContentClient
 from ..._sync._pipeline import Pipeline
@@ -37,6 +36,7 @@ from ...protocol.models import (
     parse_manifest,
 )
 from ...transport import RetryPolicy
+from .._layout import REF_NAME, ImageLayoutError, OciLayout
 from .._models import ImageLocation, LayoutLocation, RegistryLocation
 from .._spool import ManifestSpool
 
