@@ -24,9 +24,9 @@ from pathlib import Path
 import httpx
 
 from containerregistry import ContainerRegistryContentClient
-from containerregistry._layout import OciLayout
 from containerregistry.aio import images as aimages
 from containerregistry.images import push_image
+from containerregistry.images._layout import OciLayout
 from containerregistry.protocol.digest import compute_digest
 
 

@@ -31,10 +31,10 @@ from containerregistry import (
     OciDescriptor,
     OciImageManifest,
 )
-from containerregistry._layout import OciLayout
 from containerregistry.emulator import run_emulator
 from containerregistry.emulator.auth import AuthConfig, EmulatorAuth, User, mint_entra_token
 from containerregistry.images import push_image
+from containerregistry.images._layout import OciLayout
 from containerregistry.protocol.digest import compute_digest
 
 CALLS = 20

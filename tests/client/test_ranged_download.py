@@ -261,7 +261,7 @@ def test_ranged_download_into_a_layout_blob_writer(
     registry_endpoint: str, make_client: Any, repo_name: str, tmp_path: Path
 ) -> None:
     """What an image pull into an OCI layout can use: ranges into the layout's temporary file."""
-    from containerregistry._layout import OciLayout
+    from containerregistry.images._layout import OciLayout
 
     data = random.Random(17).randbytes(5 * CHUNK + 3)
     digest = make_client(registry_endpoint, repo_name).upload_blob(data).digest

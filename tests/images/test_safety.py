@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from containerregistry._layout import OciLayout
 from containerregistry._sync import ContainerRegistryContentClient
 from containerregistry.exceptions import DigestValidationError, HttpResponseError, ResourceNotFoundError
 from containerregistry.images import ImageLayoutError, TransferProgress
+from containerregistry.images._layout import OciLayout
 from tests.images.support import BuiltImage, Ops, all_files, build_layout
 
 

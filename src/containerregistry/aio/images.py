@@ -10,7 +10,6 @@ Example::
 
 from __future__ import annotations
 
-from .._layout import ImageLayoutError, OciLayout
 from ..images._archive import ArchiveError, ArchiveLocation, parse_archive_location
 from ..images._artifacts import (
     ArtifactFile,
@@ -27,6 +26,7 @@ from ..images._async._inspect import add_tags, get_digest, get_image_config, ins
 from ..images._async._mirror import mirror_repository, sync_mirrors
 from ..images._async._prune import prune
 from ..images._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
+from ..images._layout import ImageLayoutError, OciLayout
 from ..images._mirror import (
     MirrorItem,
     MirrorResult,

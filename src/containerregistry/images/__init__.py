@@ -14,7 +14,6 @@ or OCI layout directories `oci:DIR[:tag]`.
 
 from __future__ import annotations
 
-from .._layout import ImageLayoutError, OciLayout
 from ._archive import ArchiveError, ArchiveLocation, parse_archive_location
 from ._artifacts import (
     ArtifactFile,
@@ -25,6 +24,7 @@ from ._artifacts import (
     ReferrerNode,
 )
 from ._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
+from ._layout import ImageLayoutError, OciLayout
 from ._mirror import (
     MirrorItem,
     MirrorResult,

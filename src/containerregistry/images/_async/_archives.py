@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 
-from ..._layout import OciLayout
 from ...aio._shim import run_bounded
 from ...auth import AsyncCredential
 from ...exceptions import DigestValidationError, InvalidReferenceError
@@ -37,6 +36,7 @@ from .._archive import (
     parse_archive_location,
 )
 from .._inspect import choose_platform
+from .._layout import OciLayout
 from .._models import (
     CopyImageResult,
     LayoutLocation,

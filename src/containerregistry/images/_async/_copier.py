@@ -3,7 +3,9 @@
 This is the async source; `containerregistry.images._sync._copier` is generated from it by scripts/unasync.py.
 
 1. Plan: read the top manifest, then every manifest it references (index children, recursively, and
-   referrers when asked), verifying each one's digest; collect the distinct blobs.
+   referrers when asked), a level at a time with each level's reads concurrent, verifying each one's
+   digest; the pure `plan_copy` (`images/_copy_plan.py`) turns what was read into the distinct blobs
+   and the manifest write order, or refuses. The source and target are `_Store`s (`_stores.py`).
 2. Blobs: transfer them concurrently (at most `concurrency` at a time), each once: skipped when the
    target has it (HEAD), mounted when source and target are repositories of the same registry, else
    copied (registry to registry: streamed from source to target, never staged, digest checked as it
@@ -19,33 +21,22 @@ import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from ..._bounded import loads_json
 from ..._common import MAX_MANIFEST_SIZE
-from ..._layout import ImageLayoutError
 from ...aio._shim import blocking, read_ahead, run_bounded
 from ...aio._stream_source import StreamSource
-from ...exceptions import DigestValidationError, HttpResponseError, ServiceRequestError
-from ...protocol import media_types
+from ...exceptions import DigestValidationError
 from ...protocol.digest import compute_digest
-from ...protocol.models import (
-    ManifestFormatError,
-    OciDescriptor,
-    OciImageIndex,
-    OciImageManifest,
-    Platform,
-    parse_manifest,
-)
+from ...protocol.models import OciDescriptor
 from .._convert import to_oci_manifest
-from .._models import ProgressTracker, TransferAborted, TransferProgress, parse_platforms, platform_matches
+from .._copy_plan import MAX_DEPTH, References, check_config_platform, choose_platforms, plan_copy
+from .._layout import ImageLayoutError
+from .._models import ProgressTracker, TransferAborted, TransferProgress, parse_platforms
 from .._sightings import BlobSightings
 from .._spool import ManifestSpool
 from ._stores import _LayoutStore, _Manifest, _references, _RegistryStore, _Store
 
 #: A relayed blob's chunks read ahead of its upload (each up to the stream's chunk size, 1 MiB or less).
 _READ_AHEAD_CHUNKS = 8
-#: Indexes nest (an index of indexes); deeper than this is refused as hostile.
-_MAX_DEPTH = 8
-_DOCKER_CONFIG_TYPES = frozenset({media_types.OCI_CONFIG, media_types.DOCKER_CONFIG})
 
 ProgressHandler = Callable[[TransferProgress], Any]
 
@@ -87,113 +78,78 @@ class _Copier:
     # -- plan ---------------------------------------------------------------------------------
 
     async def plan(self) -> tuple[_Manifest, str | None, bool]:
-        descriptor, content, tag = await self.source.resolve()
+        """Read the manifests, a level at a time, and plan the copy (`plan_copy`): the top one, its tag, and
+        whether the platform filter made a new index.
+
+        Within a level (an index's children; the referrer lists of a level's manifests, then the referrers
+        they name) the reads run concurrently, at most `concurrency` at a time. Nothing deeper than
+        `MAX_DEPTH` levels is read: the plan refuses it.
+        """
+        source = self.source
+        where = str(source.location)
+        descriptor, content, tag = await source.resolve()
         filtered = False
         if self.wanted is not None:
-            content, descriptor, filtered = await self._filter_platforms(descriptor, content)
-        top = await self._add(descriptor, content, depth=0, is_referrer=False)
-        return top, tag, filtered
-
-    async def _filter_platforms(
-        self, descriptor: OciDescriptor, content: bytes
-    ) -> tuple[bytes, OciDescriptor, bool]:
-        assert self.wanted is not None
-        parsed = parse_manifest(content, descriptor.media_type)
-        wanted_text = ", ".join("/".join(p for p in w if p) for w in self.wanted)
-        if isinstance(parsed, OciImageIndex):
-            chosen = [d for d in parsed.manifests if platform_matches(d.platform, self.wanted)]
-            if not chosen:
-                available = ", ".join(str(d.platform) for d in parsed.manifests if d.platform) or "none"
-                raise ValueError(
-                    f"no manifest in {self.source.location} matches {wanted_text} (available: {available})"
-                )
-            if len(chosen) == len(parsed.manifests):
-                return content, descriptor, False  # nothing filtered out: keep the original index
-            parsed.manifests = chosen
-            new = parsed.to_bytes()
-            media_type = descriptor.media_type
-            return new, OciDescriptor(media_type=media_type, digest=compute_digest(new), size=len(new)), True
-        if isinstance(parsed, OciImageManifest) and parsed.config.media_type in _DOCKER_CONFIG_TYPES:
-            # A single image: check its config's platform rather than copying the wrong one silently.
-            config = await self._read_small_blob(parsed.config)
-            try:
-                body = loads_json(config, f"read the config of {self.source.location}")
-                os_name, arch, variant = body.get("os"), body.get("architecture"), body.get("variant")
-            except (ValueError, AttributeError):
-                return content, descriptor, False
-            if isinstance(os_name, str) and isinstance(arch, str):
-                platform = Platform(
-                    architecture=arch, os=os_name, variant=variant if isinstance(variant, str) else None
-                )
-                if not platform_matches(platform, self.wanted):
-                    raise ValueError(
-                        f"{self.source.location} is a single {platform} image, not {wanted_text}"
-                    )
-        return content, descriptor, False
+            choice = choose_platforms(descriptor, content, self.wanted, where)
+            choice.check()
+            if choice.config is not None:
+                config = await self._read_small_blob(choice.config)
+                refusal = check_config_platform(config, self.wanted, where)
+                if refusal is not None:
+                    raise refusal.error()
+            descriptor, content, filtered = choice.descriptor, choice.content, choice.filtered
+        read = {descriptor.digest: self._parse(descriptor, content)}
+        referrers: dict[str, list[OciDescriptor]] = {}
+        level = [descriptor]
+        for depth in range(MAX_DEPTH + 1):
+            if self.include_referrers:
+                lists = await run_bounded([self._lister(d.digest) for d in level], self.concurrency)
+                referrers.update(zip([d.digest for d in level], lists, strict=True))
+            named: dict[str, OciDescriptor] = {}
+            for manifest in level:
+                for child in (*read[manifest.digest].children, *referrers.get(manifest.digest, ())):
+                    if child.digest not in read:
+                        named.setdefault(child.digest, child)
+            if not named or depth == MAX_DEPTH:
+                break  # one level deeper would be refused: the plan says so without reading it
+            # Each reader parses its manifest and spools the bytes: what comes back is only descriptors.
+            fetched = await run_bounded([self._reader(d) for d in named.values()], self.concurrency)
+            read.update(zip(named, fetched, strict=True))
+            level = list(named.values())
+        plan = plan_copy(descriptor, read, referrers, include_referrers=self.include_referrers, where=where)
+        plan.check()
+        for digest, planned in plan.manifests.items():
+            refs = planned.references
+            self.manifests[digest] = _Manifest(
+                planned.descriptor, self.spool, list(refs.blobs), list(refs.children), planned.is_referrer
+            )
+        self.order = list(plan.order)
+        self.blobs = {blob.digest: blob for blob in plan.blobs}
+        return self.manifests[descriptor.digest], tag, filtered
 
     async def _read_small_blob(self, blob: OciDescriptor) -> bytes:
         if blob.size > MAX_MANIFEST_SIZE:
             return b""
-        if isinstance(self.source, _LayoutStore):
-            return self.source.layout.read_blob(blob.digest, size=blob.size)
-        return (await self.source.client.download_blob_content(blob.digest)).content
+        return await self.source.read_small_blob(blob)
 
-    async def _add(
-        self, descriptor: OciDescriptor, content: bytes, *, depth: int, is_referrer: bool
-    ) -> _Manifest:
-        if depth > _MAX_DEPTH or descriptor.digest in self.manifests:
-            return await self._add_parsed(descriptor, [], [], depth=depth, is_referrer=is_referrer)
-        blobs, children = self._parse(descriptor, content)
-        return await self._add_parsed(descriptor, blobs, children, depth=depth, is_referrer=is_referrer)
-
-    def _parse(
-        self, descriptor: OciDescriptor, content: bytes
-    ) -> tuple[list[OciDescriptor], list[OciDescriptor]]:
+    def _parse(self, descriptor: OciDescriptor, content: bytes) -> References:
         """What a manifest references; its bytes go to the spool (so only a few are in memory at once)."""
         where = f"manifest {descriptor.digest} of {self.source.location}"
         blobs, children = _references(content, descriptor.media_type, where)
         self.spool.put(descriptor.digest, content)
-        return blobs, children
-
-    async def _add_parsed(
-        self,
-        descriptor: OciDescriptor,
-        blobs: list[OciDescriptor],
-        children: list[OciDescriptor],
-        *,
-        depth: int,
-        is_referrer: bool,
-    ) -> _Manifest:
-        if depth > _MAX_DEPTH:
-            raise ManifestFormatError(
-                f"{self.source.location}: manifests nest deeper than {_MAX_DEPTH} levels"
-            )
-        if descriptor.digest in self.manifests:
-            return self.manifests[descriptor.digest]
-        manifest = _Manifest(descriptor, self.spool, blobs, children, is_referrer)
-        self.manifests[descriptor.digest] = manifest
-        for blob in blobs:
-            self.blobs.setdefault(blob.digest, blob)
-        wanted = list({c.digest: c for c in children if c.digest not in self.manifests}.values())
-        # Each reader parses its child and spools the bytes: what comes back is only descriptors.
-        fetched = await run_bounded([self._reader(child) for child in wanted], self.concurrency)
-        for child, child_blobs, grandchildren in fetched:
-            await self._add_parsed(child, child_blobs, grandchildren, depth=depth + 1, is_referrer=False)
-        self.order.append(descriptor.digest)
-        if self.include_referrers:
-            for referrer in await self.source.referrers(descriptor.digest):
-                if referrer.digest not in self.manifests:
-                    referrer_content = await self.source.read_manifest(referrer)
-                    await self._add(referrer, referrer_content, depth=depth + 1, is_referrer=True)
-        return manifest
+        return References(tuple(blobs), tuple(children))
 
     def _reader(self, descriptor: OciDescriptor) -> Callable[[], Any]:
-        async def read() -> tuple[OciDescriptor, list[OciDescriptor], list[OciDescriptor]]:
-            content = await self.source.read_manifest(descriptor)
-            blobs, children = self._parse(descriptor, content)
-            return descriptor, blobs, children
+        async def read() -> References:
+            return self._parse(descriptor, await self.source.read_manifest(descriptor))
 
         return read
+
+    def _lister(self, digest: str) -> Callable[[], Any]:
+        async def list_referrers() -> list[OciDescriptor]:
+            return await self.source.referrers(digest)
+
+        return list_referrers
 
     # -- blobs --------------------------------------------------------------------------------
 
@@ -233,51 +189,32 @@ class _Copier:
             self.tracker.finished(blob, "skipped")
             self._note(blob)
             return
-        if isinstance(target, _RegistryStore):
-            if (
-                isinstance(source, _RegistryStore)
-                and target.same_registry(source)
-                and source.location.repository != target.location.repository
-                and await target.client.mount_blob(blob.digest, source.location.repository)
-            ) or await self._mount_seen(target, blob):
-                self._count("mounted", 0)
-                self.tracker.finished(blob, "mounted")
-                self._note(blob)
-                return
-            if isinstance(source, _LayoutStore):
-                path = source.layout.blob_path(blob.digest)
-                if not path.is_file():
-                    raise ImageLayoutError(f"oci:{source.layout.root}: blob {blob.digest} is missing")
-                result = await target.client.upload_blob(path, progress=self.tracker.callback(blob))
-                _check_uploaded(result.digest, result.size, blob, str(source.location))
-            else:
-                await self._registry_to_registry(source, target, blob)
-        elif isinstance(source, _LayoutStore):
+        if await target.mount_blob(blob, source) or await target.mount_seen(blob, self.sightings):
+            self._count("mounted", 0)
+            self.tracker.finished(blob, "mounted")
+            self._note(blob)
+            return
+        # How the bytes move depends on the pair of stores.
+        if isinstance(target, _RegistryStore) and isinstance(source, _LayoutStore):
+            path = source.layout.blob_path(blob.digest)
+            if not path.is_file():
+                raise ImageLayoutError(f"oci:{source.layout.root}: blob {blob.digest} is missing")
+            result = await target.client.upload_blob(path, progress=self.tracker.callback(blob))
+            _check_uploaded(result.digest, result.size, blob, str(source.location))
+        elif isinstance(target, _RegistryStore) and isinstance(source, _RegistryStore):
+            await self._registry_to_registry(source, target, blob)
+        elif isinstance(target, _LayoutStore) and isinstance(source, _LayoutStore):
             target.layout.copy_blob_from(source.layout, blob, self.tracker.callback(blob))
-        else:
+        elif isinstance(target, _LayoutStore) and isinstance(source, _RegistryStore):
             await self._registry_to_layout(source, target, blob)
+        else:
+            raise TypeError(f"cannot copy a blob from {source.location} to {target.location}")
         self._count("copied", blob.size)
         self.tracker.finished(blob, "done")
         self._note(blob)
 
     def _note(self, blob: OciDescriptor) -> None:
-        if self.sightings is not None and isinstance(self.target, _RegistryStore):
-            target = self.target
-            self.sightings.note(target.client.endpoint, blob.digest, target.location.repository)
-
-    async def _mount_seen(self, target: _RegistryStore, blob: OciDescriptor) -> bool:
-        """Mount `blob` from a repository of the target registry this run saw it in (a sync, --all-tags)."""
-        if self.sightings is None:
-            return False
-        seen_in = self.sightings.where(
-            target.client.endpoint, blob.digest, besides=target.location.repository
-        )
-        if seen_in is None:
-            return False
-        try:
-            return await target.client.mount_blob(blob.digest, seen_in)
-        except (HttpResponseError, ServiceRequestError):
-            return False  # the repository went away, or this identity may not read it: upload instead
+        self.target.note_seen(blob, self.sightings)
 
     def _count(self, kind: str, size: int) -> None:
         with self._lock:
@@ -352,23 +289,7 @@ class _Copier:
         return top
 
     async def write_manifests(self, top: _Manifest, tag: str | None) -> None:
-        target = self.target
-        if isinstance(target, _RegistryStore):
-            for digest in self.order:
-                manifest = self.manifests[digest]
-                if manifest is not top:
-                    await target.write_manifest(manifest, None)
-            await target.write_manifest(top, tag)
-            return
-        for digest in self.order:
-            manifest = self.manifests[digest]
-            if not target.layout.has_blob(digest, manifest.descriptor.size):
-                target.layout.write_blob(digest, manifest.content)
-        entries: list[tuple[OciDescriptor, str | None]] = [
-            (m.descriptor, None) for m in self.manifests.values() if m.is_referrer
-        ]
-        entries.append((top.descriptor, tag))
-        target.layout.add_to_index(entries)
+        await self.target.write_manifests(self.manifests, self.order, top, tag)
 
 
 async def _read_blob(source: _RegistryStore, blob: OciDescriptor) -> AsyncIterator[bytes]:

@@ -126,8 +126,7 @@ async def _copy_stores(
             dst, target_credential if target_credential is not None else credential, options, create=True
         )
     except BaseException:
-        if isinstance(source_store, _RegistryStore):
-            await source_store.client.close()
+        await source_store.close()
         raise
     copier: _Copier | None = None
     try:
@@ -184,8 +183,7 @@ async def _copy_stores(
         if copier is not None:
             copier.spool.close()
         for store in (source_store, target_store):
-            if isinstance(store, _RegistryStore):
-                await store.client.close()
+            await store.close()
 
 
 #: Manifest writes of one copy when the target forgets a blob a concurrent upload raced with (see below).

@@ -2,8 +2,12 @@
 
 This is the async source; `containerregistry.images._sync._stores` is generated from it by scripts/unasync.py.
 
-Owns `_RegistryStore` (a repository, through a `ContainerRegistryContentClient`) and `_LayoutStore` (an OCI
-layout directory), `_Manifest` (a planned manifest whose bytes wait in the copy's spool), `_references`
+Owns `_Store`, the one protocol the copy engine reads and writes through, and its two implementations:
+`_RegistryStore` (a repository, through a `ContainerRegistryContentClient`) and `_LayoutStore` (an OCI
+layout directory). What differs by kind (how the top manifest is found, where referrers come from, whether a
+blob can be mounted, how manifests are written and what closing means) lives in the store; the engine
+branches on the concrete kinds only to choose how a blob's bytes move between a pair of them. Also owns
+`_Manifest` (a planned manifest whose bytes wait in the copy's spool), `_references`
 (the blobs and child manifests one manifest names), `_ClientOptions` (the client options of the image
 functions) and `_open_store`.
 """
@@ -12,20 +16,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 
 from ..._bounded import loads_json
 from ..._common import MAX_MANIFEST_SIZE, login_server_of, registry_endpoint
-from ..._layout import REF_NAME, ImageLayoutError, OciLayout
 from ..._options import ClientOptions
 from ...aio._content_client import ContainerRegistryContentClient
 from ...aio._pipeline import AsyncPipeline
 from ...aio._registry_client import ContainerRegistryClient
 from ...auth import AsyncCredential
-from ...exceptions import DigestValidationError
+from ...exceptions import DigestValidationError, HttpResponseError, ServiceRequestError
 from ...protocol import media_types
 from ...protocol.models import (
     ManifestFormatError,
@@ -35,7 +39,9 @@ from ...protocol.models import (
     parse_manifest,
 )
 from ...transport import RetryPolicy
+from .._layout import REF_NAME, ImageLayoutError, OciLayout
 from .._models import ImageLocation, LayoutLocation, RegistryLocation
+from .._sightings import BlobSightings
 from .._spool import ManifestSpool
 
 # ---------------------------------------------------------------------------------------------------------
@@ -57,12 +63,61 @@ class _Manifest:
         return self.spool.get(self.descriptor.digest)
 
 
+class _Store(Protocol):
+    """Where a whole-image copy reads an image from and writes it to (a repository, an OCI layout)."""
+
+    @property
+    def location(self) -> ImageLocation: ...
+
+    def same_registry(self, other: _Store) -> bool:
+        """True when blobs can be mounted between this store and `other` (repositories of one registry)."""
+        ...
+
+    async def resolve(self) -> tuple[OciDescriptor, bytes, str | None]:
+        """The top manifest: descriptor, bytes, and the tag it was found under."""
+        ...
+
+    async def read_manifest(self, descriptor: OciDescriptor) -> bytes:
+        """The manifest's bytes, checked against its descriptor."""
+        ...
+
+    async def read_small_blob(self, blob: OciDescriptor) -> bytes:
+        """A small blob's bytes (an image config), checked against its digest."""
+        ...
+
+    async def referrers(self, digest: str) -> list[OciDescriptor]:
+        """The manifests whose subject is `digest`."""
+        ...
+
+    async def has_blob(self, blob: OciDescriptor) -> bool: ...
+
+    async def mount_blob(self, blob: OciDescriptor, source: _Store) -> bool:
+        """Mount `blob` from `source` (another repository of this registry); False when that cannot be."""
+        ...
+
+    async def mount_seen(self, blob: OciDescriptor, sightings: BlobSightings | None) -> bool:
+        """Mount `blob` from a repository of this registry the run saw it in (a sync, --all-tags)."""
+        ...
+
+    def note_seen(self, blob: OciDescriptor, sightings: BlobSightings | None) -> None:
+        """Remember that this store holds `blob` now (so later copies of the run can mount it)."""
+        ...
+
+    async def write_manifests(
+        self, manifests: Mapping[str, _Manifest], order: Sequence[str], top: _Manifest, tag: str | None
+    ) -> None:
+        """Write `manifests` in `order` (children first, subjects before referrers), `top` under `tag`."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class _RegistryStore:
     def __init__(self, location: RegistryLocation, client: ContainerRegistryContentClient) -> None:
         self.location = location
         self.client = client
 
-    def same_registry(self, other: _RegistryStore | _LayoutStore) -> bool:
+    def same_registry(self, other: _Store) -> bool:
         return isinstance(other, _RegistryStore) and other.client.endpoint == self.client.endpoint
 
     async def resolve(self) -> tuple[OciDescriptor, bytes, str | None]:
@@ -84,14 +139,52 @@ class _RegistryStore:
             )
         return result.content
 
+    async def read_small_blob(self, blob: OciDescriptor) -> bytes:
+        return (await self.client.download_blob_content(blob.digest)).content
+
     async def referrers(self, digest: str) -> list[OciDescriptor]:
         return [d async for d in self.client.list_referrers(digest)]
 
     async def has_blob(self, blob: OciDescriptor) -> bool:
         return await self.client.blob_exists(blob.digest)
 
+    async def mount_blob(self, blob: OciDescriptor, source: _Store) -> bool:
+        return (
+            isinstance(source, _RegistryStore)
+            and self.same_registry(source)
+            and source.location.repository != self.location.repository
+            and await self.client.mount_blob(blob.digest, source.location.repository)
+        )
+
+    async def mount_seen(self, blob: OciDescriptor, sightings: BlobSightings | None) -> bool:
+        if sightings is None:
+            return False
+        seen_in = sightings.where(self.client.endpoint, blob.digest, besides=self.location.repository)
+        if seen_in is None:
+            return False
+        try:
+            return await self.client.mount_blob(blob.digest, seen_in)
+        except (HttpResponseError, ServiceRequestError):
+            return False  # the repository went away, or this identity may not read it: upload instead
+
+    def note_seen(self, blob: OciDescriptor, sightings: BlobSightings | None) -> None:
+        if sightings is not None:
+            sightings.note(self.client.endpoint, blob.digest, self.location.repository)
+
     async def write_manifest(self, manifest: _Manifest, tag: str | None) -> None:
         await self.client.set_manifest(manifest.content, tag=tag, media_type=manifest.descriptor.media_type)
+
+    async def write_manifests(
+        self, manifests: Mapping[str, _Manifest], order: Sequence[str], top: _Manifest, tag: str | None
+    ) -> None:
+        for digest in order:
+            manifest = manifests[digest]
+            if manifest is not top:
+                await self.write_manifest(manifest, None)
+        await self.write_manifest(top, tag)
+
+    async def close(self) -> None:
+        await self.client.close()
 
 
 class _LayoutStore:
@@ -99,7 +192,7 @@ class _LayoutStore:
         self.location = location
         self.layout = layout
 
-    def same_registry(self, other: _RegistryStore | _LayoutStore) -> bool:
+    def same_registry(self, other: _Store) -> bool:
         return False
 
     async def resolve(self) -> tuple[OciDescriptor, bytes, str | None]:
@@ -112,6 +205,9 @@ class _LayoutStore:
 
     async def read_manifest(self, descriptor: OciDescriptor) -> bytes:
         return self.layout.read_blob(descriptor.digest, size=descriptor.size)
+
+    async def read_small_blob(self, blob: OciDescriptor) -> bytes:
+        return self.layout.read_blob(blob.digest, size=blob.size)
 
     async def referrers(self, digest: str) -> list[OciDescriptor]:
         # A layout has no referrers API: referrers are the index.json entries whose subject is `digest`.
@@ -132,8 +228,32 @@ class _LayoutStore:
     async def has_blob(self, blob: OciDescriptor) -> bool:
         return self.layout.has_blob(blob.digest, blob.size)
 
+    async def mount_blob(self, blob: OciDescriptor, source: _Store) -> bool:
+        return False  # a layout has no repositories to mount from
 
-_Store = _RegistryStore | _LayoutStore
+    async def mount_seen(self, blob: OciDescriptor, sightings: BlobSightings | None) -> bool:
+        return False
+
+    def note_seen(self, blob: OciDescriptor, sightings: BlobSightings | None) -> None:
+        pass  # sightings are of registries
+
+    async def write_manifests(
+        self, manifests: Mapping[str, _Manifest], order: Sequence[str], top: _Manifest, tag: str | None
+    ) -> None:
+        # The manifests are blobs of the layout; index.json names the top one (with its tag) and the
+        # referrers, and is written last, atomically, after every blob it points to.
+        for digest in order:
+            manifest = manifests[digest]
+            if not self.layout.has_blob(digest, manifest.descriptor.size):
+                self.layout.write_blob(digest, manifest.content)
+        entries: list[tuple[OciDescriptor, str | None]] = [
+            (m.descriptor, None) for m in manifests.values() if m.is_referrer
+        ]
+        entries.append((top.descriptor, tag))
+        self.layout.add_to_index(entries)
+
+    async def close(self) -> None:
+        pass  # nothing held open between calls
 
 
 def _media_type_of(content: bytes) -> str:
@@ -270,4 +390,4 @@ def _open_store(
         layout = OciLayout(location.path, create=create)
         layout.read_index()  # a malformed index.json is refused before anything is written
         return _LayoutStore(location, layout)
-    return _RegistryStore(location, options.client(location, credential))
+    return _RegistryStore(location, options.client(location, credential))  # both are `_Store`s (mypy checks)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..._layout import OciLayout
 from ...exceptions import DigestValidationError
 from ...protocol import media_types
 from ...protocol.digest import compute_digest, verify_digest
@@ -29,6 +28,7 @@ from .._archive import (
     ArchiveReader,
     ArchiveWriter,
 )
+from .._layout import OciLayout
 from .._models import (
     LayoutLocation,
 )

@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx
 
-from ..._layout import OciLayout
 from ..._sync._shim import run_bounded
 from ...auth import Credential
 from ...exceptions import DigestValidationError, InvalidReferenceError
@@ -39,6 +38,7 @@ from .._archive import (
     parse_archive_location,
 )
 from .._inspect import choose_platform
+from .._layout import OciLayout
 from .._models import (
     CopyImageResult,
     LayoutLocation,

@@ -124,8 +124,7 @@ def _copy_stores(
             dst, target_credential if target_credential is not None else credential, options, create=True
         )
     except BaseException:
-        if isinstance(source_store, _RegistryStore):
-            source_store.client.close()
+        source_store.close()
         raise
     copier: _Copier | None = None
     try:
@@ -182,8 +181,7 @@ def _copy_stores(
         if copier is not None:
             copier.spool.close()
         for store in (source_store, target_store):
-            if isinstance(store, _RegistryStore):
-                store.client.close()
+            store.close()
 
 
 #: Manifest writes of one copy when the target forgets a blob a concurrent upload raced with (see below).

@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ._common import MAX_MANIFEST_SIZE
-from ._files import commit_partial, discard_partial, open_partial, unique_partial, write_atomic
-from .exceptions import DigestValidationError, ImageLayoutError, InvalidReferenceError
-from .protocol import media_types
-from .protocol.digest import Hasher, new_hasher
-from .protocol.models import ManifestFormatError, OciAnnotations, OciDescriptor, OciImageIndex
-from .protocol.reference import validate_digest
+from .._common import MAX_MANIFEST_SIZE
+from .._files import commit_partial, discard_partial, open_partial, unique_partial, write_atomic
+from ..exceptions import DigestValidationError, ImageLayoutError, InvalidReferenceError
+from ..protocol import media_types
+from ..protocol.digest import Hasher, new_hasher
+from ..protocol.models import ManifestFormatError, OciAnnotations, OciDescriptor, OciImageIndex
+from ..protocol.reference import validate_digest
 
 __all__ = ["REF_NAME", "ImageLayoutError", "LayoutBlobWriter", "OciLayout"]
 
