@@ -8,7 +8,9 @@ Every module is parsed (never imported) and every import of the package is colle
 inside functions and under `if TYPE_CHECKING:`, with relative imports (`from . import x`,
 `from ..protocol.http import y`) resolved to absolute module names. Each import that crosses from one
 component to another must go to a lower layer (and, for a component with an `[only]` list, to one of
-the listed components); the component graph must have no cycle. Known debts are listed in the contract
+the listed components); the component graph must have no cycle; and the members of each
+`[[independent]]` group (modules or subpackages, which may sit inside one component) never import
+each other. Known debts are listed in the contract
 as `[[exceptions]]` and `[[allowed_cycles]]`; an entry that no longer occurs is an error too, so the
 contract can only get stricter. The rules themselves are written at the top of docs/layers.toml.
 
@@ -56,6 +58,8 @@ class Contract:
     only: dict[str, list[str]] = field(default_factory=dict)
     exceptions: dict[tuple[str, str], str] = field(default_factory=dict)
     allowed_cycles: list[tuple[frozenset[str], str]] = field(default_factory=list)
+    # Groups of modules or packages that must not import each other, even inside one component.
+    independent: list[list[str]] = field(default_factory=list)
 
     def components(self) -> list[str]:
         return [c for _, comps in self.layers for c in comps]
@@ -86,9 +90,19 @@ def load_contract(path: Path) -> Contract:
             (frozenset(str(c) for c in e["components"]), str(e["issue"]))
             for e in data.get("allowed_cycles", [])
         ]
+        independent = [[str(m) for m in group["members"]] for group in data.get("independent", [])]
     except (KeyError, TypeError) as exc:
         raise ContractError(f"{path}: malformed contract ({exc!r}); see the rules at its top") from exc
-    return Contract(layers=layers, only=only, exceptions=exceptions, allowed_cycles=cycles)
+    for members in independent:
+        if len(members) < 2:
+            raise ContractError(f"{path}: an [[independent]] group needs two members or more: {members}")
+        for a in members:
+            for b in members:
+                if a != b and a.startswith(b + "."):
+                    raise ContractError(f"{path}: [[independent]] member {a} is inside member {b}")
+    return Contract(
+        layers=layers, only=only, exceptions=exceptions, allowed_cycles=cycles, independent=independent
+    )
 
 
 def discover_modules(src: Path, package: str) -> dict[str, Path]:
@@ -206,6 +220,22 @@ def _cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
     return found
 
 
+def _member_of(module: str, group: list[str]) -> str | None:
+    for member in group:
+        if module == member or module.startswith(member + "."):
+            return member
+    return None
+
+
+def _independent_members(edge: Import, groups: list[list[str]]) -> tuple[str, str] | None:
+    """The two members of an `[[independent]]` group that `edge` connects, if it connects any."""
+    for group in groups:
+        source, target = _member_of(edge.importer, group), _member_of(edge.imported, group)
+        if source is not None and target is not None and source != target:
+            return source, target
+    return None
+
+
 @dataclass
 class Report:
     errors: list[str]
@@ -235,6 +265,12 @@ def check(src: Path, contract_path: Path, package: str = PACKAGE) -> Report:
     for members, _ in contract.allowed_cycles:
         for name in sorted(members - seen):
             errors.append(f"contract: [[allowed_cycles]] names {name}, which is in no layer")
+    for group in contract.independent:
+        for name in group:
+            if name not in modules:
+                errors.append(
+                    f"contract: [[independent]] names {name}, which is no module or package under {src}"
+                )
 
     owner_of: dict[str, str] = {}
     for module in modules:
@@ -250,6 +286,17 @@ def check(src: Path, contract_path: Path, package: str = PACKAGE) -> Report:
     witnesses: dict[tuple[str, str], Import] = {}
     used_exceptions: set[tuple[str, str]] = set()
     for edge in edges:
+        apart = _independent_members(edge, contract.independent)
+        if apart is not None:
+            key = (edge.importer, edge.imported)
+            if key in contract.exceptions:
+                used_exceptions.add(key)
+            else:
+                errors.append(
+                    f"{edge.where()}: {edge.importer} imports {edge.imported}: {apart[0]} and {apart[1]} "
+                    "are independent ([[independent]])"
+                )
+            continue
         source, target = owner_of[edge.importer], owner_of[edge.imported]
         if source == target:
             continue

@@ -86,6 +86,23 @@ async def test_async_credential_with_concurrent_calls(acr) -> None:
     assert refresh and jwt.decode(refresh, options={"verify_signature": False})["typ"] == "refresh"
 
 
+async def test_a_cold_burst_of_many_scopes_exchanges_once(acr) -> None:
+    """Concurrent first requests for different scopes fetch a token each, in parallel, but share one
+    Entra ID token and one exchange (the other scopes wait for that exchange, not for each other)."""
+    credential = FakeAsyncEntraCredential()
+    auth = RegistryAuth(credential)
+    repos = [f"burst{i}" for i in range(4)]
+    async with httpx.AsyncClient(auth=auth, timeout=10) as client:
+        answers = await asyncio.gather(
+            *(client.get(f"{acr.endpoint}/acr/v1/{repo}/_tags", extensions=meta(repo)) for repo in repos * 4)
+        )
+    assert [a.status_code for a in answers] == [200] * 16
+    assert acr.counts["exchange"] == 1
+    assert len(credential.calls) == 1
+    assert acr.counts["token"] == len(repos)  # one per scope
+    assert auth.stats.challenges == 1
+
+
 def test_get_refresh_token_exchanges_once(acr) -> None:
     auth = RegistryAuth(FakeEntraCredential())
     with httpx.Client(timeout=10) as client:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 from scripts.check_layers import (
     DEFAULT_CONTRACT,
     DEFAULT_SRC,
     PACKAGE,
     ROOT,
+    ContractError,
     Report,
     check,
     collect_imports,
@@ -282,3 +286,76 @@ def test_a_module_component_inside_a_package_component_is_checked_in_its_own_lay
     assert errors[0].startswith("src/pkg/a/client.py:5: pkg.a.client imports pkg.a.face: ")
     assert "'face' is above 'clients'" in errors[0]
     assert errors[1].startswith("import cycle between pkg.a, pkg.a.face")
+
+
+# Two subpackages inside one component that must not import each other (as images/_async and its
+# generated twin images/_sync inside containerregistry.images).
+INDEPENDENT = """
+[[independent]]
+members = ["pkg.a._async", "pkg.a._sync"]
+"""
+ENGINES = {
+    "pkg/a/_async/__init__.py": "",
+    "pkg/a/_async/engine.py": "from ..impl import thing\n",
+    "pkg/a/_sync/__init__.py": "",
+    "pkg/a/_sync/engine.py": "from ..impl import thing\n",
+}
+
+
+def test_independent_members_inside_one_component_may_not_import_each_other(tmp_path: Path) -> None:
+    assert run(tmp_path / "clean", ENGINES, extra=INDEPENDENT).errors == []
+    crossing = {**ENGINES, "pkg/a/_sync/engine.py": "from ..impl import thing\nfrom .._async import engine\n"}
+    errors = run(tmp_path / "crossing", crossing, extra=INDEPENDENT).errors
+    assert errors == [
+        "src/pkg/a/_sync/engine.py:2: pkg.a._sync.engine imports pkg.a._async.engine: "
+        "pkg.a._sync and pkg.a._async are independent ([[independent]])"
+    ]
+    # Without the group the same import is inside one component, and passes: the group is what sees it.
+    assert run(tmp_path / "unlisted", crossing).errors == []
+    # A listed exception excuses it, and goes stale like any other.
+    listed = INDEPENDENT + (
+        '[[exceptions]]\nimporter = "pkg.a._sync.engine"\nimported = "pkg.a._async.engine"\nissue = "issue 99"\n'
+    )
+    assert run(tmp_path / "listed", crossing, extra=listed).errors == []
+    assert run(tmp_path / "stale", ENGINES, extra=listed).errors == [
+        "contract: stale exception pkg.a._sync.engine -> pkg.a._async.engine (no such violating import any "
+        "more); remove it from the contract"
+    ]
+
+
+def test_a_malformed_independent_group_is_a_contract_error(tmp_path: Path) -> None:
+    nested = '[[independent]]\nmembers = ["pkg.a", "pkg.a._sync"]\n'
+    with pytest.raises(ContractError, match=r"member pkg\.a\._sync is inside member pkg\.a"):
+        run(tmp_path / "nested", ENGINES, extra=nested)
+    alone = '[[independent]]\nmembers = ["pkg.a._sync"]\n'
+    with pytest.raises(ContractError, match="two members or more"):
+        run(tmp_path / "alone", ENGINES, extra=alone)
+    gone = '[[independent]]\nmembers = ["pkg.a._sync", "pkg.a._gone"]\n'
+    assert run(tmp_path / "gone", ENGINES, extra=gone).errors == [
+        f"contract: [[independent]] names pkg.a._gone, which is no module or package under {tmp_path / 'gone' / 'src'}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("module", "line"),
+    [
+        # The generated sync engine reaching into its async source ...
+        ("images/_sync/_copy.py", "from .._async import _stores\n"),
+        # ... the async engine into its sync twin, or into the sync clients ...
+        ("images/_async/_copy.py", "from .._sync import _stores\n"),
+        ("images/_async/_copy.py", "from ..._sync import ContainerRegistryClient\n"),
+        # ... and the async whole-image API into a sync engine.
+        ("aio/images.py", "from ..images._sync._prune import prune as sync_prune\n"),
+    ],
+)
+def test_the_real_contract_keeps_the_engines_and_their_twins_apart(
+    tmp_path: Path, module: str, line: str
+) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(DEFAULT_SRC / PACKAGE, src / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+    path = src / PACKAGE / module
+    path.write_text(path.read_text(encoding="utf-8") + line, encoding="utf-8")
+    errors = check(src, DEFAULT_CONTRACT).errors
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"src/{PACKAGE}/{module}:")
+    assert "are independent ([[independent]])" in errors[0]

@@ -6,7 +6,8 @@ generator steps of the exchange:
 
 - `EntraExchange.refresh_token`: reuse the exchanged refresh token until 5 minutes before it expires,
   else ask the driver for an Entra ID token (`EntraTokenNeeded`) and ``POST`` it to the registry's
-  own ``/oauth2/exchange`` (never a realm elsewhere);
+  own ``/oauth2/exchange`` (never a realm elsewhere), one exchange per registry at a time (the flows
+  that wait for it, fetching tokens for other scopes, use its refresh token);
 - `EntraExchange.access_token`: the refresh token grant at the ACR realm, exchanging again once when
   a cached refresh token is refused.
 """
@@ -34,6 +35,8 @@ from ._hosts import require_secure_transport
 from ._tokens import (
     AuthStats,
     EntraTokenNeeded,
+    Hold,
+    Release,
     Step,
     jwt_claims,
     known_secrets,
@@ -125,6 +128,13 @@ class EntraExchange:
         cached = self._cache.exchange_refresh(state)
         if cached:
             return cached
+        # One exchange per registry at a time: flows fetching tokens for other scopes wait for it.
+        key = f"exchange {state.key}"
+        yield Hold(key)
+        cached = self._cache.exchange_refresh(state)
+        if cached:
+            yield Release(key)
+            return cached
         scope = f"{self.audience}/.default"
         self._stats.entra_tokens += 1
         entra_token: str = yield EntraTokenNeeded((scope,))
@@ -165,6 +175,7 @@ class EntraExchange:
         exp = jwt_claims(refresh).get("exp")
         lifetime = float(exp) - time.time() if isinstance(exp, (int, float)) else _ACR_REFRESH_DEFAULT
         self._cache.keep_exchange_refresh(state, refresh, lifetime - _ACR_REFRESH_MARGIN)
+        yield Release(key)
         return refresh
 
     def access_token(

@@ -2,21 +2,28 @@
 
 The flow (``RegistryAuth._flow``) is written once. It yields either an ``httpx.Request`` to send (and
 receives the response) or an `EntraTokenNeeded` step (and receives an Entra ID access token string).
-The only sync/async difference is how an Entra token is obtained and how a token response body is
-read, so there is one driver per flavour (`RegistryAuth._drive_sync`, `RegistryAuth._drive_async`),
-and both the ``httpx.Auth`` entry points and `get_refresh_token` / `get_refresh_token_async` run
-their flow through it.
+The only sync/async difference is how an Entra token is obtained, how a token response body is read
+and how a lock is waited for, so there is one driver per flavour (`._drive`), and both the
+``httpx.Auth`` entry points and `get_refresh_token` / `get_refresh_token_async` run their flow
+through it.
 
 This module owns the decisions of the handshake: which credential a registry gets, when to ping,
 attach a cached token, fetch one before sending or answer a 401, and which token request a
-credential needs. The pieces it uses live beside it: the token forms and answers in `._tokens`, the
-token cache (with its injectable clock) in `._cache`, the Entra ID exchange in `._entra`, and which
-hosts may receive a credential in `._hosts`.
+credential needs, and what concurrent flows do once between them (learning a registry's challenge,
+fetching a token per scope set: the flow yields `Hold` / `Release` around them). The pieces it uses
+live beside it: the drivers, their locks and the off-loop resolution of credential helpers in
+`._drive`, the token forms and answers in `._tokens`, the token cache (with its injectable clock) in
+`._cache`, the Entra ID exchange in `._entra`, and which hosts may receive a credential in `._hosts`.
 
 Requests carry the scopes they need in ``request.extensions["containerregistry.scope"]``; when a
 cached token covers them it is attached before sending, and once the challenge is known a new scope
 is fetched before sending too, so the steady state costs no 401 round trips. At most one retry per
 request.
+
+Concurrent requests: while a registry's challenge is unknown, one request goes first and the others
+wait for its first answer (a 401 names the challenge); a token for a scope set is fetched by one flow
+while the others needing that scope set wait for it and then use it. Requests of other scopes, and
+requests whose token is cached, wait for nothing: no request waits for another one's body.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -40,7 +47,8 @@ from ._credentials import (
     RefreshTokenCredential,
     RegistryTokenCredential,
 )
-from ._entra import EntraExchange, entra_token_async, entra_token_sync, is_entra
+from ._drive import CredentialResolver, FlightLocks, drive_async, drive_sync
+from ._entra import EntraExchange, is_entra
 from ._hosts import (
     REGISTRY_EXTENSION,
     check_entra_realm,
@@ -53,27 +61,21 @@ from ._tokens import (
     ACR_CLIENT_ID,
     INTERNAL,
     AuthStats,
-    EntraTokenNeeded,
     Flow,
+    Hold,
+    Release,
     Step,
-    aread_answer,
     basic_header,
     is_acr_realm,
     known_secrets,
-    needs_body,
     parse_token_body,
     password_form,
-    prepare,
-    read_answer,
     refresh_grant_form,
     refresh_token_of,
     server_message,
     token_get,
     token_post,
 )
-
-if TYPE_CHECKING:
-    import asyncio  # the async flow imports it when it runs: the sync API never loads asyncio
 
 __all__ = ["DEFAULT_AUDIENCE", "SCOPE_EXTENSION", "AuthStats", "RegistryAuth"]
 
@@ -153,16 +155,14 @@ class RegistryAuth(httpx.Auth):
         self._prefer_post = prefer_post
         self._cache = TokenCache(clock)
         self._registries = self._cache.registries
-        self._resolved: dict[str, object | None] = {}
-        self._resolving: dict[str, asyncio.Future[object | None]] = {}
-        #: Hosts whose docker-config credential could not be resolved (a missing credential helper):
-        #: requests go anonymous, and the error is raised only if the registry then asks for credentials.
-        self._resolve_errors: dict[str, RegistryError] = {}
+        self._resolver = (
+            CredentialResolver(credential) if isinstance(credential, DockerConfigCredential) else None
+        )
         self.stats = AuthStats()
         self._entra = EntraExchange(self._audience, insecure, self.stats, self._cache)
-        self._thread_lock = threading.Lock()
-        self._aio_lock: asyncio.Lock | None = None
-        self._aio_lock_loop: asyncio.AbstractEventLoop | None = None
+        self._locks = FlightLocks()
+        # Token fetches of different scope sets may finish at once (in threads): one store at a time.
+        self._store_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RegistryAuth(credential={self._credential!r}, audience={self._audience!r}, insecure={self._insecure})"
@@ -175,16 +175,9 @@ class RegistryAuth(httpx.Auth):
     # ----------------------------------------------------------------- credentials per registry
 
     def _credential_for(self, state: RegistryState) -> object | None:
-        if isinstance(self._credential, DockerConfigCredential):
-            # Resolving may run a credential helper: do it once per host.
-            if state.host not in self._resolved:
-                try:
-                    self._resolved[state.host] = self._credential.resolve(state.host)
-                except RegistryError as exc:
-                    # An open registry needs no credentials: a broken helper must not block it.
-                    self._resolved[state.host] = None
-                    self._resolve_errors[state.host] = exc
-            return self._resolved[state.host]
+        if self._resolver is not None:
+            # Resolving may run a credential helper: it is done once per host.
+            return self._resolver.for_host(state.host)
         return self._credential
 
     def _require_secure(self, url: httpx.URL, credential: object | None, state: RegistryState) -> None:
@@ -224,9 +217,9 @@ class RegistryAuth(httpx.Auth):
                 last = value
 
     def _resolve_error(self, request: httpx.Request) -> RegistryError | None:
-        if self._foreign(request) or not self._resolve_errors:
+        if self._foreign(request) or self._resolver is None:
             return None
-        return self._resolve_errors.get(self._cache.state_for(request.url).host)
+        return self._resolver.error_for(self._cache.state_for(request.url).host)
 
     def _flow_steps(self, request: httpx.Request) -> Flow:
         if self._foreign(request):
@@ -245,8 +238,21 @@ class RegistryAuth(httpx.Auth):
             yield request
             return
 
+        # While the registry's challenge is unknown, one request at a time learns it: the others wait
+        # for its first answer only (not for its token, its body or its retry).
+        discovery: str | None = None
+        if state.challenge is None and not state.open_access:
+            discovery = f"challenge {state.key}"
+            yield Hold(discovery)
+            if state.challenge is not None or state.open_access:
+                yield Release(discovery)
+                discovery = None
+
         if not _is_replayable(request) and state.challenge is None and not state.pinged:
             yield from self._ping(state)
+            if discovery is not None and state.challenge is not None:
+                yield Release(discovery)
+                discovery = None
 
         sent = self._attach_cached(state, credential, request, hinted)
         known = state.challenge
@@ -256,8 +262,7 @@ class RegistryAuth(httpx.Auth):
             and known.scheme == "bearer"
             and (hinted or not _is_replayable(request))
         ):
-            scopes = merge_scopes(state.held_scopes, hinted)
-            token = yield from self._get_token(state, credential, known, scopes)
+            token = yield from self._single_token(state, credential, known, hinted)
             self._require_secure(request.url, credential, state)
             request.headers["Authorization"] = f"Bearer {token.value}"
             sent = token
@@ -285,6 +290,8 @@ class RegistryAuth(httpx.Auth):
         )
         previous = state.challenge
         state.challenge = challenge
+        if discovery is not None:
+            yield Release(discovery)
         if not _is_replayable(request):
             logger.debug("%s %s: body is a stream, not retrying after 401", request.method, request.url.path)
             return
@@ -308,16 +315,13 @@ class RegistryAuth(httpx.Auth):
             self._cache.forget(state, sent)
         if previous is not None and previous.realm != challenge.realm:
             self._cache.forget_all(state)
-        # Like go-containerregistry: add the new scope to those already held and refresh once, so one
-        # token keeps serving every repository this client touched.
-        scopes = merge_scopes(state.held_scopes, wanted)
-        token = yield from self._get_token(state, credential, challenge, scopes)
+        token = yield from self._single_token(state, credential, challenge, wanted)
         self._require_secure(request.url, credential, state)
         request.headers["Authorization"] = f"Bearer {token.value}"
         retry = yield request
         if retry.status_code == 401 and not _redirected_away(request, retry):
             raise self._rejected(
-                state, request, retry, credential, f"the token for scope {' '.join(scopes) or '(none)'}"
+                state, request, retry, credential, f"the token for scope {' '.join(token.scopes) or '(none)'}"
             )
 
     def _rejected(
@@ -373,6 +377,23 @@ class RegistryAuth(httpx.Auth):
             )
 
     # ------------------------------------------------------------------------- token requests
+
+    def _single_token(
+        self, state: RegistryState, credential: object | None, challenge: Challenge, wanted: tuple[str, ...]
+    ) -> Generator[Step, Any, Token]:
+        """A token covering `wanted`, fetched by one flow at a time per (registry, scope set): a flow that
+        waited for another's fetch finds its token cached and sends no token request."""
+        wanted = merge_scopes((), wanted)
+        key = f"token {state.key} {' '.join(wanted)}"
+        yield Hold(key)
+        token = self._cache.cached(state, wanted)
+        if token is None:
+            # Like go-containerregistry: add the new scope to those already held and refresh once, so
+            # one token keeps serving every repository this client touched.
+            scopes = merge_scopes(state.held_scopes, wanted)
+            token = yield from self._get_token(state, credential, challenge, scopes)
+        yield Release(key)
+        return token
 
     def _get_token(
         self, state: RegistryState, credential: object | None, challenge: Challenge, scopes: tuple[str, ...]
@@ -433,7 +454,8 @@ class RegistryAuth(httpx.Auth):
             if not body:
                 response = yield from token_get(self.stats, state.host, realm, service, scopes, None)
                 body = self._token_body(state, None, realm, scopes, response, "anonymous token request")
-        return self._cache.store(state, body, scopes)
+        with self._store_lock:
+            return self._cache.store(state, body, scopes)
 
     def _token_body(
         self,
@@ -496,7 +518,7 @@ class RegistryAuth(httpx.Auth):
         Returns:
             The refresh token, or None when the registry does not issue one for this credential.
         """
-        driver = self._drive_sync(self._refresh_token_flow(endpoint))
+        driver = drive_sync(self._refresh_token_flow(endpoint), self._credential, self._locks)
         try:
             request = next(driver)
             while True:
@@ -509,7 +531,7 @@ class RegistryAuth(httpx.Auth):
         """Async twin of `get_refresh_token` for ``httpx.AsyncClient``."""
         await self._resolve_off_loop(httpx.URL(endpoint))
         outcome: list[str | None] = []
-        driver = self._drive_async(self._refresh_token_flow(endpoint), outcome)
+        driver = drive_async(self._refresh_token_flow(endpoint), self._credential, self._locks, outcome)
         try:
             request = await driver.__anext__()
             while True:
@@ -519,144 +541,20 @@ class RegistryAuth(httpx.Auth):
             pass
         return outcome[0] if outcome else None
 
-    # --------------------------------------------------------------------------- drivers
-
-    def _drive_sync(self, flow: Flow) -> Generator[httpx.Request, httpx.Response, Any]:
-        """Run `flow` for a sync client: yields the requests to send, returns the flow's result.
-
-        Entra ID tokens come from the credential directly; the bodies the flow reads (token answers,
-        pings, 401s) are read here, capped.
-        """
-        value: Any = None
-        while True:
-            try:
-                step = flow.send(value)
-            except StopIteration as stop:
-                return stop.value
-            if isinstance(step, EntraTokenNeeded):
-                value = entra_token_sync(self._credential, step)
-                continue
-            prepare(step)
-            response = yield step
-            if needs_body(step, response):
-                read_answer(step, response)
-            value = response
-
-    async def _drive_async(
-        self, flow: Flow, outcome: list[Any] | None = None
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """Async twin of `_drive_sync`; the flow's result is appended to `outcome` (an async generator
-        returns no value). Entra ID tokens may be awaited; bodies are read without blocking the loop."""
-        value: Any = None
-        while True:
-            try:
-                step = flow.send(value)
-            except StopIteration as stop:
-                if outcome is not None:
-                    outcome.append(stop.value)
-                return
-            if isinstance(step, EntraTokenNeeded):
-                value = await entra_token_async(self._credential, step)
-                continue
-            prepare(step)
-            response = yield step
-            if needs_body(step, response):
-                await aread_answer(step, response)
-            value = response
+    # --------------------------------------------------------------------------- entry points
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """The flow for sync use (httpx calls `sync_auth_flow` / `async_auth_flow`)."""
         yield from self.sync_auth_flow(request)
 
-    # -------------------------------------------------------------- single flight on a cold start
-
-    def _is_cold(self, request: httpx.Request) -> bool:
-        """True when this request would have to go and fetch a token (nothing cached covers it).
-
-        Concurrent cold requests are let through one at a time, so a burst of N first calls costs one
-        exchange and one token request instead of N; once the cache is warm they run in parallel.
-        """
-        if self._foreign(request):
-            return False
-        state = self._cache.state_for(request.url)
-        if state.open_access or isinstance(self._credential, RegistryTokenCredential):
-            return False
-        challenge = state.challenge
-        if challenge is not None and challenge.scheme == "basic":
-            return False
-        hinted = tuple(request.extensions.get(SCOPE_EXTENSION) or ())
-        return self._cache.cached(state, hinted) is None
-
-    def _sync_lock(self) -> threading.Lock:
-        return self._thread_lock
-
-    def _async_lock(self) -> asyncio.Lock:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        if self._aio_lock is None or self._aio_lock_loop is not loop:
-            self._aio_lock, self._aio_lock_loop = asyncio.Lock(), loop
-        return self._aio_lock
-
-    async def _resolve_off_loop(self, url: httpx.URL) -> None:
-        """Run a Docker credential helper in a worker thread, so a slow one never stalls the event loop.
-
-        `_credential_for` then finds the answer cached. Concurrent first requests to one host share
-        one helper run.
-        """
-        import asyncio
-
-        if not isinstance(self._credential, DockerConfigCredential):
-            return
-        host = self._cache.state_for(url).host
-        if host in self._resolved:
-            return
-        pending = self._resolving.get(host)
-        if pending is None or pending.get_loop() is not asyncio.get_running_loop():
-            credential = self._credential
-
-            async def resolve() -> object | None:
-                return await asyncio.to_thread(credential.resolve, host)
-
-            pending = asyncio.ensure_future(resolve())
-            self._resolving[host] = pending
-        try:
-            resolved = await asyncio.shield(pending)
-        except RegistryError as exc:
-            # An open registry needs no credentials: a broken helper must not block it.
-            self._resolve_errors.setdefault(host, exc)
-            resolved = None
-        finally:
-            if pending.done() and self._resolving.get(host) is pending:
-                del self._resolving[host]
-        self._resolved.setdefault(host, resolved)
-
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Drive the shared flow for ``httpx.Client``."""
-        lock: threading.Lock | None = None
-        if self._is_cold(request):
-            lock = self._sync_lock()
-            lock.acquire()
-            if not self._is_cold(request):
-                lock.release()
-                lock = None
-        try:
-            yield from self._drive_sync(self._flow(request))
-        finally:
-            if lock is not None:
-                lock.release()
+        yield from drive_sync(self._flow(request), self._credential, self._locks)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """Drive the shared flow for ``httpx.AsyncClient``."""
         await self._resolve_off_loop(request.url)
-        lock: asyncio.Lock | None = None
-        if self._is_cold(request):
-            lock = self._async_lock()
-            await lock.acquire()
-            if not self._is_cold(request):
-                lock.release()
-                lock = None
-        driver = self._drive_async(self._flow(request))
+        driver = drive_async(self._flow(request), self._credential, self._locks)
         try:
             step = await driver.__anext__()
             while True:
@@ -666,8 +564,11 @@ class RegistryAuth(httpx.Auth):
             return
         finally:
             await driver.aclose()
-            if lock is not None:
-                lock.release()
+
+    async def _resolve_off_loop(self, url: httpx.URL) -> None:
+        """Run a Docker credential helper in a worker thread (see `CredentialResolver`)."""
+        if self._resolver is not None:
+            await self._resolver.resolve_off_loop(self._cache.state_for(url).host)
 
 
 def _redirected_away(request: httpx.Request, response: httpx.Response) -> bool:

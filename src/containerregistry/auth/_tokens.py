@@ -5,7 +5,7 @@ receive its response), the parsers take a response whose body the driver has alr
 `read_answer` / `aread_answer`, the only functions here that touch a stream: they read a body with
 its cap). Owns:
 
-- the flow's step types (`EntraTokenNeeded`, `Step`, `Flow`) and its counters (`AuthStats`);
+- the flow's step types (`EntraTokenNeeded`, `Hold`, `Release`, `Step`, `Flow`) and its counters (`AuthStats`);
 - the token request forms: ``GET <realm>?service=&scope=`` (Docker token spec), the OAuth2 ``POST``
   grants (password, refresh token, ACR's access token and ``/oauth2/exchange``) and how each encodes
   its scopes (ACR: one ``scope`` field per scope; the Docker OAuth spec: one space-separated value);
@@ -38,6 +38,8 @@ __all__ = [
     "ACR_CLIENT_ID",
     "DEFAULT_EXPIRES_IN",
     "INTERNAL",
+    "Hold",
+    "Release",
     "MAX_ERROR_BODY",
     "MAX_TOKEN_BODY",
     "AuthStats",
@@ -99,7 +101,22 @@ class EntraTokenNeeded:
     scopes: tuple[str, ...]
 
 
-Step = httpx.Request | EntraTokenNeeded
+@dataclass(frozen=True)
+class Hold:
+    """A flow step: the driver must take the single-flight lock `key` (waiting while another flow
+    holds it) and keep it until the flow yields `Release` with that key, or ends."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """A flow step: the driver releases the lock the flow took with `Hold` of the same `key`."""
+
+    key: str
+
+
+Step = httpx.Request | EntraTokenNeeded | Hold | Release
 Flow = Generator[Step, Any, Any]
 
 
