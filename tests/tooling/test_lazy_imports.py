@@ -134,11 +134,11 @@ def test_creg_tag_ls_loads_no_async_or_token_stack(
     assert heavy(modules, watched) == []
     # nor httpx's own command line (rich.syntax, rich.progress, pygments): creg never runs it
     assert heavy(modules, ("httpx._main", "pygments", "rich.syntax", "rich.progress")) == []
-    # nor the image engines: the reference is a `RegistryLocation`, whose module is all of images/ it loads
+    # nor the image engines: the reference is a `RegistryLocation`, whose small module is all of images/ it loads
     assert heavy(modules, ("containerregistry.images._sync", "containerregistry.images._async")) == []
     assert sorted(m for m in modules if m.startswith("containerregistry.images")) == [
         "containerregistry.images",
-        "containerregistry.images._models",
+        "containerregistry.images._locations",
     ]
 
 
@@ -207,6 +207,10 @@ def test_import_images_loads_no_http_stack_and_no_engine(tmp_path: Path) -> None
         "from containerregistry.images import RegistryLocation, parse_image_location", tmp_path
     )
     assert heavy(modules, (*watched, "containerregistry._layout", "containerregistry.images._archive")) == []
+    assert sorted(m for m in modules if m.startswith("containerregistry.images")) == [
+        "containerregistry.images",
+        "containerregistry.images._locations",
+    ]
     modules = imported("import containerregistry.aio.images", tmp_path)
     assert "aiohttp" in modules  # with the async API, as before
     assert heavy(modules, engines) == []

@@ -36,6 +36,7 @@ if _TYPE_CHECKING:
     from ..images._async._mirror import mirror_repository, sync_mirrors
     from ..images._async._prune import prune
     from ..images._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
+    from ..images._locations import ImageLocation, LayoutLocation, RegistryLocation, parse_image_location
     from ..images._mirror import (
         MirrorItem,
         MirrorResult,
@@ -46,16 +47,7 @@ if _TYPE_CHECKING:
         TagFilter,
         load_sync_config,
     )
-    from ..images._models import (
-        CopyImageResult,
-        ImageLocation,
-        LayoutLocation,
-        PrunedManifest,
-        PruneResult,
-        RegistryLocation,
-        TransferProgress,
-        parse_image_location,
-    )
+    from ..images._models import CopyImageResult, PrunedManifest, PruneResult, TransferProgress
 
 #: Module (relative to this package) -> the public names it provides. Kept equal to the imports above
 #: and to `__all__` by tests/tooling/test_lazy_imports.py.
@@ -93,16 +85,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "TagFilter",
         "load_sync_config",
     ),
-    "..images._models": (
-        "CopyImageResult",
-        "ImageLocation",
-        "LayoutLocation",
-        "PrunedManifest",
-        "PruneResult",
-        "RegistryLocation",
-        "TransferProgress",
-        "parse_image_location",
-    ),
+    "..images._locations": ("ImageLocation", "LayoutLocation", "RegistryLocation", "parse_image_location"),
+    "..images._models": ("CopyImageResult", "PrunedManifest", "PruneResult", "TransferProgress"),
 }
 _MODULE_OF = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 

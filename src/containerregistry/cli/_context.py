@@ -16,11 +16,11 @@ from ._errors import describe_error
 
 if TYPE_CHECKING:
     from ..auth import Credential
-    from ..images._models import RegistryLocation
+    from ..images._locations import RegistryLocation
 
 # Imported where used, not here: `creg --help` loads this module and needs none of them (tests/tooling/
 # test_lazy_imports.py). `..auth` imports httpx, `..protocol.reference` compiles its grammar, and
-# `..images._models` needs both of the latter.
+# `..images._locations` needs both of the latter.
 
 __all__ = ["DEFAULT_REGISTRY", "OUTPUT_FORMATS", "AppContext", "pass_app"]
 
@@ -134,7 +134,7 @@ class AppContext:
             click.BadParameter: the reference is malformed or lacks/has parts the command does not take.
         """
         from .._common import login_server_of
-        from ..images._models import RegistryLocation
+        from ..images._locations import RegistryLocation
         from ..protocol.reference import Reference, parse_reference
 
         try:

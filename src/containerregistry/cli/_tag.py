@@ -23,7 +23,7 @@ from ._lazy import LazyCommand, LazyGroup
 from ._locks import explain_refusal
 
 if TYPE_CHECKING:
-    from ..images._models import RegistryLocation
+    from ..images._locations import RegistryLocation
 
 __all__ = ["ORDER_CHOICES", "tag"]
 

@@ -35,6 +35,7 @@ if _TYPE_CHECKING:
         ReferrerNode,
     )
     from ._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
+    from ._locations import ImageLocation, LayoutLocation, RegistryLocation, parse_image_location
     from ._mirror import (
         MirrorItem,
         MirrorResult,
@@ -45,16 +46,7 @@ if _TYPE_CHECKING:
         TagFilter,
         load_sync_config,
     )
-    from ._models import (
-        CopyImageResult,
-        ImageLocation,
-        LayoutLocation,
-        PrunedManifest,
-        PruneResult,
-        RegistryLocation,
-        TransferProgress,
-        parse_image_location,
-    )
+    from ._models import CopyImageResult, PrunedManifest, PruneResult, TransferProgress
     from ._sync._archives import copy_archive, pull_archive, push_archive
     from ._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
     from ._sync._copy import copy_image, pull_image, push_image
@@ -86,16 +78,8 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
         "TagFilter",
         "load_sync_config",
     ),
-    "._models": (
-        "CopyImageResult",
-        "ImageLocation",
-        "LayoutLocation",
-        "PrunedManifest",
-        "PruneResult",
-        "RegistryLocation",
-        "TransferProgress",
-        "parse_image_location",
-    ),
+    "._locations": ("ImageLocation", "LayoutLocation", "RegistryLocation", "parse_image_location"),
+    "._models": ("CopyImageResult", "PrunedManifest", "PruneResult", "TransferProgress"),
     "._sync._archives": ("copy_archive", "pull_archive", "push_archive"),
     "._sync._artifacts_oras": ("attach_artifact", "pull_artifact", "push_artifact", "referrer_tree"),
     "._sync._copy": ("copy_image", "pull_image", "push_image"),
