@@ -142,6 +142,47 @@ def test_creg_tag_ls_loads_no_async_or_token_stack(
     ]
 
 
+#: Run before `creg`: print which thread first imports each module of the HTTP client stack.
+WHO_IMPORTS = """
+import sys, threading
+class _Who:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("httpx", "urllib3", "containerregistry._sync"):
+            print("IMPORTED", name, threading.current_thread().name, file=sys.stderr)
+        return None
+sys.meta_path.insert(0, _Who())
+"""
+
+
+def test_creg_imports_the_client_stack_on_a_fresh_stack(registry_emulator: RunningEmulator) -> None:
+    """The sync client stack is imported at the top of a new thread's stack, not at the depth of a click
+    command: on CPython 3.11 the regular-expression compiler, run by imports, is several times slower at
+    some stack depths (frame chunks mapped and unmapped as its recursion crosses their boundary; about
+    40 ms of `creg tag ls` before). See `cli._context.import_on_fresh_stack`."""
+    from containerregistry.cli._context import import_on_fresh_stack
+
+    argv = ["-r", registry_emulator.endpoint, "repo", "ls"]
+    done = subprocess.run(
+        [sys.executable, "-c", WHO_IMPORTS + CREG.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    first = {}
+    for line in done.stderr.splitlines():
+        if line.startswith("IMPORTED "):
+            _, name, thread = line.split(" ", 2)
+            first.setdefault(name, thread)
+    assert first == {name: "creg-import" for name in ("containerregistry._sync", "httpx", "urllib3")}
+    # a module that fails to import is the caller's to report, from its own import
+    import_on_fresh_stack("containerregistry.no_such_module")
+    with pytest.raises(ModuleNotFoundError):
+        import containerregistry.no_such_module  # type: ignore[import-not-found]  # noqa: F401
+
+
 def _type_checking_imports(module: ModuleType) -> dict[str, tuple[str, ...]]:
     assert module.__file__ is not None
     tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
