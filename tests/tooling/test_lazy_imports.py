@@ -171,7 +171,7 @@ def test_creg_imports_the_client_stack_on_a_fresh_stack(registry_emulator: Runni
         env={**os.environ, "NO_COLOR": "1"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    first = {}
+    first: dict[str, str] = {}
     for line in done.stderr.splitlines():
         if line.startswith("IMPORTED "):
             _, name, thread = line.split(" ", 2)
