@@ -231,8 +231,8 @@ def __dir__() -> list[str]:
 class _Package(_types.ModuleType):
     """This package's module type: once a client API is imported, every public name is bound.
 
-    Importing `containerregistry.aio` or `containerregistry._sync` (`images` imports the latter) sets
-    that attribute here when it completes; the names then go into the namespace at once, as they did
+    Importing `containerregistry.aio` or `containerregistry._sync` (an image function's engine imports
+    the latter) sets that attribute here when it completes; the names then go into the namespace at once, as they did
     before they were lazy (`vars(containerregistry)` lists them all), at no cost the sync API has not
     paid already. Only `import containerregistry` alone, and the CLI until a command needs a client,
     stay light.

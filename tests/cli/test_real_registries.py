@@ -131,7 +131,7 @@ def test_docker_hub_names_in_the_cli() -> None:
 
     for registry in ("docker.io", "index.docker.io", "https://docker.io"):
         ref = AppContext(registry=registry).reference("alpine:3")
-        assert (ref.endpoint.rsplit("://", 1)[-1], ref.repository, ref.tag) == (
+        assert (ref.client_endpoint.rsplit("://", 1)[-1], ref.repository, ref.tag) == (
             "registry-1.docker.io",
             "library/alpine",
             "3",
@@ -139,7 +139,7 @@ def test_docker_hub_names_in_the_cli() -> None:
     app = AppContext()  # the local emulator: no library/ there
     assert app.reference("alpine:3").repository == "alpine"
     ref = app.reference("docker.io/alpine:3")
-    assert (ref.endpoint, ref.repository) == ("registry-1.docker.io", "library/alpine")
+    assert (ref.client_endpoint, ref.repository) == ("registry-1.docker.io", "library/alpine")
     assert app.reference("index.docker.io/bitnami/redis").repository == "bitnami/redis"
 
 

@@ -80,6 +80,8 @@ def test_platform_strings_are_checked(tmp_path: object) -> None:
 
 
 def test_public_names_match() -> None:
+    for name in images.__all__:  # the package loads its names on first use (PEP 562): bind them all
+        getattr(images, name)
     public = {name for name in vars(images) if name.isidentifier() and not name.startswith("_")} - {
         "annotations"
     }

@@ -147,14 +147,22 @@ def test_registry_location_is_a_reference_and_a_scheme(text: str, client_endpoin
         ("http://127.0.0.1:5000", "other.example/app:1", "other.example", "other.example/app:1"),
         ("docker.io", "alpine", "registry-1.docker.io", "registry-1.docker.io/library/alpine"),
         ("r.example", "docker.io/alpine:3", "registry-1.docker.io", "registry-1.docker.io/library/alpine:3"),
+        (
+            "https://r.example",
+            "app:1@sha256:abababababababababababababababababababababababababababababababab",
+            "https://r.example",
+            "r.example/app:1@sha256:abababababababababababababababababababababababababababababababab",
+        ),
     ],
 )
 def test_cli_references_resolve_like_registry_locations(
     registry: str, text: str, client_endpoint: str, shown: str
 ) -> None:
-    """What `creg` commands talk to, and how they show a reference: the same as the image code's
-    `RegistryLocation` for that text (the CLI keeps its own small `ResolvedRef`, which loads no image code)."""
+    """What `creg` commands talk to, and how they show a reference: the CLI resolves it to the image code's
+    own `RegistryLocation` (one name value, no second type)."""
     from containerregistry.cli._app import AppContext
+    from containerregistry.images import RegistryLocation
 
     ref = AppContext(registry=registry).reference(text)
-    assert (ref.endpoint, str(ref)) == (client_endpoint, shown)
+    assert type(ref) is RegistryLocation
+    assert (ref.client_endpoint, str(ref)) == (client_endpoint, shown)

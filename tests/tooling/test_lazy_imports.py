@@ -1,10 +1,11 @@
-"""Start-up stays light: what `creg --help`, `creg tag ls` and `import containerregistry` load (issue 14).
+"""Start-up stays light: what `creg --help`, `creg tag ls`, `import containerregistry` and `import
+containerregistry.images` load (issue 14).
 
 No clocks: each check runs what the `creg` console script runs in a fresh interpreter, records
 `sys.modules` as it exits, and asserts which heavy packages are among them (`-X importtime` would not
 do: it does not list modules loaded through `importlib.import_module`, as lazy loading does). The lazy
-top-level package (PEP 562) must still offer every public name, and its three lists of names (the
-imports type checkers read, the lazy table, `__all__`) must agree.
+packages (PEP 562: the top level, `images` and `aio.images`) must still offer every public name, and
+each one's three lists of names (the imports type checkers read, the lazy table, `__all__`) must agree.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 import containerregistry
+import containerregistry.aio.images
+import containerregistry.images
 from containerregistry.emulator import RunningEmulator
 
-PACKAGE_INIT = Path(containerregistry.__file__)
+#: The lazy modules: each has a `TYPE_CHECKING` block, a `_LAZY_MODULES` table and `__all__`.
+LAZY = (containerregistry, containerregistry.images, containerregistry.aio.images)
 
 #: Heavy packages `creg --help` has no use for (the brief of issue 14, plus httpx and asyncio).
 NOT_FOR_HELP = (
@@ -129,12 +134,58 @@ def test_creg_tag_ls_loads_no_async_or_token_stack(
     assert heavy(modules, watched) == []
     # nor httpx's own command line (rich.syntax, rich.progress, pygments): creg never runs it
     assert heavy(modules, ("httpx._main", "pygments", "rich.syntax", "rich.progress")) == []
-    # nor the image engines
-    assert heavy(modules, ("containerregistry.images", "containerregistry._sync._images")) == []
+    # nor the image engines: the reference is a `RegistryLocation`, whose small module is all of images/ it loads
+    assert heavy(modules, ("containerregistry.images._sync", "containerregistry.images._async")) == []
+    assert sorted(m for m in modules if m.startswith("containerregistry.images")) == [
+        "containerregistry.images",
+        "containerregistry.images._locations",
+    ]
 
 
-def _type_checking_imports() -> dict[str, tuple[str, ...]]:
-    tree = ast.parse(PACKAGE_INIT.read_text(encoding="utf-8"))
+#: Run before `creg`: print which thread first imports each module of the HTTP client stack.
+WHO_IMPORTS = """
+import sys, threading
+class _Who:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("httpx", "urllib3", "containerregistry._sync"):
+            print("IMPORTED", name, threading.current_thread().name, file=sys.stderr)
+        return None
+sys.meta_path.insert(0, _Who())
+"""
+
+
+def test_creg_imports_the_client_stack_on_a_fresh_stack(registry_emulator: RunningEmulator) -> None:
+    """The sync client stack is imported at the top of a new thread's stack, not at the depth of a click
+    command: on CPython 3.11 the regular-expression compiler, run by imports, is several times slower at
+    some stack depths (frame chunks mapped and unmapped as its recursion crosses their boundary; about
+    40 ms of `creg tag ls` before). See `cli._context.import_on_fresh_stack`."""
+    from containerregistry.cli._context import import_on_fresh_stack
+
+    argv = ["-r", registry_emulator.endpoint, "repo", "ls"]
+    done = subprocess.run(
+        [sys.executable, "-c", WHO_IMPORTS + CREG.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    first: dict[str, str] = {}
+    for line in done.stderr.splitlines():
+        if line.startswith("IMPORTED "):
+            _, name, thread = line.split(" ", 2)
+            first.setdefault(name, thread)
+    assert first == {name: "creg-import" for name in ("containerregistry._sync", "httpx", "urllib3")}
+    # a module that fails to import is the caller's to report, from its own import
+    import_on_fresh_stack("containerregistry.no_such_module")
+    with pytest.raises(ModuleNotFoundError):
+        import containerregistry.no_such_module  # type: ignore[import-not-found]  # noqa: F401
+
+
+def _type_checking_imports(module: ModuleType) -> dict[str, tuple[str, ...]]:
+    assert module.__file__ is not None
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
     blocks = [
         node
         for node in tree.body
@@ -148,28 +199,33 @@ def _type_checking_imports() -> dict[str, tuple[str, ...]]:
     return found
 
 
-def test_the_lazy_table_matches_the_typed_imports_and_all() -> None:
-    lazy = containerregistry._LAZY_MODULES
-    assert _type_checking_imports() == lazy
+@pytest.mark.parametrize("module", LAZY, ids=lambda m: m.__name__)
+def test_the_lazy_table_matches_the_typed_imports_and_all(module: ModuleType) -> None:
+    lazy = module._LAZY_MODULES
+    assert _type_checking_imports(module) == lazy
     names = [name for names in lazy.values() for name in names]
     assert len(names) == len(set(names))
-    assert sorted(names) == sorted(containerregistry.__all__)
+    assert sorted(names) == sorted(module.__all__)
 
 
-def test_every_public_name_imports_in_a_fresh_interpreter() -> None:
+@pytest.mark.parametrize("module", LAZY, ids=lambda m: m.__name__)
+def test_every_public_name_imports_in_a_fresh_interpreter(module: ModuleType) -> None:
     code = (
-        "import importlib, containerregistry\n"
-        "from containerregistry import *\n"
-        "for name in containerregistry.__all__:\n"
-        "    home = importlib.import_module(containerregistry._MODULE_OF[name], 'containerregistry')\n"
-        "    assert globals()[name] is getattr(home, name) is getattr(containerregistry, name), name\n"
-        "    assert name in dir(containerregistry), name\n"
-        "    assert name in vars(containerregistry), name\n"
+        f"import importlib, {module.__name__} as lazy\n"
+        f"from {module.__name__} import *\n"
+        "for name in lazy.__all__:\n"
+        "    home = importlib.import_module(lazy._MODULE_OF[name], lazy.__package__)\n"
+        "    assert globals()[name] is getattr(home, name) is getattr(lazy, name), name\n"
+        "    assert name in dir(lazy), name\n"
+        "    assert name in vars(lazy), name\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_name_is_the_object_of_its_home_module() -> None:
     one = "from containerregistry import RetryPolicy\nfrom containerregistry.transport import RetryPolicy as R\nassert RetryPolicy is R\n"
     done = subprocess.run(
         [sys.executable, "-c", one], capture_output=True, text=True, timeout=60, check=False
@@ -177,6 +233,31 @@ def test_every_public_name_imports_in_a_fresh_interpreter() -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_an_unknown_name_is_an_attribute_error() -> None:
-    with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
-        containerregistry.NoSuchThing  # noqa: B018
+def test_import_images_loads_no_http_stack_and_no_engine(tmp_path: Path) -> None:
+    """`import containerregistry.images` loads no engine, client or HTTP stack until a name is used; its
+    models, which the CLI resolves references to (`RegistryLocation`), are as cheap; `aio.images` loads
+    no engine beyond what `aio` itself loads."""
+    engines = ("containerregistry.images._sync", "containerregistry.images._async")
+    watched = (*(w for w in NOT_FOR_HELP if w != "containerregistry.images"), *engines)
+    modules = imported("import containerregistry.images", tmp_path)
+    assert heavy(modules, watched) == []
+    assert sorted(m for m in modules if m.startswith("containerregistry.images")) == [
+        "containerregistry.images"
+    ]
+    modules = imported(
+        "from containerregistry.images import RegistryLocation, parse_image_location", tmp_path
+    )
+    assert (
+        heavy(modules, (*watched, "containerregistry.images._layout", "containerregistry.images._archive"))
+        == []
+    )
+    assert sorted(m for m in modules if m.startswith("containerregistry.images")) == [
+        "containerregistry.images",
+        "containerregistry.images._locations",
+    ]
+    modules = imported("import containerregistry.aio.images", tmp_path)
+    assert "aiohttp" in modules  # with the async API, as before
+    assert heavy(modules, engines) == []
+    # and a name, once used, loads its engine
+    modules = imported("from containerregistry.images import copy_image", tmp_path)
+    assert "containerregistry.images._sync._copy" in modules

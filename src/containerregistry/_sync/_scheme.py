@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .._common import is_loopback_host
+from ..protocol.http import parse_content_length
 from ._shim import speaks_tls
 
 __all__ = ["probe_endpoint"]
@@ -25,6 +26,8 @@ __all__ = ["probe_endpoint"]
 _LOGGER = logging.getLogger("containerregistry")
 #: The probe is one small request; a server that holds a TLS handshake open this long is not answering.
 _PROBE_TIMEOUT = httpx.Timeout(15.0, connect=10.0)
+#: The largest `/v2/` body the probe reads to keep its connection (registries send a few bytes).
+_PROBE_BODY_MAX = 4096
 
 
 def _certificate_rejected(exc: BaseException) -> bool:
@@ -49,7 +52,18 @@ def _answers(client: httpx.Client, endpoint: str) -> None:
     )
     # auth=None: no credentials even when a caller-supplied http_client has its own auth.
     response = client.send(request, auth=None, follow_redirects=False, stream=True)
-    response.close()
+    try:
+        # An answer with its status is all the probe needs. Its body (`{}`, or an error) is read too
+        # when the registry says it is small, so that the connection goes back to the pool for the
+        # request that follows: closed unread, it would be dropped, and that request connect again.
+        length = parse_content_length(response.headers.get("content-length"))
+        if length is not None and length <= _PROBE_BODY_MAX:
+            for _ in response.iter_raw():
+                pass
+    except httpx.HTTPError:
+        pass  # it answered: a body cut short only costs its connection, as before
+    finally:
+        response.close()
 
 
 def probe_endpoint(client: httpx.Client, first: str, fallback: str | None) -> str:

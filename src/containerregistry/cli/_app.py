@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..exceptions import RegistryError
-from ._context import DEFAULT_REGISTRY, OUTPUT_FORMATS, AppContext, ResolvedRef, pass_app
+from ._context import DEFAULT_REGISTRY, OUTPUT_FORMATS, AppContext, pass_app
 from ._errors import CliError, Interrupted, describe_error, fail, lacks_acr_api
 from ._hoist import hoist_global_options
 from ._lazy import LazyGroup
@@ -41,7 +41,6 @@ __all__ = [
     "CliError",
     "CregGroup",
     "Interrupted",
-    "ResolvedRef",
     "cli",
     "describe_error",
     "emit",

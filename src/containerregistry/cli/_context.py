@@ -1,11 +1,15 @@
 """The global options as one value, `AppContext`, and the one place that turns them into clients.
 
 Every command asks it for clients (`registry_client`, `content_client`) and references (`reference`,
-giving a `ResolvedRef`), so a new option (a CA bundle, `--insecure`) reaches every command at once.
+giving the one name value of the library, a `RegistryLocation`: a `Reference` and the scheme to reach
+its registry), so a new option (a CA bundle, `--insecure`) reaches every command at once.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,12 +19,13 @@ from ._errors import describe_error
 
 if TYPE_CHECKING:
     from ..auth import Credential
-    from ..protocol.reference import Reference
+    from ..images._locations import RegistryLocation
 
 # Imported where used, not here: `creg --help` loads this module and needs none of them (tests/tooling/
-# test_lazy_imports.py). `.._common` and `..auth` import httpx, `..protocol.reference` compiles its grammar.
+# test_lazy_imports.py). `..auth` imports httpx, `..protocol.reference` compiles its grammar, and
+# `..images._locations` imports the latter. The client stack is imported by `import_on_fresh_stack`.
 
-__all__ = ["DEFAULT_REGISTRY", "OUTPUT_FORMATS", "AppContext", "ResolvedRef", "pass_app"]
+__all__ = ["DEFAULT_REGISTRY", "OUTPUT_FORMATS", "AppContext", "import_on_fresh_stack", "pass_app"]
 
 #: `-o` values: `plain` and `tsv` are for scripts (tab-separated fields, one record a line, no padding).
 OUTPUT_FORMATS = ("table", "json", "plain", "tsv")
@@ -29,35 +34,34 @@ OUTPUT_FORMATS = ("table", "json", "plain", "tsv")
 DEFAULT_REGISTRY = "http://127.0.0.1:5000"
 
 
-@dataclass(frozen=True)
-class ResolvedRef:
-    """A reference given on the command line, resolved against `--registry`.
+def import_on_fresh_stack(*modules: str) -> None:
+    """Import `modules` (those not loaded yet) on a new thread, whose Python stack starts empty.
 
-    Attributes:
-        endpoint: `scheme://host[:port]` of the registry to talk to, or `host[:port]` when no scheme
-            was given (the client then tries https, and http for loopback and `--insecure` registries).
-        repository, tag, digest: the parts of the reference.
+    CPython 3.11 keeps a thread's frames in 16 KiB chunks and frees a chunk as soon as the frame that
+    opened it returns, so recursion that goes up and down across a chunk boundary maps and unmaps a
+    chunk each time. The regular-expression compiler recurses like that, and modules compile their
+    patterns when they are imported: the sync client stack (httpx, urllib3, the clients) imported at the
+    depth of a click command did it about 5,700 times in `creg tag ls` (`strace -c -e trace=munmap`),
+    some 40 ms of a 0.2 s start-up, and from a fresh stack about 100 times. Where the boundaries fall
+    depends on the depth, so the fix is not a lucky depth but a known one: the top of a new stack, as
+    in `python -c "import containerregistry._sync"`.
+
+    A module that fails to import is left alone: the caller's own import raises the error, as before.
     """
+    missing = [name for name in modules if name not in sys.modules]
+    if not missing:
+        return
 
-    endpoint: str
-    repository: str
-    tag: str | None = None
-    digest: str | None = None
+    def load() -> None:
+        for name in missing:
+            try:
+                importlib.import_module(name)
+            except BaseException:  # the caller's own import raises it, on its own thread
+                return
 
-    @property
-    def identifier(self) -> str | None:
-        """The digest if given (it wins), else the tag."""
-        return self.digest or self.tag
-
-    def __str__(self) -> str:
-        from .._common import login_server_of
-
-        text = f"{login_server_of(self.endpoint)}/{self.repository}"
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
+    loader = threading.Thread(target=load, name="creg-import", daemon=True)
+    loader.start()
+    loader.join()
 
 
 @dataclass
@@ -148,8 +152,13 @@ class AppContext:
         allow_tag: bool = True,
         allow_digest: bool = True,
         require: str | None = None,
-    ) -> ResolvedRef:
+    ) -> RegistryLocation:
         """Parse `repo[:tag|@digest]` (relative to `--registry`) or `host/repo...` (its host is the registry).
+
+        The location keeps `--registry`'s scheme when it names that registry (`-r http://host:5000` and
+        `app:1` talk http to host:5000); another host, or a `--registry` without a scheme, gets none, and
+        the client then probes (https, and http for loopback and `--insecure` registries). Its
+        `client_endpoint` is what clients of it are given; `str()` shows it as `host[:port]/repo...`.
 
         Args:
             require: `tag`, `digest` or `identifier` (either) when the command needs one.
@@ -157,7 +166,9 @@ class AppContext:
         Raises:
             click.BadParameter: the reference is malformed or lacks/has parts the command does not take.
         """
-        from ..protocol.reference import parse_reference
+        from .._common import login_server_of
+        from ..images._locations import RegistryLocation
+        from ..protocol.reference import Reference, parse_reference
 
         try:
             # Relative to --registry: on Docker Hub `alpine` is `library/alpine`.
@@ -174,20 +185,26 @@ class AppContext:
             raise click.BadParameter(f"{text!r}: give a digest (repo@sha256:...)")
         if require == "identifier" and not (parsed.tag or parsed.digest):
             raise click.BadParameter(f"{text!r}: give a tag or a digest (repo:tag or repo@sha256:...)")
-        return ResolvedRef(self.endpoint_for(parsed.registry), parsed.repository, parsed.tag, parsed.digest)
+        endpoint = self.endpoint_for(parsed.registry)
+        scheme = endpoint.split("://", 1)[0] if "://" in endpoint else None
+        return RegistryLocation(
+            Reference(login_server_of(endpoint), parsed.repository, parsed.tag, parsed.digest), scheme=scheme
+        )
 
     def registry_client(self, endpoint: str | None = None) -> Any:
         """A `ContainerRegistryClient` for `endpoint` (default `--registry`) with the global options."""
+        import_on_fresh_stack("containerregistry._sync")
         from .._sync import ContainerRegistryClient
 
         return ContainerRegistryClient(endpoint or self.endpoint, self.credential, **self.client_options())
 
-    def content_client(self, ref: ResolvedRef) -> Any:
+    def content_client(self, ref: RegistryLocation) -> Any:
         """A `ContainerRegistryContentClient` for the repository of `ref`."""
+        import_on_fresh_stack("containerregistry._sync")
         from .._sync import ContainerRegistryContentClient
 
         return ContainerRegistryContentClient(
-            ref.endpoint, ref.repository, self.credential, **self.client_options()
+            ref.client_endpoint, ref.repository, self.credential, **self.client_options()
         )
 
 

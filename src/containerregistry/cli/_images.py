@@ -314,7 +314,7 @@ def prune(
     age = parse_duration(older_than) if older_than else None
     ref = app.reference(repository, allow_tag=False, allow_digest=False)
     result = prune_images(
-        ref.endpoint,
+        ref.client_endpoint,
         ref.repository,
         keep=keep,
         credential=app.credential,

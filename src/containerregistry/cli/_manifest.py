@@ -54,7 +54,7 @@ def manifest_ls(app: AppContext, repository: str, order: str) -> None:
       creg manifest ls app --order newest
     """
     ref = app.reference(repository, allow_tag=False, allow_digest=False)
-    with app.registry_client(ref.endpoint) as client:
+    with app.registry_client(ref.client_endpoint) as client:
         listing = client.get_repository(ref.repository).list_manifest_properties(
             order_by=ORDER_CHOICES[order]
         )
@@ -78,7 +78,7 @@ def manifest_get(app: AppContext, reference: str, properties: bool) -> None:
     ref = app.reference(reference, require="identifier")
     assert ref.identifier is not None
     if properties:
-        with app.registry_client(ref.endpoint) as client:
+        with app.registry_client(ref.client_endpoint) as client:
             emit_record(app, client.get_artifact(ref.repository, ref.identifier).get_manifest_properties())
         return
     with app.content_client(ref) as content:
@@ -131,7 +131,7 @@ def manifest_update(app: AppContext, /, reference: str, **locks: Any) -> None:
     changes = lock_values(locks)
     ref = app.reference(reference, require="identifier")
     assert ref.identifier is not None
-    with app.registry_client(ref.endpoint) as client:
+    with app.registry_client(ref.client_endpoint) as client:
         artifact = client.get_artifact(ref.repository, ref.identifier)
         emit_record(app, artifact.update_manifest_properties(**changes))
 
@@ -158,7 +158,7 @@ def manifest_rm(app: AppContext, reference: str) -> None:
         except ResourceNotFoundError:
             fail(f"no manifest {ref}: nothing deleted")
         except OperationNotAllowedError:
-            with app.registry_client(ref.endpoint) as client:
+            with app.registry_client(ref.client_endpoint) as client:
                 fail(
                     f"cannot delete {ref.repository}@{digest} (405, disallowed): {explain_refusal(client, ref.repository, digest=digest)}"
                 )

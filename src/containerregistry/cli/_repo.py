@@ -53,7 +53,7 @@ def repo_show(app: AppContext, repository: str) -> None:
       creg repo show myregistry.azurecr.io/library/hello-world
     """
     ref = app.reference(repository, allow_tag=False, allow_digest=False)
-    with app.registry_client(ref.endpoint) as client:
+    with app.registry_client(ref.client_endpoint) as client:
         emit_record(app, client.get_repository(ref.repository).get_properties())
 
 
@@ -71,7 +71,7 @@ def repo_update(app: AppContext, /, repository: str, **locks: Any) -> None:
     """
     changes = lock_values(locks)
     ref = app.reference(repository, allow_tag=False, allow_digest=False)
-    with app.registry_client(ref.endpoint) as client:
+    with app.registry_client(ref.client_endpoint) as client:
         emit_record(app, client.get_repository(ref.repository).update_properties(**changes))
 
 
@@ -88,7 +88,7 @@ def repo_rm(app: AppContext, repository: str) -> None:
       creg repo rm app
     """
     ref = app.reference(repository, allow_tag=False, allow_digest=False)
-    with app.registry_client(ref.endpoint) as client:
+    with app.registry_client(ref.client_endpoint) as client:
         try:
             result = client.delete_repository(ref.repository, missing_ok=False)
         except ResourceNotFoundError:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..exceptions import HttpResponseError, OperationNotAllowedError, ResourceNotFoundError
 from ._app import (
     AppContext,
-    ResolvedRef,
     emit,
     emit_record,
     emit_records,
@@ -22,6 +21,9 @@ from ._app import (
 )
 from ._lazy import LazyCommand, LazyGroup
 from ._locks import explain_refusal
+
+if TYPE_CHECKING:
+    from ..images._locations import RegistryLocation
 
 __all__ = ["ORDER_CHOICES", "tag"]
 
@@ -91,7 +93,7 @@ def tag_ls(app: AppContext, reference: str, order: str, plain: bool) -> None:
             for name in names:
                 click.echo(name)
         return
-    with app.registry_client(ref.endpoint) as client:
+    with app.registry_client(ref.client_endpoint) as client:
         if ref.identifier:
             source = client.get_artifact(ref.repository, ref.identifier)
         else:
@@ -110,7 +112,7 @@ def tag_ls(app: AppContext, reference: str, order: str, plain: bool) -> None:
 _RESOLVE_LIMIT = 100
 
 
-def _oci_tag_ls(app: AppContext, ref: ResolvedRef, order: str) -> None:
+def _oci_tag_ls(app: AppContext, ref: RegistryLocation, order: str) -> None:
     """`tag ls` on a registry without the ACR API: names from `/v2/<name>/tags/list`, digests by GET."""
     with app.content_client(ref) as content:
         names = list(content.list_tags())
@@ -121,7 +123,7 @@ def _oci_tag_ls(app: AppContext, ref: ResolvedRef, order: str) -> None:
     missing = "update times and locks" if resolve else f"digests (over {_RESOLVE_LIMIT} tags), times, locks"
     note = f"; --order {order} is not possible" if order != "none" else ""
     click.echo(
-        f"note: {ref.endpoint} has no ACR metadata API: tags from /v2/{ref.repository}/tags/list,"
+        f"note: {ref.client_endpoint} has no ACR metadata API: tags from /v2/{ref.repository}/tags/list,"
         f" without {missing}{note}",
         err=True,
     )
@@ -140,7 +142,7 @@ def tag_show(app: AppContext, reference: str) -> None:
     """
     ref = app.reference(reference, allow_digest=False, require="tag")
     assert ref.tag is not None
-    with app.registry_client(ref.endpoint) as client:
+    with app.registry_client(ref.client_endpoint) as client:
         try:
             properties = client.get_artifact(ref.repository, ref.tag).get_tag_properties(ref.tag)
         except HttpResponseError as exc:
@@ -149,7 +151,7 @@ def tag_show(app: AppContext, reference: str) -> None:
             with app.content_client(ref) as content:
                 digest = content.get_manifest(ref.tag).digest
             click.echo(
-                f"note: {ref.endpoint} has no ACR metadata API: the digest from /v2/, without times or locks",
+                f"note: {ref.client_endpoint} has no ACR metadata API: the digest from /v2/, without times or locks",
                 err=True,
             )
             emit_record(app, {"name": ref.tag, "digest": digest, "repository": ref.repository})
@@ -171,7 +173,7 @@ def tag_update(app: AppContext, /, reference: str, **locks: Any) -> None:
     changes = lock_values(locks)
     ref = app.reference(reference, allow_digest=False, require="tag")
     assert ref.tag is not None
-    with app.registry_client(ref.endpoint) as client:
+    with app.registry_client(ref.client_endpoint) as client:
         artifact = client.get_artifact(ref.repository, ref.tag)
         emit_record(app, artifact.update_tag_properties(ref.tag, **changes))
 
@@ -192,7 +194,7 @@ def tag_rm(app: AppContext, reference: str) -> None:
     """
     ref = app.reference(reference, allow_digest=False, require="tag")
     assert ref.tag is not None
-    with app.registry_client(ref.endpoint) as client:
+    with app.registry_client(ref.client_endpoint) as client:
         try:
             client.get_artifact(ref.repository, ref.tag).delete_tag(ref.tag, missing_ok=False)
         except ResourceNotFoundError:

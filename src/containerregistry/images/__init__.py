@@ -10,47 +10,84 @@ Sync API (`containerregistry.aio.images` has the same names with `async def`)::
 
 Locations are parsed by `parse_image_location`: registry references `host[:port]/repo[:tag|@digest]`
 or OCI layout directories `oci:DIR[:tag]`.
+
+Every name loads on first use (PEP 562 `__getattr__`, as in the top-level package): `import
+containerregistry.images` loads no HTTP stack and no engine, and the CLI may import the models
+(`RegistryLocation`) cheaply; `from containerregistry.images import X` works as ever, and type checkers
+read the imports under `TYPE_CHECKING`.
 """
 
 from __future__ import annotations
 
-from ._archive import ArchiveError, ArchiveLocation, parse_archive_location
-from ._artifacts import (
-    ArtifactFile,
-    ArtifactPathError,
-    PullArtifactResult,
-    PulledFile,
-    PushArtifactResult,
-    ReferrerNode,
-)
-from ._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
-from ._layout import ImageLayoutError, OciLayout
-from ._mirror import (
-    MirrorItem,
-    MirrorResult,
-    SyncConfig,
-    SyncConfigError,
-    SyncJob,
-    SyncReport,
-    TagFilter,
-    load_sync_config,
-)
-from ._models import (
-    CopyImageResult,
-    ImageLocation,
-    LayoutLocation,
-    PrunedManifest,
-    PruneResult,
-    RegistryLocation,
-    TransferProgress,
-    parse_image_location,
-)
-from ._sync._archives import copy_archive, pull_archive, push_archive
-from ._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
-from ._sync._copy import copy_image, pull_image, push_image
-from ._sync._inspect import add_tags, get_digest, get_image_config, inspect_image
-from ._sync._mirror import mirror_repository, sync_mirrors
-from ._sync._prune import prune
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+if _TYPE_CHECKING:
+    from ._archive import ArchiveError, ArchiveLocation, parse_archive_location
+    from ._artifacts import (
+        ArtifactFile,
+        ArtifactPathError,
+        PullArtifactResult,
+        PulledFile,
+        PushArtifactResult,
+        ReferrerNode,
+    )
+    from ._inspect import AddTagsResult, ImageInspection, IndexEntry, LayerInfo, PlatformNotFoundError
+    from ._layout import ImageLayoutError, OciLayout
+    from ._locations import ImageLocation, LayoutLocation, RegistryLocation, parse_image_location
+    from ._mirror import (
+        MirrorItem,
+        MirrorResult,
+        SyncConfig,
+        SyncConfigError,
+        SyncJob,
+        SyncReport,
+        TagFilter,
+        load_sync_config,
+    )
+    from ._models import CopyImageResult, PrunedManifest, PruneResult, TransferProgress
+    from ._sync._archives import copy_archive, pull_archive, push_archive
+    from ._sync._artifacts_oras import attach_artifact, pull_artifact, push_artifact, referrer_tree
+    from ._sync._copy import copy_image, pull_image, push_image
+    from ._sync._inspect import add_tags, get_digest, get_image_config, inspect_image
+    from ._sync._mirror import mirror_repository, sync_mirrors
+    from ._sync._prune import prune
+
+#: Module (relative to this package) -> the public names it provides. Kept equal to the imports above
+#: and to `__all__` by tests/tooling/test_lazy_imports.py.
+_LAZY_MODULES: dict[str, tuple[str, ...]] = {
+    "._layout": ("ImageLayoutError", "OciLayout"),
+    "._archive": ("ArchiveError", "ArchiveLocation", "parse_archive_location"),
+    "._artifacts": (
+        "ArtifactFile",
+        "ArtifactPathError",
+        "PullArtifactResult",
+        "PulledFile",
+        "PushArtifactResult",
+        "ReferrerNode",
+    ),
+    "._inspect": ("AddTagsResult", "ImageInspection", "IndexEntry", "LayerInfo", "PlatformNotFoundError"),
+    "._mirror": (
+        "MirrorItem",
+        "MirrorResult",
+        "SyncConfig",
+        "SyncConfigError",
+        "SyncJob",
+        "SyncReport",
+        "TagFilter",
+        "load_sync_config",
+    ),
+    "._locations": ("ImageLocation", "LayoutLocation", "RegistryLocation", "parse_image_location"),
+    "._models": ("CopyImageResult", "PrunedManifest", "PruneResult", "TransferProgress"),
+    "._sync._archives": ("copy_archive", "pull_archive", "push_archive"),
+    "._sync._artifacts_oras": ("attach_artifact", "pull_artifact", "push_artifact", "referrer_tree"),
+    "._sync._copy": ("copy_image", "pull_image", "push_image"),
+    "._sync._inspect": ("add_tags", "get_digest", "get_image_config", "inspect_image"),
+    "._sync._mirror": ("mirror_repository", "sync_mirrors"),
+    "._sync._prune": ("prune",),
+}
+_MODULE_OF = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
 __all__ = [
     "AddTagsResult",
@@ -103,3 +140,17 @@ __all__ = [
     "referrer_tree",
     "sync_mirrors",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    """PEP 562: a public name not loaded yet; its module loads now, and the name is bound here."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __package__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
