@@ -72,7 +72,9 @@ BAD: list[tuple[str, str]] = [
     ("app@md5:" + "a" * 32, "unsupported algorithm 'md5'"),
     ("app@" + "a" * 64, "invalid digest"),
     ("app@", "invalid digest ''"),
-    ("https://host.io/app", "scheme"),
+    ("https://host.io/app", "remove the scheme ('https://')"),
+    # The message names the scheme the user typed, not another one.
+    ("http://host.io/app", "remove the scheme ('http://')"),
     ("app :tag", "whitespace"),
     ("a" * 256, "256 characters"),
     ("h.io/" + "a" * 251, "256 characters"),

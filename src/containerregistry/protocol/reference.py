@@ -173,7 +173,8 @@ def parse_reference(text: str, *, default_registry: str = "") -> Reference:
     if not isinstance(text, str) or not text:
         raise InvalidReferenceError("empty reference")
     if "://" in text:
-        raise InvalidReferenceError(f"invalid reference {_show(text)}: remove the scheme ('https://')")
+        scheme = text.split("://", 1)[0] + "://"
+        raise InvalidReferenceError(f"invalid reference {_show(text)}: remove the scheme ({_show(scheme)})")
     if any(ch.isspace() for ch in text):
         raise InvalidReferenceError(f"invalid reference {_show(text)}: contains whitespace")
     remainder, digest = text, None
