@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from containerregistry import ContainerRegistryContentClient
 from containerregistry.aio import ContainerRegistryContentClient as AsyncContentClient
@@ -71,7 +71,7 @@ def test_a_slow_file_object_does_not_stall_the_loop(distribution: Any) -> None:
 
     async def main() -> float:
         async with AsyncContentClient(distribution.endpoint, "t/loop-slow-file") as client:
-            return await _worst_lag(client.download_blob_to(digest, out))
+            return await _worst_lag(client.download_blob_to(digest, cast(BinaryIO, out)))
 
     worst = asyncio.run(main())
     assert bytes(out.data) == data
@@ -84,7 +84,12 @@ def test_blocking_calls_run_at_once_and_keep_the_loop_running() -> None:
 
     async def main() -> tuple[list[int], float, float]:
         start = time.perf_counter()
-        calls = asyncio.gather(*(blocking(lambda i=i: time.sleep(0.2) or i) for i in range(16)))
+
+        def call(i: int) -> int:
+            time.sleep(0.2)
+            return i
+
+        calls = asyncio.gather(*(blocking(call, i) for i in range(16)))
         results: list[int] = []
 
         async def collect() -> None:
