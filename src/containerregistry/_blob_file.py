@@ -20,6 +20,7 @@ hashlib, so the three stages run on separate cores when there are any. The async
 
 from __future__ import annotations
 
+import _thread
 import collections
 import os
 import threading
@@ -39,6 +40,25 @@ _WRITEBACK_LAG = 32 << 20
 _READ_BACK = 1 << 20
 #: Default bound of bytes queued for the writer (and, separately, held for the hasher).
 MAX_BACKLOG = 4 << 20
+
+
+def _start(target: Callable[[], None], idents: set[int]) -> threading.Event:
+    """Run `target` on a new thread without waiting for it to start; the event is set when it has ended.
+
+    `threading.Thread.start` waits on the caller's thread until the new one runs: on a loaded machine
+    that wait alone stalled the event loop of an async download for milliseconds per blob.
+    """
+    ended = threading.Event()
+
+    def run() -> None:
+        idents.add(threading.get_ident())
+        try:
+            target()
+        finally:
+            ended.set()
+
+    _thread.start_new_thread(run, ())
+    return ended
 
 
 class _Closed(Exception):
@@ -87,10 +107,8 @@ class BlobFileWriter:
         self._in_flight: collections.deque[tuple[int, int]] = collections.deque()
         self._in_flight_bytes = 0
         self._read_buffer: bytearray | None = None  # reused: read-backs allocate nothing
-        self._writer = threading.Thread(target=self._write_loop, name="containerregistry-write", daemon=True)
-        self._hashing = threading.Thread(target=self._hash_loop, name="containerregistry-hash", daemon=True)
-        self._writer.start()
-        self._hashing.start()
+        self._idents: set[int] = set()
+        self._threads = (_start(self._write_loop, self._idents), _start(self._hash_loop, self._idents))
 
     # -- the receiving side ----------------------------------------------------------------------
 
@@ -144,9 +162,10 @@ class BlobFileWriter:
         with self._state:
             self._stopped = True
             self._state.notify_all()
-        for thread in (self._writer, self._hashing):
-            if thread is not threading.current_thread():
-                thread.join()
+        if threading.get_ident() in self._idents:
+            return  # on one of our threads: it cannot wait for itself
+        for ended in self._threads:
+            ended.wait()
 
     def _raise_if_stopped(self) -> None:
         if self._error is not None:

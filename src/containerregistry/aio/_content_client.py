@@ -1,8 +1,9 @@
 """ContainerRegistryContentClient: blobs and manifests of one repository, on any OCI registry.
 
-This module owns the client's public methods: blob download (through `BlobStream`, `_blob_stream.py`),
-existence, mount and delete; manifest push, fetch and delete; tag and referrer listings (with the
-referrers-tag fallback). Uploads are performed by the upload engine (`_blob_upload.py`) following the
+This module owns the client's public methods: blob download (streaming through `BlobStream`,
+`_blob_stream.py`; to a path or file object through `BlobDownload`, `_blob_download.py`), existence,
+mount and delete; manifest push, fetch and delete; tag and referrer listings (with the referrers-tag
+fallback). Uploads are performed by the upload engine (`_blob_upload.py`) following the
 rules of `protocol/upload.py`; manifest encoding and media-type inference are in `protocol/manifests.py`.
 `BlobStream` is re-exported here, where it was defined before.
 """
@@ -21,7 +22,6 @@ import httpx
 from .._blob_source import AsyncBlobData, BlobSource
 from .._bounded import loads_json
 from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of
-from .._files import commit_partial, open_partial
 from .._options import ClientOptions
 from ..auth import AsyncCredential
 from ..exceptions import (
@@ -47,6 +47,7 @@ from ..protocol.results import (
     UploadRegistryBlobResult,
 )
 from ..transport import RetryPolicy
+from ._blob_download import BlobDownload
 from ._blob_stream import BlobStream
 from ._blob_upload import BlobUploader, check_digest_header, head_blob, upload_location
 from ._paging import AsyncItemPaged
@@ -55,12 +56,8 @@ from ._ranged import (
     DEFAULT_MAX_CHUNK_GET_SIZE,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_SINGLE_GET_SIZE,
-    RangedDownload,
     check_concurrency,
-    positional_fd,
-    remove_file,
 )
-from ._shim import blocking
 from ._stream_source import StreamSource, open_upload
 
 __all__ = ["BlobStream", "ContainerRegistryContentClient"]
@@ -302,34 +299,7 @@ class ContainerRegistryContentClient:
         validate_digest(digest)
         concurrency = self._max_concurrency if max_concurrency is None else max_concurrency
         check_concurrency(concurrency)
-        if isinstance(destination, (str, os.PathLike)):
-            path = os.fspath(destination)
-            partial = f"{path}.partial"
-            # Created on the loop: one exclusive open (a thread could not hand the file back to a
-            # cancelled caller, which would leave `<path>.partial` behind).
-            file = open_partial(partial)
-            try:
-                with file:
-                    size = await self._download_to_fd(digest, file.fileno(), 0, progress, concurrency)
-                    await blocking(commit_partial, file, partial, path)
-            except BaseException:
-                await blocking(remove_file, partial)
-                raise
-            return DownloadBlobToResult(digest=digest, size=size)
-        fd = positional_fd(destination)
-        if fd is not None:
-            destination.flush()
-            base = destination.tell()
-            size = await self._download_to_fd(digest, fd, base, progress, concurrency)
-            destination.seek(base + size)
-            return DownloadBlobToResult(digest=digest, size=size)
-        size = await self._download_into(digest, destination, progress)
-        return DownloadBlobToResult(digest=digest, size=size)
-
-    async def _download_to_fd(
-        self, digest: str, fd: int, base: int, progress: ProgressCallback | None, concurrency: int
-    ) -> int:
-        download = RangedDownload(
+        download = BlobDownload(
             self._pipeline,
             f"{self._base}/blobs/{digest}",
             digest,
@@ -341,15 +311,7 @@ class ContainerRegistryContentClient:
             max_single_get_size=self._max_single_get_size,
             max_chunk_get_size=self._max_chunk_get_size,
         )
-        return await download.run(fd, base)
-
-    async def _download_into(self, digest: str, file: BinaryIO, progress: ProgressCallback | None) -> int:
-        size = 0
-        async with self.download_blob_streaming(digest, progress=progress) as stream:
-            async for chunk in stream.iter_bytes():
-                file.write(chunk)
-                size += len(chunk)
-        return size
+        return DownloadBlobToResult(digest=digest, size=await download.to(destination))
 
     # -- blobs: other ---------------------------------------------------------------------------
 

@@ -5,9 +5,14 @@ Hand-written (scripts/unasync.py skips it): generated code calls these names and
 
 from __future__ import annotations
 
+import _thread
 import asyncio
+import concurrent.futures
 import contextlib
+import os
+import queue
 import ssl
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -100,13 +105,80 @@ class PipelinedHasher:
         return self.hasher
 
 
+class _Workers(concurrent.futures.Executor):
+    """The threads `blocking` runs calls on: started without waiting for them, kept while busy.
+
+    The loop's default executor starts each of its threads with `threading.Thread.start`, which waits on
+    the calling thread (the event loop) until the new thread runs: milliseconds on a loaded machine, for
+    each of the first calls of every `asyncio.run`. Here a thread is started with `_thread` when a call
+    is queued and no thread waits for one; a thread idle for `idle_timeout` seconds ends. At most `limit`
+    threads run; further calls wait in the queue, as with the default executor.
+    """
+
+    def __init__(self, limit: int, idle_timeout: float) -> None:
+        self._limit = limit
+        self._idle_timeout = idle_timeout
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[
+            tuple[concurrent.futures.Future[Any], Callable[..., Any], tuple[Any, ...]]
+        ]
+        self._queue = queue.SimpleQueue()
+        self._threads = 0
+        self._waiting = 0  # threads waiting in `_queue.get`
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        if kwargs:
+            raise TypeError("blocking calls take positional arguments only")
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        with self._lock:
+            self._queue.put((future, fn, args))
+            if self._queue.qsize() > self._waiting and self._threads < self._limit:
+                self._threads += 1
+                _thread.start_new_thread(self._work, ())
+        return future
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._waiting += 1
+            try:
+                future, fn, args = self._queue.get(timeout=self._idle_timeout)
+            except queue.Empty:
+                with self._lock:
+                    self._waiting -= 1
+                    if self._queue.empty():  # (a call queued after this check starts a thread)
+                        self._threads -= 1
+                        return
+                continue
+            with self._lock:
+                self._waiting -= 1
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = fn(*args)
+                except BaseException as exc:
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+            del future, fn, args
+
+    def _forget_threads(self) -> None:  # in a forked child, which has none of the parent's threads
+        self._lock = threading.Lock()
+        self._queue = queue.SimpleQueue()
+        self._threads = self._waiting = 0
+
+
+_WORKERS = _Workers(limit=32, idle_timeout=30.0)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WORKERS._forget_threads)
+
+
 async def blocking(func: Callable[..., T], *args: Any) -> T:
     """Run a blocking call (file I/O, fsync) on a worker thread; the sync twin calls it in place.
 
     A cancelled caller still waits for the call to end (a thread cannot be stopped), so nothing it does
     (a rename, an fsync) happens behind the back of the code that handles the cancellation.
     """
-    future = asyncio.get_running_loop().run_in_executor(None, func, *args)
+    future = asyncio.get_running_loop().run_in_executor(_WORKERS, func, *args)
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:

@@ -1,0 +1,113 @@
+# This file is generated from containerregistry/aio/_blob_download.py by scripts/unasync.py.
+# Do not edit it: edit the async source and run `python scripts/unasync.py`.
+"""A blob downloaded to a path or a file object: the body of the content client's `download_blob_to`.
+
+This module owns `BlobDownload` (one blob's URL, scope and the client's download settings) and what it
+does with each kind of destination:
+
+- a path: the bytes go to `<path>.partial` (created exclusively, never through a link, `_files.py`), which
+  is fsynced and renamed into place only after the digest matched, and removed on any failure;
+- a regular file open for reading and writing: `RangedDownload` (`_ranged.py`) writes the blob in place
+  from the file's position, on several connections when it is large;
+- any other binary file object: chunk by chunk from one `BlobStream`, each write off the event loop
+  (a pipe or a slow disk cannot stall it) except for in-memory files.
+
+The fsync, the rename and the removal run on a worker thread (`_shim.blocking`); the sync twin
+(`_sync/_blob_download.py`, generated) calls them in place.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from .._common import ProgressCallback
+from .._files import commit_partial, open_partial
+from ..protocol.reference import Digest
+from ._blob_stream import BlobStream
+from ._pipeline import Pipeline
+from ._ranged import RangedDownload, positional_fd, remove_file
+from ._shim import blocking
+
+__all__ = ["BlobDownload"]
+
+
+@dataclass(frozen=True)
+class BlobDownload:
+    """Where one blob comes from and how (the client's settings); `to(destination)` returns its size."""
+
+    pipeline: Pipeline
+    url: str
+    digest: str
+    scope: tuple[str, ...]
+    action: str
+    attempts: int
+    progress: ProgressCallback | None
+    max_concurrency: int
+    max_single_get_size: int
+    max_chunk_get_size: int
+
+    def to(self, destination: str | os.PathLike[str] | BinaryIO) -> int:
+        """Download into `destination` (see `ContainerRegistryContentClient.download_blob_to`)."""
+        if isinstance(destination, (str, os.PathLike)):
+            return self._to_path(os.fspath(destination))
+        fd = positional_fd(destination)
+        if fd is not None:
+            destination.flush()
+            base = destination.tell()
+            size = self._to_fd(fd, base)
+            destination.seek(base + size)
+            return size
+        return self._into(destination)
+
+    def _to_path(self, path: str) -> int:
+        partial = f"{path}.partial"
+        # Created on the loop: one exclusive open (a thread could not hand the file back to a
+        # cancelled caller, which would leave `<path>.partial` behind).
+        file = open_partial(partial)
+        try:
+            with file:
+                size = self._to_fd(file.fileno(), 0)
+                blocking(commit_partial, file, partial, path)
+        except BaseException:
+            blocking(remove_file, partial)
+            raise
+        return size
+
+    def _to_fd(self, fd: int, base: int) -> int:
+        download = RangedDownload(
+            self.pipeline,
+            self.url,
+            self.digest,
+            scope=self.scope,
+            action=self.action,
+            attempts=self.attempts,
+            progress=self.progress,
+            max_concurrency=self.max_concurrency,
+            max_single_get_size=self.max_single_get_size,
+            max_chunk_get_size=self.max_chunk_get_size,
+        )
+        return download.run(fd, base)
+
+    def _into(self, file: BinaryIO) -> int:
+        size = 0
+        in_memory = isinstance(file, io.BytesIO)
+        stream = BlobStream(
+            self.pipeline,
+            self.url,
+            Digest.parse(self.digest),
+            scope=self.scope,
+            action=self.action,
+            attempts=self.attempts,
+            progress=self.progress,
+        )
+        with stream:
+            for chunk in stream.iter_bytes():
+                if in_memory:
+                    file.write(chunk)
+                else:
+                    blocking(file.write, chunk)
+                size += len(chunk)
+        return size
