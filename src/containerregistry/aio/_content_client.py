@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlsplit
@@ -60,7 +60,8 @@ from ._ranged import (
     positional_fd,
     remove_file,
 )
-from ._shim import blocking
+from ._ranged_reader import RangedReader, read_in_order
+from ._shim import Semaphore, blocking
 from ._stream_source import StreamSource, open_upload
 
 __all__ = ["BlobStream", "ContainerRegistryContentClient"]
@@ -241,6 +242,27 @@ class ContainerRegistryContentClient:
             attempts=self._attempts,
             progress=progress,
         )
+
+    def _read_in_ranges(self, digest: str, size: int, budget: Semaphore) -> AsyncIterator[bytes] | None:
+        """The `size` bytes of a blob in order, read in ranges on up to `max_concurrency` connections, each
+        GET holding a slot of `budget` (copy_image's relay; `_ranged_reader`); not verified here (the
+        relay's `StreamSource` verifies). None when one request serves it (`max_single_get_size`) or the
+        client reads on one connection."""
+        if size <= self._max_single_get_size or self._max_concurrency < 2:
+            return None
+        parsed = Digest.parse(digest)
+        reader = RangedReader(
+            self._pipeline,
+            f"{self._base}/blobs/{parsed}",
+            size=size,
+            scope=(self._name.scope("pull"),),
+            action=f"download blob {parsed} from {self.login_server}/{self._repository}",
+            attempts=self._attempts,
+            max_concurrency=self._max_concurrency,
+            max_chunk_get_size=self._max_chunk_get_size,
+            budget=budget,
+        )
+        return read_in_order(reader, lambda: self.download_blob_streaming(digest))
 
     async def download_blob_content(
         self, digest: str, *, max_size: int | None = DEFAULT_MAX_BLOB_CONTENT_SIZE

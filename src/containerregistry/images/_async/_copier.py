@@ -22,7 +22,7 @@ from typing import Any
 from ..._bounded import loads_json
 from ..._common import MAX_MANIFEST_SIZE
 from ..._layout import ImageLayoutError
-from ...aio._shim import blocking, read_ahead, run_bounded
+from ...aio._shim import Semaphore, blocking, read_ahead, run_bounded
 from ...aio._stream_source import StreamSource
 from ...exceptions import DigestValidationError, HttpResponseError, ServiceRequestError
 from ...protocol import media_types
@@ -43,6 +43,13 @@ from ._stores import _LayoutStore, _Manifest, _references, _RegistryStore, _Stor
 
 #: A relayed blob's chunks read ahead of its upload (each up to the stream's chunk size, 1 MiB or less).
 _READ_AHEAD_CHUNKS = 8
+#: The copy's connection budget: blob requests in flight to one registry at once, over all its workers
+#: (range GETs of large blobs, one-stream GETs of small ones, uploads). Without it, `concurrency` workers
+#: times 8 ranges each (the client's `max_concurrency`) could open 32 connections to one registry. 12
+#: is one large blob's 8 ranges (8 x 25 MB/s per connection fill benchmarks/wan.py's cloud link of
+#: 200 MB/s) plus one stream for each of the other default workers (4 in all). When source and target
+#: are one registry it is at least `concurrency + 1`, so workers holding their uploads leave a slot to read.
+REGISTRY_CONNECTIONS = 12
 #: Indexes nest (an index of indexes); deeper than this is refused as hostile.
 _MAX_DEPTH = 8
 _DOCKER_CONFIG_TYPES = frozenset({media_types.OCI_CONFIG, media_types.DOCKER_CONFIG})
@@ -83,6 +90,7 @@ class _Copier:
         self.copied = self.skipped = self.mounted = self.bytes_copied = 0
         self._lock = threading.Lock()  # the sync twin updates the counters from worker threads
         self.first_error: BaseException | None = None
+        self._budgets: dict[str, Semaphore] = {}  # per registry endpoint: REGISTRY_CONNECTIONS slots
 
     # -- plan ---------------------------------------------------------------------------------
 
@@ -303,13 +311,31 @@ class _Copier:
         # byte only once the whole blob hashes to `blob.digest`, so a wrong source never gets committed.
         # An interrupted upload resumes: the source is read again from its start up to the registry's
         # offset (hashed, not sent), then the upload goes on from there.
+        # A large blob is read in ranges on several connections, yielded in order (`aio/_ranged_reader`):
+        # one source connection is slower than the upload. Every GET and the upload hold a slot of their
+        # registry's connection budget while in flight.
+        reading, uploading = self._budget(source), self._budget(target)
+
         def reopen() -> AsyncIterator[bytes]:
+            ranged = source.client._read_in_ranges(blob.digest, blob.size, reading)
+            if ranged is not None:
+                return ranged  # the ranges are fetched ahead of the upload already
             # Read ahead of the upload: both connections move at once instead of taking turns.
-            return read_ahead(_read_blob(source, blob), _READ_AHEAD_CHUNKS)
+            return read_ahead(_read_blob(source, blob, reading), _READ_AHEAD_CHUNKS)
 
         relay = StreamSource(None, size=blob.size, digest=blob.digest, reopen=reopen)
-        result = await target.client.upload_blob(relay, progress=self.tracker.callback(blob))
+        async with uploading:
+            result = await target.client.upload_blob(relay, progress=self.tracker.callback(blob))
         _check_uploaded(result.digest, result.size, blob, str(source.location))
+
+    def _budget(self, store: _RegistryStore) -> Semaphore:
+        endpoint = store.client.endpoint
+        with self._lock:
+            if endpoint not in self._budgets:
+                shared = isinstance(self.source, _RegistryStore) and self.target.same_registry(self.source)
+                slots = max(REGISTRY_CONNECTIONS, self.concurrency + 1) if shared else REGISTRY_CONNECTIONS
+                self._budgets[endpoint] = Semaphore(slots)
+            return self._budgets[endpoint]
 
     # -- manifests ----------------------------------------------------------------------------
 
@@ -371,9 +397,10 @@ class _Copier:
         target.layout.add_to_index(entries)
 
 
-async def _read_blob(source: _RegistryStore, blob: OciDescriptor) -> AsyncIterator[bytes]:
-    """The blob's bytes from the source registry (a dropped connection resumes with `Range`)."""
-    async with source.client.download_blob_streaming(blob.digest) as stream:
+async def _read_blob(source: _RegistryStore, blob: OciDescriptor, budget: Semaphore) -> AsyncIterator[bytes]:
+    """The blob's bytes from the source registry on one connection, holding a slot of `budget` (a
+    dropped connection resumes with `Range`)."""
+    async with budget, source.client.download_blob_streaming(blob.digest) as stream:
         async for chunk in stream.iter_bytes():
             if chunk:
                 yield chunk
