@@ -28,6 +28,7 @@ __all__ = [
     "read_ahead",
     "run_bounded",
     "speaks_tls",
+    "try_acquire",
 ]
 
 #: A mutual-exclusion lock: `threading.Lock` here, `asyncio.Lock` in the async twin (`with` / `async with`).
@@ -295,3 +296,8 @@ class Background:
         deadline = time.monotonic() + grace
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def try_acquire(semaphore: threading.Semaphore) -> bool:
+    """Take a slot of `semaphore` if one is free now (never waits)."""
+    return semaphore.acquire(blocking=False)

@@ -11,8 +11,11 @@ turn; when the head range is consumed, the next range enters the window. So at m
 `max_concurrency x max_chunk_get_size` bytes are held (64 MiB with the defaults), whatever the blob's
 size: memory stays constant, and a slow upload stops the reading at the window's end.
 
-Each range GET holds one slot of `budget` (a semaphore the caller shares per registry: the copy's
-connection budget) while it is in flight, not while its bytes wait for their turn.
+Each range holds one slot of `budget` (a semaphore the caller shares per registry: the copy's
+connection budget) from its GET until its last byte is consumed, so the budget bounds both the
+connections and the bytes held over a whole copy (slots x `max_chunk_get_size`). The next range in
+order waits for a slot; ranges ahead of it take only slots free at that moment (a reader that waited
+for more while its own buffered ranges held slots could deadlock with another).
 
 A range cut short resumes from its next byte (`attempts` failures per range, the retry policy's
 delays). Anything but a 206 with exactly the `Content-Range` asked for (a 200 from a registry or a
@@ -37,7 +40,7 @@ from ..exceptions import RegistryProtocolError, ServiceRequestError
 from ..protocol.http import parse_content_range
 from ._blob_stream import BlobStream
 from ._pipeline import AsyncPipeline
-from ._shim import Background, Channel, Semaphore
+from ._shim import Background, Channel, Semaphore, try_acquire
 
 __all__ = ["RangedReader", "read_in_order"]
 
@@ -63,7 +66,7 @@ class _Stopped(Exception):
 
 class RangedReader:
     """The `size` bytes of the blob at `url`, in order, from ranges fetched on up to `max_concurrency`
-    connections (`chunks()`); each GET holds a slot of `budget` while in flight."""
+    connections (`chunks()`); each range holds a slot of `budget` from its GET until it is consumed."""
 
     def __init__(
         self,
@@ -92,17 +95,27 @@ class RangedReader:
     async def chunks(self) -> AsyncIterator[bytes]:
         """Yield the blob's bytes in order; `_NoRanges` when a range was not served as asked."""
         ranges = deque(_split(0, self._size, self._chunk))
-        window: deque[Channel] = deque()
+        window: deque[Channel] = deque()  # each holds one slot of the budget until it is consumed
         background = Background()
+
+        def launch() -> None:
+            start, end = ranges.popleft()
+            channel = Channel()
+            background.start(self._fetcher(channel, start, end))
+            window.append(channel)
+
         try:
             while ranges or window:
-                while ranges and len(window) < self._concurrency:
-                    start, end = ranges.popleft()
-                    channel = Channel()
-                    background.start(self._fetcher(channel, start, end))
-                    window.append(channel)
+                if not window:
+                    # The next range in order: wait for a slot (this reader holds none, so no deadlock).
+                    await self.budget.acquire()
+                    launch()
                 head = window[0]
                 while True:
+                    # Ranges ahead of the head only take slots that are free now: a reader waiting for
+                    # a slot while its own buffered ranges hold others could wait forever.
+                    while ranges and len(window) < self._concurrency and await try_acquire(self.budget):
+                        launch()
                     item = await head.get()
                     if item is _END:
                         break
@@ -110,9 +123,12 @@ class RangedReader:
                         raise item.exc
                     yield item
                 window.popleft()
+                self.budget.release()
         finally:
             self._stopped = True
             await background.stop()
+            for _ in window:
+                self.budget.release()
 
     def _fetcher(self, channel: Channel, start: int, end: int) -> Callable[[], Awaitable[None]]:
         async def fetch() -> None:
@@ -136,25 +152,24 @@ class RangedReader:
         length = end - start
         while True:
             cut: httpx.TransportError | None = None
-            async with self.budget:
-                if self._stopped:
-                    raise _Stopped()
-                response = await self._open(start + received, end)
-                try:
-                    async for chunk in response.aiter_raw():
-                        if self._stopped:
-                            raise _Stopped()
-                        if received + len(chunk) > length:
-                            raise RegistryProtocolError(
-                                f"{self.action} failed: the registry sent more than the {length} bytes "
-                                f"of range {start}-{end - 1}"
-                            )
-                        channel.put(chunk)
-                        received += len(chunk)
-                except httpx.TransportError as exc:
-                    cut = exc
-                finally:
-                    await response.aclose()
+            if self._stopped:
+                raise _Stopped()
+            response = await self._open(start + received, end)
+            try:
+                async for chunk in response.aiter_raw():
+                    if self._stopped:
+                        raise _Stopped()
+                    if received + len(chunk) > length:
+                        raise RegistryProtocolError(
+                            f"{self.action} failed: the registry sent more than the {length} bytes "
+                            f"of range {start}-{end - 1}"
+                        )
+                    channel.put(chunk)
+                    received += len(chunk)
+            except httpx.TransportError as exc:
+                cut = exc
+            finally:
+                await response.aclose()
             if received >= length:
                 return
             failures += 1

@@ -25,6 +25,7 @@ __all__ = [
     "read_ahead",
     "run_bounded",
     "speaks_tls",
+    "try_acquire",
 ]
 
 #: A mutual-exclusion lock: `asyncio.Lock` here, `threading.Lock` in the sync twin (`async with` / `with`).
@@ -248,3 +249,11 @@ class Background:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def try_acquire(semaphore: asyncio.Semaphore) -> bool:
+    """Take a slot of `semaphore` if one is free now (never waits, never jumps ahead of waiters)."""
+    if semaphore.locked():
+        return False
+    await semaphore.acquire()  # free: returns at once
+    return True

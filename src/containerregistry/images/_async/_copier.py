@@ -43,12 +43,13 @@ from ._stores import _LayoutStore, _Manifest, _references, _RegistryStore, _Stor
 
 #: A relayed blob's chunks read ahead of its upload (each up to the stream's chunk size, 1 MiB or less).
 _READ_AHEAD_CHUNKS = 8
-#: The copy's connection budget: blob requests in flight to one registry at once, over all its workers
-#: (range GETs of large blobs, one-stream GETs of small ones, uploads). Without it, `concurrency` workers
-#: times 8 ranges each (the client's `max_concurrency`) could open 32 connections to one registry. 12
-#: is one large blob's 8 ranges (8 x 25 MB/s per connection fill benchmarks/wan.py's cloud link of
-#: 200 MB/s) plus one stream for each of the other default workers (4 in all). When source and target
-#: are one registry it is at least `concurrency + 1`, so workers holding their uploads leave a slot to read.
+#: The copy's connection budget: blob requests to one registry at once, over all its workers: a large
+#: blob's ranges (each from its GET until its bytes went into the upload, so it bounds the bytes held too:
+#: 12 x 8 MiB at most), the one GET of a small blob, an upload. Without it, `concurrency` workers times
+#: 8 ranges each (the client's `max_concurrency`) could open 32 connections to one registry and hold
+#: 256 MiB. 12 is one large blob's 8 ranges (8 x 25 MB/s per connection fill benchmarks/wan.py's cloud
+#: link of 200 MB/s) plus one stream for each of the other 3 default workers. When source and target are
+#: one registry it is at least `concurrency + 1`, so workers holding their uploads leave a slot to read.
 REGISTRY_CONNECTIONS = 12
 #: Indexes nest (an index of indexes); deeper than this is refused as hostile.
 _MAX_DEPTH = 8
