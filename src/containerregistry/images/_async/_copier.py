@@ -7,7 +7,9 @@ This is the async source; `containerregistry.images._sync._copier` is generated 
 2. Blobs: transfer them concurrently (at most `concurrency` at a time), each once: skipped when the
    target has it (HEAD), mounted when source and target are repositories of the same registry, else
    copied (registry to registry: streamed from source to target, never staged, digest checked as it
-   streams). If any blob fails, the others are stopped and NO manifest is written.
+   streams; a blob above the client's `max_single_get_size` read in ranges on several connections and
+   relayed in order, `aio/_ranged_reader.py`; at most `REGISTRY_CONNECTIONS` blob requests in flight
+   per registry). If any blob fails, the others are stopped and NO manifest is written.
 3. Manifests: children before their index, subjects before their referrers, the top one last,
    always with the exact bytes read from the source (except a platform-filtered index, which is new).
    For a layout target, `index.json` is written last, atomically.
