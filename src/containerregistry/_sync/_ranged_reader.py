@@ -16,8 +16,9 @@ size: memory stays constant, and a slow upload stops the reading at the window's
 Each range holds one slot of `budget` (a semaphore the caller shares per registry: the copy's
 connection budget) from its GET until its last byte is consumed, so the budget bounds both the
 connections and the bytes held over a whole copy (slots x `max_chunk_get_size`). The next range in
-order waits for a slot; ranges ahead of it take only slots free at that moment (a reader that waited
-for more while its own buffered ranges held slots could deadlock with another).
+order waits for a slot; ranges ahead of it are asked for once the first range came as a 206, and take
+only slots free at that moment (a reader that waited for more while its own buffered ranges held slots
+could deadlock with another).
 
 A range cut short resumes from its next byte (`attempts` failures per range, the retry policy's
 delays). Anything but a 206 with exactly the `Content-Range` asked for (a 200 from a registry or a
@@ -93,6 +94,9 @@ class RangedReader:
         self._chunk = max(1, max_chunk_get_size)
         self.budget = budget
         self._stopped = False
+        #: The first range came as a 206: only then are the ranges after it asked for (a source that
+        #: ignores Range would otherwise start sending the whole blob on every connection).
+        self._served = False
 
     def chunks(self) -> Iterator[bytes]:
         """Yield the blob's bytes in order; `_NoRanges` when a range was not served as asked."""
@@ -116,7 +120,12 @@ class RangedReader:
                 while True:
                     # Ranges ahead of the head only take slots that are free now: a reader waiting for
                     # a slot while its own buffered ranges hold others could wait forever.
-                    while ranges and len(window) < self._concurrency and try_acquire(self.budget):
+                    while (
+                        self._served
+                        and ranges
+                        and len(window) < self._concurrency
+                        and try_acquire(self.budget)
+                    ):
                         launch()
                     item = head.get()
                     if item is _END:
@@ -157,6 +166,7 @@ class RangedReader:
             if self._stopped:
                 raise _Stopped()
             response = self._open(start + received, end)
+            self._served = True
             try:
                 for chunk in response.iter_raw():
                     if self._stopped:
