@@ -89,9 +89,12 @@ async def run_bounded(
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+    # Every failure is retrieved, the first raised: a second one left unretrieved would be logged
+    # ("Task exception was never retrieved") whenever the garbage collector gets to its task.
+    failures = [task.exception() for task in tasks if not task.cancelled()]
+    for failure in failures:
+        if failure is not None:
+            raise failure
     return [task.result() for task in tasks]
 
 
