@@ -8,7 +8,8 @@ cap is passed, after allocating about the cap, never the whole expansion. httpx'
 (used by `iter_bytes()`/`read()`) inflate each network chunk whole, which is what this replaces.
 
 `loads_json` turns JSON nested too deeply for the parser (a `RecursionError`) into
-`RegistryProtocolError`.
+`RegistryProtocolError`; `json_object` is the one reader of a JSON-object answer (invalid JSON or another
+kind of value is a `RegistryProtocolError` naming the request).
 """
 
 from __future__ import annotations
@@ -20,9 +21,17 @@ from typing import Any
 import httpx
 
 from .exceptions import RegistryProtocolError, ServiceRequestError
-from .protocol.http import parse_content_length
+from .protocol.http import parse_content_length, redact_url
 
-__all__ = ["BoundedDecoder", "aread_response", "loads_json", "read_response"]
+__all__ = [
+    "BoundedDecoder",
+    "aread_response",
+    "json_kind",
+    "json_object",
+    "loads_json",
+    "read_response",
+    "request_line",
+]
 
 #: Largest piece one decoding step may produce (zlib's `max_length`).
 _STEP = 64 * 1024
@@ -298,3 +307,39 @@ def loads_json(data: bytes | str, what: str) -> Any:
         return json.loads(data)
     except RecursionError:
         raise RegistryProtocolError(f"{what} failed: the registry sent JSON nested too deeply") from None
+
+
+def json_object(response: httpx.Response, action: str) -> dict[str, Any]:
+    """The JSON object of an already-read `response` body; `RegistryProtocolError` for anything else."""
+    try:
+        body = loads_json(response.content, action)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RegistryProtocolError(
+            f"{action} failed: the registry sent invalid JSON ({request_line(response)}): {exc}"
+        ) from exc
+    if not isinstance(body, dict):
+        raise RegistryProtocolError(
+            f"{action} failed: the registry sent JSON that is not an object ({request_line(response)}): "
+            f"got {json_kind(body)}"
+        )
+    return body
+
+
+def request_line(response: httpx.Response) -> str:
+    """`GET https://host/v2/...` of the request `response` answers (query and userinfo dropped)."""
+    return f"{response.request.method} {redact_url(str(response.request.url))}"
+
+
+def json_kind(value: object) -> str:
+    """The JSON type of a decoded value, for messages (the value itself may be large or hostile)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list" if all(isinstance(v, str) for v in value) else "a list with non-strings"
+    return "an object"

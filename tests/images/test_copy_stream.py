@@ -26,6 +26,7 @@ import pytest
 from containerregistry._sync import ContainerRegistryContentClient
 from containerregistry.aio import ContainerRegistryContentClient as AsyncContentClient
 from containerregistry.exceptions import DigestValidationError, ResourceNotFoundError
+from containerregistry.images._sync._copier import REGISTRY_CONNECTIONS
 from tests.images.support import BuiltImage, Ops, build_layout, run
 from tests.images.test_copy import assert_image_in_registry
 from tests.support.adapter import ClientKind
@@ -186,7 +187,12 @@ def test_memory_stays_flat_copying_a_large_blob(
     finally:
         tracemalloc.stop()
     assert result.bytes_copied > 2 * size
-    assert peak < 24 * MIB, f"peak {peak / MIB:.1f} MiB of Python allocations copying 2 x {size // MIB} MiB"
+    # Large blobs are read in 8 MiB ranges, which hold the copy's per-registry budget until relayed
+    # (tests/images/test_copy_ranges.py checks a smaller budget): below both layers, not one of them.
+    held = REGISTRY_CONNECTIONS * 8 * MIB
+    assert peak < held + 24 * MIB, (
+        f"peak {peak / MIB:.1f} MiB of Python allocations copying 2 x {size // MIB} MiB"
+    )
 
 
 def test_concurrent_copies_into_one_distribution_repository_all_land(

@@ -9,6 +9,7 @@ import queue
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -16,10 +17,24 @@ from typing import Any, TypeVar
 from .._blob_file import BlobFileWriter
 from ..protocol.digest import Hasher
 
-__all__ = ["FileSink", "Lock", "PipelinedHasher", "blocking", "read_ahead", "run_bounded", "speaks_tls"]
+__all__ = [
+    "Background",
+    "Channel",
+    "FileSink",
+    "Lock",
+    "PipelinedHasher",
+    "Semaphore",
+    "blocking",
+    "read_ahead",
+    "run_bounded",
+    "speaks_tls",
+    "try_acquire",
+]
 
 #: A mutual-exclusion lock: `threading.Lock` here, `asyncio.Lock` in the async twin (`with` / `async with`).
 Lock = threading.Lock
+#: A counting semaphore: `threading.Semaphore` here, `asyncio.Semaphore` in the async twin.
+Semaphore = threading.Semaphore
 
 T = TypeVar("T")
 
@@ -243,3 +258,46 @@ def read_ahead(chunks: Iterator[bytes], depth: int) -> Iterator[bytes]:
     finally:
         stop.set()
         reader.join(timeout=5)
+
+
+class Channel:
+    """An unbounded FIFO from producers to one consumer: `put` never waits, `get()` does.
+
+    Bounded by its user (`_ranged_reader` puts at most one range into each).
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def put(self, item: Any) -> None:
+        self._queue.put(item)
+
+    def get(self) -> Any:
+        return self._queue.get()
+
+
+class Background:
+    """Functions running beside the caller: daemon threads here, tasks in the async twin.
+
+    A thread cannot be cancelled: callers set a flag the functions check at every chunk, then call
+    `stop()`, which waits up to `grace` seconds for them (daemon threads do not keep the process alive).
+    """
+
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+
+    def start(self, func: Callable[[], None]) -> None:
+        thread = threading.Thread(target=func, name="containerregistry-range", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, grace: float = 5.0) -> None:
+        threads, self._threads = self._threads, []
+        deadline = time.monotonic() + grace
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def try_acquire(semaphore: threading.Semaphore) -> bool:
+    """Take a slot of `semaphore` if one is free now (never waits)."""
+    return semaphore.acquire(blocking=False)

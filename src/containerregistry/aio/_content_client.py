@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlsplit
@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from .._blob_source import AsyncBlobData, BlobSource
-from .._bounded import loads_json
+from .._bounded import json_kind, json_object, request_line
 from .._common import MAX_MANIFEST_SIZE, ProgressCallback, login_server_of
 from .._options import ClientOptions
 from ..auth import AsyncCredential
@@ -35,7 +35,7 @@ from ..exceptions import (
 )
 from ..protocol import media_types
 from ..protocol.digest import compute_digest, verify_digest
-from ..protocol.http import add_query, parse_link_next, redact_url
+from ..protocol.http import add_query, parse_link_next
 from ..protocol.manifests import encode_manifest, parse_manifest_or_none
 from ..protocol.models import OciDescriptor, OciImageIndex, OciImageManifest
 from ..protocol.reference import Digest, Reference, validate_digest, validate_repository, validate_tag
@@ -58,6 +58,8 @@ from ._ranged import (
     DEFAULT_MAX_SINGLE_GET_SIZE,
     check_concurrency,
 )
+from ._ranged_reader import RangedReader, read_in_order
+from ._shim import Semaphore
 from ._stream_source import StreamSource, open_upload
 
 __all__ = ["BlobStream", "ContainerRegistryContentClient"]
@@ -238,6 +240,27 @@ class ContainerRegistryContentClient:
             attempts=self._attempts,
             progress=progress,
         )
+
+    def _read_in_ranges(self, digest: str, size: int, budget: Semaphore) -> AsyncIterator[bytes] | None:
+        """The `size` bytes of a blob in order, read in ranges on up to `max_concurrency` connections, each
+        GET holding a slot of `budget` (copy_image's relay; `_ranged_reader`); not verified here (the
+        relay's `StreamSource` verifies). None when one request serves it (`max_single_get_size`) or the
+        client reads on one connection."""
+        if size <= self._max_single_get_size or self._max_concurrency < 2:
+            return None
+        parsed = Digest.parse(digest)
+        reader = RangedReader(
+            self._pipeline,
+            f"{self._base}/blobs/{parsed}",
+            size=size,
+            scope=(self._name.scope("pull"),),
+            action=f"download blob {parsed} from {self.login_server}/{self._repository}",
+            attempts=self._attempts,
+            max_concurrency=self._max_concurrency,
+            max_chunk_get_size=self._max_chunk_get_size,
+            budget=budget,
+        )
+        return read_in_order(reader, lambda: self.download_blob_streaming(digest))
 
     async def download_blob_content(
         self, digest: str, *, max_size: int | None = DEFAULT_MAX_BLOB_CONTENT_SIZE
@@ -473,12 +496,12 @@ class ContainerRegistryContentClient:
         async def fetch(token: str | None) -> tuple[list[str], str | None]:
             url = token or first
             response = await self._listing(url, action)
-            body = _json_object(response, action)
+            body = json_object(response, action)
             tags = body.get("tags") or []
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
                 raise RegistryProtocolError(
-                    f"{action} failed: the registry sent a malformed tag list ({_where(response)}): "
-                    f"'tags' must be a list of strings, got {_json_kind(tags)}"
+                    f"{action} failed: the registry sent a malformed tag list ({request_line(response)}): "
+                    f"'tags' must be a list of strings, got {json_kind(tags)}"
                 )
             return tags, self._next_link(response, url)
 
@@ -502,12 +525,12 @@ class ContainerRegistryContentClient:
                 if token is not None:
                     raise
                 return await self._referrers_from_tag(digest, artifact_type), None
-            index = _json_object(response, action)
+            index = json_object(response, action)
             try:
                 descriptors = OciImageIndex.from_dict(index).manifests
             except ValueError as exc:
                 raise RegistryProtocolError(
-                    f"{action} failed: malformed referrers index ({_where(response)}): {exc}"
+                    f"{action} failed: malformed referrers index ({request_line(response)}): {exc}"
                 ) from exc
             if artifact_type and "artifactType" not in response.headers.get("OCI-Filters-Applied", ""):
                 descriptors = [d for d in descriptors if d.artifact_type == artifact_type]
@@ -598,38 +621,3 @@ def _algorithm_of(digest: str) -> str:
         return validate_digest(digest).partition(":")[0]
     except InvalidReferenceError as exc:
         raise DigestValidationError(f"the registry sent a malformed Docker-Content-Digest: {exc}") from exc
-
-
-def _json_object(response: httpx.Response, action: str) -> dict[str, Any]:
-    try:
-        body = loads_json(response.content, action)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RegistryProtocolError(
-            f"{action} failed: the registry sent invalid JSON ({_where(response)}): {exc}"
-        ) from exc
-    if not isinstance(body, dict):
-        raise RegistryProtocolError(
-            f"{action} failed: the registry sent JSON that is not an object ({_where(response)}): "
-            f"got {_json_kind(body)}"
-        )
-    return body
-
-
-def _where(response: httpx.Response) -> str:
-    """`GET https://host/v2/...` of the request `response` answers (query and userinfo dropped)."""
-    return f"{response.request.method} {redact_url(str(response.request.url))}"
-
-
-def _json_kind(value: object) -> str:
-    """The JSON type of a decoded value, for messages (the value itself may be large or hostile)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list" if all(isinstance(v, str) for v in value) else "a list with non-strings"
-    return "an object"

@@ -19,10 +19,24 @@ from typing import Any, TypeVar
 from .._blob_file import BlobFileWriter
 from ..protocol.digest import Hasher
 
-__all__ = ["FileSink", "Lock", "PipelinedHasher", "blocking", "read_ahead", "run_bounded", "speaks_tls"]
+__all__ = [
+    "Background",
+    "Channel",
+    "FileSink",
+    "Lock",
+    "PipelinedHasher",
+    "Semaphore",
+    "blocking",
+    "read_ahead",
+    "run_bounded",
+    "speaks_tls",
+    "try_acquire",
+]
 
 #: A mutual-exclusion lock: `asyncio.Lock` here, `threading.Lock` in the sync twin (`async with` / `with`).
 Lock = asyncio.Lock
+#: A counting semaphore: `asyncio.Semaphore` here, `threading.Semaphore` in the sync twin.
+Semaphore = asyncio.Semaphore
 
 T = TypeVar("T")
 
@@ -80,9 +94,12 @@ async def run_bounded(
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+    # Every failure is retrieved, the first raised: a second one left unretrieved would be logged
+    # ("Task exception was never retrieved") whenever the garbage collector gets to its task.
+    failures = [task.exception() for task in tasks if not task.cancelled()]
+    for failure in failures:
+        if failure is not None:
+            raise failure
     return [task.result() for task in tasks]
 
 
@@ -269,3 +286,49 @@ async def read_ahead(chunks: AsyncIterator[bytes], depth: int) -> AsyncIterator[
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+class Channel:
+    """An unbounded FIFO from producers to one consumer: `put` never waits, `await get()` does.
+
+    Bounded by its user (`_ranged_reader` puts at most one range into each).
+    """
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def put(self, item: Any) -> None:
+        self._queue.put_nowait(item)
+
+    async def get(self) -> Any:
+        return await self._queue.get()
+
+
+class Background:
+    """Functions running beside the caller: tasks here, daemon threads in the sync twin.
+
+    `stop()` cancels them and waits for them to end. The sync twin cannot cancel a thread: its callers
+    set a flag the functions check at every chunk before calling `stop()`, which then waits up to
+    `grace` seconds for them.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, func: Callable[[], Awaitable[None]]) -> None:
+        self._tasks.append(asyncio.ensure_future(func()))
+
+    async def stop(self, grace: float = 5.0) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def try_acquire(semaphore: asyncio.Semaphore) -> bool:
+    """Take a slot of `semaphore` if one is free now (never waits, never jumps ahead of waiters)."""
+    if semaphore.locked():
+        return False
+    await semaphore.acquire()  # free: returns at once
+    return True

@@ -9,7 +9,9 @@ This is the async source; `containerregistry.images._sync._copier` is generated 
 2. Blobs: transfer them concurrently (at most `concurrency` at a time), each once: skipped when the
    target has it (HEAD), mounted when source and target are repositories of the same registry, else
    copied (registry to registry: streamed from source to target, never staged, digest checked as it
-   streams). If any blob fails, the others are stopped and NO manifest is written.
+   streams; a blob above the client's `max_single_get_size` read in ranges on several connections and
+   relayed in order, `aio/_ranged_reader.py`; at most `REGISTRY_CONNECTIONS` blob requests in flight
+   per registry). If any blob fails, the others are stopped and NO manifest is written.
 3. Manifests: children before their index, subjects before their referrers, the top one last,
    always with the exact bytes read from the source (except a platform-filtered index, which is new).
    For a layout target, `index.json` is written last, atomically.
@@ -22,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from ..._common import MAX_MANIFEST_SIZE
-from ...aio._shim import blocking, read_ahead, run_bounded
+from ...aio._shim import Semaphore, blocking, read_ahead, run_bounded
 from ...aio._stream_source import StreamSource
 from ...exceptions import DigestValidationError
 from ...protocol.digest import compute_digest
@@ -37,6 +39,15 @@ from ._stores import _LayoutStore, _Manifest, _references, _RegistryStore, _Stor
 
 #: A relayed blob's chunks read ahead of its upload (each up to the stream's chunk size, 1 MiB or less).
 _READ_AHEAD_CHUNKS = 8
+#: The copy's connection budget: blob requests to one registry at once, over all its workers: a large
+#: blob's ranges (each from its GET until its bytes went into the upload, so it bounds the bytes held too:
+#: 8 x 8 MiB at most), the one GET of a small blob, an upload. Without it, `concurrency` workers times
+#: 8 ranges each (the client's `max_concurrency`) could open 32 connections to one registry and hold
+#: 256 MiB. 8 connections of 25 MB/s fill benchmarks/wan.py's cloud link of 200 MB/s; budgets of 8, 12
+#: and 16 measured the same there (within noise), and 8 keeps the bytes held within 64 MiB. When source
+#: and target are one registry it is at least `concurrency + 1`, so workers holding their uploads leave a
+#: slot to read.
+REGISTRY_CONNECTIONS = 8
 
 ProgressHandler = Callable[[TransferProgress], Any]
 
@@ -74,6 +85,7 @@ class _Copier:
         self.copied = self.skipped = self.mounted = self.bytes_copied = 0
         self._lock = threading.Lock()  # the sync twin updates the counters from worker threads
         self.first_error: BaseException | None = None
+        self._budgets: dict[str, Semaphore] = {}  # per registry endpoint: REGISTRY_CONNECTIONS slots
 
     # -- plan ---------------------------------------------------------------------------------
 
@@ -240,13 +252,31 @@ class _Copier:
         # byte only once the whole blob hashes to `blob.digest`, so a wrong source never gets committed.
         # An interrupted upload resumes: the source is read again from its start up to the registry's
         # offset (hashed, not sent), then the upload goes on from there.
+        # A large blob is read in ranges on several connections, yielded in order (`aio/_ranged_reader`):
+        # one source connection is slower than the upload. Every GET and the upload hold a slot of their
+        # registry's connection budget while in flight.
+        reading, uploading = self._budget(source), self._budget(target)
+
         def reopen() -> AsyncIterator[bytes]:
+            ranged = source.client._read_in_ranges(blob.digest, blob.size, reading)
+            if ranged is not None:
+                return ranged  # the ranges are fetched ahead of the upload already
             # Read ahead of the upload: both connections move at once instead of taking turns.
-            return read_ahead(_read_blob(source, blob), _READ_AHEAD_CHUNKS)
+            return read_ahead(_read_blob(source, blob, reading), _READ_AHEAD_CHUNKS)
 
         relay = StreamSource(None, size=blob.size, digest=blob.digest, reopen=reopen)
-        result = await target.client.upload_blob(relay, progress=self.tracker.callback(blob))
+        async with uploading:
+            result = await target.client.upload_blob(relay, progress=self.tracker.callback(blob))
         _check_uploaded(result.digest, result.size, blob, str(source.location))
+
+    def _budget(self, store: _RegistryStore) -> Semaphore:
+        endpoint = store.client.endpoint
+        with self._lock:
+            if endpoint not in self._budgets:
+                shared = isinstance(self.source, _RegistryStore) and self.target.same_registry(self.source)
+                slots = max(REGISTRY_CONNECTIONS, self.concurrency + 1) if shared else REGISTRY_CONNECTIONS
+                self._budgets[endpoint] = Semaphore(slots)
+            return self._budgets[endpoint]
 
     # -- manifests ----------------------------------------------------------------------------
 
@@ -292,9 +322,10 @@ class _Copier:
         await self.target.write_manifests(self.manifests, self.order, top, tag)
 
 
-async def _read_blob(source: _RegistryStore, blob: OciDescriptor) -> AsyncIterator[bytes]:
-    """The blob's bytes from the source registry (a dropped connection resumes with `Range`)."""
-    async with source.client.download_blob_streaming(blob.digest) as stream:
+async def _read_blob(source: _RegistryStore, blob: OciDescriptor, budget: Semaphore) -> AsyncIterator[bytes]:
+    """The blob's bytes from the source registry on one connection, holding a slot of `budget` (a
+    dropped connection resumes with `Range`)."""
+    async with budget, source.client.download_blob_streaming(blob.digest) as stream:
         async for chunk in stream.iter_bytes():
             if chunk:
                 yield chunk
