@@ -150,8 +150,9 @@ async def mirror_repository(
             insecure, trusted_token_hosts: as for `copy_image`.
         client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse, as for
             `copy_image`: the side(s) on its registry, the listing, the digest checks and every tag's
-            copy go through its connection pool, token cache and credential, so the run fetches each
-            token once instead of once per tag copied. It stays open: closing it is the caller's business.
+            copy go through its connection pool, token cache and credential, so a loop of runs fetches
+            each token once (without it, one run opens one client per side and every tag's copy goes
+            through those). It stays open: closing it is the caller's business.
 
     Returns:
         A `MirrorResult`, one `MirrorItem` per selected tag (in natural tag order). Errors of single
