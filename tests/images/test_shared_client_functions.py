@@ -24,11 +24,12 @@ from tests.support.adapter import ClientKind
 
 USER, PASSWORD = "admin", "admin-password-0123"
 CREDENTIAL = BasicCredential(USER, PASSWORD)
+READER = BasicCredential("reader", "reader-password-0123")  # may pull, not push
 
 
 @pytest.fixture(scope="module")
 def token_registry() -> Iterator[RunningEmulator]:
-    with run_emulator(users=[f"{USER}:{PASSWORD}:admin"]) as registry:
+    with run_emulator(users=[f"{USER}:{PASSWORD}:admin", "reader:reader-password-0123:pull"]) as registry:
         yield registry
 
 
@@ -213,6 +214,32 @@ def test_a_mirror_run_fetches_its_tokens_once_not_once_per_tag(
     synced, report = _tokens_of(token_registry, client_kind, "sync_mirrors", config)
     assert [[i.action for i in r.items] for r in report.results] == [["copied"] * 2] * 2
     assert synced == four
+
+
+def test_a_mirror_run_keeps_each_sides_credential_on_one_registry(
+    tmp_path: Path, token_registry: RunningEmulator, client_kind: ClientKind
+) -> None:
+    """Both sides on one registry with different credentials: each side's pipeline is its own, so the
+    target is written with the target credential (a reader's fails, an admin's works), never the other's."""
+    server, flavour = token_registry.login_server, client_kind.flavour
+    build_layout(tmp_path / "l", layer_size=500)
+    _push(token_registry, tmp_path / "l", f"two-creds/{flavour}:v0")
+    source = f"{server}/two-creds/{flavour}"
+
+    def mirror(target: str, source_credential: Any, target_credential: Any) -> Any:
+        return run(
+            client_kind,
+            "mirror_repository",
+            source,
+            f"{server}/{target}/{flavour}",
+            source_credential=source_credential,
+            target_credential=target_credential,
+        )
+
+    refused = mirror("two-creds-refused", CREDENTIAL, READER)
+    assert [i.action for i in refused.items] == ["failed"]
+    copied = mirror("two-creds-copied", READER, CREDENTIAL)
+    assert [i.action for i in copied.items] == ["copied"], [i.error for i in copied.items]
 
 
 def test_prune_with_a_client_of_another_registry_uses_its_own_client(
