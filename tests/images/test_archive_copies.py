@@ -5,6 +5,8 @@ files, the emulator and Distribution."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 import json
 import secrets
 import tarfile
@@ -343,3 +345,53 @@ def test_a_link_planted_at_the_partial_name_is_refused(flavour: str, tmp_path: P
     with pytest.raises(UnsafePathError, match="symbolic link"):
         run(flavour, "copy_archive", f"docker-archive:{saved.path}", f"oci-archive:{tmp_path / 'out.tar'}")
     assert victim.read_bytes() == b"precious" and not (tmp_path / "out.tar").exists()
+
+
+def _nested_archive(tmp_path: Path, indexes: int) -> Path:
+    """An oci-archive whose image is `indexes` indexes, each the only entry of the one above, over one
+    image (so its manifest is `indexes` levels below the top)."""
+    blobs: dict[str, bytes] = {}
+
+    def blob(data: bytes) -> dict[str, Any]:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        blobs[digest] = data
+        return {"digest": digest, "size": len(data)}
+
+    config, layer = blob(b'{"architecture":"amd64","os":"linux"}'), blob(b"layer")
+    image = {
+        "schemaVersion": 2,
+        "mediaType": media_types.OCI_MANIFEST,
+        "config": {"mediaType": media_types.OCI_CONFIG, **config},
+        "layers": [{"mediaType": media_types.OCI_LAYER, **layer}],
+    }
+    entry = {"mediaType": media_types.OCI_MANIFEST, **blob(json.dumps(image).encode())}
+    for _ in range(indexes):
+        index = {"schemaVersion": 2, "mediaType": media_types.OCI_INDEX, "manifests": [entry]}
+        entry = {"mediaType": media_types.OCI_INDEX, **blob(json.dumps(index).encode())}
+    entry["annotations"] = {"org.opencontainers.image.ref.name": "deep"}
+    files = {
+        "oci-layout": b'{"imageLayoutVersion":"1.0.0"}',
+        "index.json": json.dumps({"schemaVersion": 2, "manifests": [entry]}).encode(),
+        **{"blobs/" + digest.replace(":", "/"): data for digest, data in blobs.items()},
+    }
+    path = tmp_path / f"nested-{indexes}.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_manifests_nested_deeper_than_the_copy_plan_allows_are_refused(flavour: str, tmp_path: Path) -> None:
+    """The archive copy plans as copy_image does (`plan_copy`, 8 levels): deeper is an ArchiveError and
+    nothing is written; 8 levels copy."""
+    deep = _nested_archive(tmp_path, 9)
+    with pytest.raises(ArchiveError, match="manifests nest deeper than 8 levels"):
+        run(flavour, "copy_archive", f"oci-archive:{deep}", f"oci-archive:{tmp_path / 'out.tar'}")
+    assert not (tmp_path / "out.tar").exists() and not (tmp_path / "out.tar.partial").exists()
+
+    result = run(
+        flavour, "copy_archive", f"oci-archive:{_nested_archive(tmp_path, 8)}", f"oci:{tmp_path / 'l'}"
+    )
+    assert (result.manifests, result.blobs_copied, result.tag) == (9, 2, "deep")

@@ -6,6 +6,7 @@ and measures the longest chain of them that ran one after another (a request's r
 the highest round of those that had finished when it was sent). One after another, as the copier read
 them before, that is 53 rounds (resolve, the children, then per manifest its referrers list, its
 signature and the signature's referrers list); a level at a time it is 6, for the same 68 requests.
+`pull_archive` reads through the same `read_plan` (before, its own loop read one after another too).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from containerregistry._sync import ContainerRegistryContentClient
 from containerregistry.transport import AiohttpTransport, Urllib3Transport
-from tests.images.support import OCI_INDEX, OCI_MANIFEST, Ops, build_layout
+from tests.images.support import OCI_INDEX, OCI_MANIFEST, Ops, build_layout, run
 
 _DELAY = 0.02
 _EMPTY = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
@@ -114,30 +116,21 @@ def _sign(client: ContainerRegistryContentClient, media_type: str, digest: str, 
     )
 
 
-def test_a_recursive_copy_reads_each_level_of_manifests_concurrently(
-    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str
-) -> None:
+def _signed_index(tmp_path: Path, registry: Any, ops: Ops, repo: str) -> str:
+    """A 16-platform index in `repo`, every manifest of it signed; its reference."""
     image = build_layout(
         tmp_path / "src", platforms=tuple(f"linux/arch{n}" for n in range(16)), layer_size=100
     )
-    ops.push(f"oci:{tmp_path / 'src'}", f"{registry_emulator.login_server}/{repo}:1.0")
-    with ContainerRegistryContentClient(registry_emulator.endpoint, repo) as client:
+    ops.push(f"oci:{tmp_path / 'src'}", f"{registry.login_server}/{repo}:1.0")
+    with ContainerRegistryContentClient(registry.endpoint, repo) as client:
         client.upload_blob(b"{}")
         _sign(client, OCI_INDEX, image.index_digest, len(image.index_bytes))
         for digest, content in image.manifest_bytes.items():
             _sign(client, OCI_MANIFEST, digest, len(content))
+    return f"{registry.login_server}/{repo}:1.0"
 
-    transport = _AsyncWaves() if ops.kind.is_async else _SyncWaves()
-    result = ops.pull(
-        f"{registry_emulator.login_server}/{repo}:1.0",
-        f"oci:{tmp_path / 'out'}:1.0",
-        include_referrers=True,
-        concurrency=32,  # a level fits in one round
-        transport=transport,
-    )
 
-    assert (result.manifests, result.referrers) == (34, 17)
-    count = transport.count
+def _check_rounds(count: _Rounds) -> None:
     # 34 manifests read, 34 referrers lists (those of the 17 signatures are empty).
     assert count.requests == 68
     # Resolve; the top's referrers; its 16 children and its signature; their 17 referrers lists; their
@@ -146,3 +139,29 @@ def test_a_recursive_copy_reads_each_level_of_manifests_concurrently(
     assert count.rounds <= 8, count.rounds
     assert count.peak > 1
     print(f"manifest reads: {count.requests} requests in {count.rounds} rounds, {count.peak} at once")
+
+
+@pytest.mark.parametrize("target", ["oci", "oci-archive"])
+def test_a_recursive_copy_reads_each_level_of_manifests_concurrently(
+    tmp_path: Path, registry_emulator: Any, ops: Ops, repo: str, target: str
+) -> None:
+    """copy_image into a layout and pull_archive into an oci-archive plan alike (`read_plan`)."""
+    source = _signed_index(tmp_path, registry_emulator, ops, repo)
+    transport = _AsyncWaves() if ops.kind.is_async else _SyncWaves()
+    # concurrency=32: a level fits in one round.
+    if target == "oci":
+        result = ops.pull(
+            source, f"oci:{tmp_path / 'out'}:1.0", include_referrers=True, concurrency=32, transport=transport
+        )
+    else:
+        result = run(
+            ops.kind,
+            "pull_archive",
+            source,
+            f"oci-archive:{tmp_path / 'out.tar'}",
+            include_referrers=True,
+            concurrency=32,
+            transport=transport,
+        )
+    assert (result.manifests, result.referrers) == (34, 17)
+    _check_rounds(transport.count)

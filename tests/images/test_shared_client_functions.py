@@ -18,17 +18,18 @@ import pytest
 
 from containerregistry import BasicCredential, ClientOptions, images
 from containerregistry.emulator import RunningEmulator, run_emulator
-from containerregistry.images import SyncConfig, SyncJob
+from containerregistry.images import SyncConfig, SyncJob, TagFilter
 from tests.images.support import build_layout, run
 from tests.support.adapter import ClientKind
 
 USER, PASSWORD = "admin", "admin-password-0123"
 CREDENTIAL = BasicCredential(USER, PASSWORD)
+READER = BasicCredential("reader", "reader-password-0123")  # may pull, not push
 
 
 @pytest.fixture(scope="module")
 def token_registry() -> Iterator[RunningEmulator]:
-    with run_emulator(users=[f"{USER}:{PASSWORD}:admin"]) as registry:
+    with run_emulator(users=[f"{USER}:{PASSWORD}:admin", "reader:reader-password-0123:pull"]) as registry:
         yield registry
 
 
@@ -167,6 +168,78 @@ def test_mirror_and_sync_with_a_shared_client(
         assert [(i.tag, i.action) for i in two.results[0].items] == [("v0", "up-to-date"), ("v1", "copied")]
         assert first >= 1 and second == 0
         assert shared.tags(dst) == ["v0", "v1"]
+
+
+def _tokens_of(
+    registry: RunningEmulator, kind: ClientKind, name: str, *args: Any, **kwargs: Any
+) -> tuple[int, Any]:
+    before = _tokens(registry)
+    result = run(kind, name, *args, credential=CREDENTIAL, **kwargs)
+    return _tokens(registry) - before, result
+
+
+def test_a_mirror_run_fetches_its_tokens_once_not_once_per_tag(
+    tmp_path: Path, token_registry: RunningEmulator, client_kind: ClientKind
+) -> None:
+    """Without `client=`, a mirror's own source and target clients serve every tag's copy: mirroring four
+    tags fetches the tokens that mirroring one fetches (the scopes are the same), not one set per tag."""
+    server, flavour = token_registry.login_server, client_kind.flavour
+    for i in range(4):
+        build_layout(tmp_path / f"l{i}", layer_size=500 + i)
+        _push(token_registry, tmp_path / f"l{i}", f"per-run-src/{flavour}:v{i}")
+    source = f"{server}/per-run-src/{flavour}"
+    one, single = _tokens_of(
+        token_registry,
+        client_kind,
+        "mirror_repository",
+        source,
+        f"{server}/per-run-one/{flavour}",
+        tags=["v0"],
+    )
+    four, every = _tokens_of(
+        token_registry, client_kind, "mirror_repository", source, f"{server}/per-run-four/{flavour}"
+    )
+    assert [i.action for i in single.items] == ["copied"]
+    assert [i.action for i in every.items] == ["copied"] * 4, [i.error for i in every.items]
+    assert one >= 2 and four == one  # before: 18 for four tags (three new clients per tag copied)
+
+    # sync_mirrors shares them across its jobs: two jobs of one source and target, the tags split
+    # between them, fetch what one mirror of all four tags fetched.
+    config = SyncConfig(
+        jobs=[
+            SyncJob(source=source, target=f"{server}/per-run-sync/{flavour}", tags=TagFilter(regex="v[01]")),
+            SyncJob(source=source, target=f"{server}/per-run-sync/{flavour}", tags=TagFilter(regex="v[23]")),
+        ]
+    )
+    synced, report = _tokens_of(token_registry, client_kind, "sync_mirrors", config)
+    assert [[i.action for i in r.items] for r in report.results] == [["copied"] * 2] * 2
+    assert synced == four
+
+
+def test_a_mirror_run_keeps_each_sides_credential_on_one_registry(
+    tmp_path: Path, token_registry: RunningEmulator, client_kind: ClientKind
+) -> None:
+    """Both sides on one registry with different credentials: each side's pipeline is its own, so the
+    target is written with the target credential (a reader's fails, an admin's works), never the other's."""
+    server, flavour = token_registry.login_server, client_kind.flavour
+    build_layout(tmp_path / "l", layer_size=500)
+    _push(token_registry, tmp_path / "l", f"two-creds/{flavour}:v0")
+    source = f"{server}/two-creds/{flavour}"
+
+    def mirror(target: str, source_credential: Any, target_credential: Any) -> Any:
+        return run(
+            client_kind,
+            "mirror_repository",
+            source,
+            f"{server}/{target}/{flavour}",
+            source_credential=source_credential,
+            target_credential=target_credential,
+        )
+
+    refused = mirror("two-creds-refused", CREDENTIAL, READER)
+    assert [i.action for i in refused.items] == ["failed"]
+    copied = mirror("two-creds-copied", READER, CREDENTIAL)
+    assert [i.action for i in copied.items] == ["copied"], [i.error for i in copied.items]
 
 
 def test_prune_with_a_client_of_another_registry_uses_its_own_client(

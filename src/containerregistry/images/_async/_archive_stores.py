@@ -1,6 +1,8 @@
 """The two ends of an archive copy: `_ArchiveSource` (an archive read as a store: its image, manifests,
-referrers and where each blob is in the tar), the plan of what to move (`_plan`), and the three sinks
-(`_RegistrySink`, `_LayoutSink`, `_ArchiveSink`: has a blob, put a blob, write the manifests).
+referrers and where each blob is in the tar), the plan of what to move (`_plan`: the copy engine's
+`read_plan` and `plan_copy`, its refusal an `ArchiveError`), and the three sinks (`_RegistrySink`,
+`_LayoutSink`, `_ArchiveSink`: has a blob, put a blob, write the manifests; the first two through the
+registry and layout stores' own `write_manifests`).
 
 This is the async source; `containerregistry.images._sync._archive_stores` is generated from it by
 scripts/unasync.py. The copy itself (which blobs move how, at what concurrency) is `_archives.py`.
@@ -11,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,10 +31,11 @@ from .._layout import OciLayout
 from .._models import (
     LayoutLocation,
 )
-from ._stores import _LayoutStore, _references, _RegistryStore
+from .._spool import ManifestSpool
+from ._plan_reads import read_plan
+from ._stores import _LayoutStore, _Manifest, _RegistryStore
 
 REF_NAME = "org.opencontainers.image.ref.name"
-_MAX_DEPTH = 4
 _CHUNK = 1024 * 1024
 
 
@@ -185,6 +187,9 @@ class _ArchiveSource:
                 found.append(entry)
         return found
 
+    async def close(self) -> None:
+        pass  # nothing held open: each read opens the file for itself
+
 
 def _layer_media_type(head: bytes) -> str:
     if head[:2] == b"\x1f\x8b":
@@ -200,20 +205,14 @@ _Source = _ArchiveSource | _RegistryStore | _LayoutStore
 # -- the plan -------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Planned:
-    descriptor: OciDescriptor
-    content: bytes
-    is_referrer: bool
-
-
 class _Plan:
-    """Every manifest to write (children before their index, subjects before their referrers) and blob."""
+    """Every manifest to write (children before their index, subjects before their referrers, in
+    `order`; their bytes wait in `spool`) and every distinct blob, in first-reference order."""
 
-    def __init__(self) -> None:
-        self.manifests: dict[str, _Planned] = {}
-        self.order: list[str] = []
-        self.blobs: dict[str, OciDescriptor] = {}
+    def __init__(self, manifests: dict[str, _Manifest], order: list[str], blobs: list[OciDescriptor]) -> None:
+        self.manifests = manifests
+        self.order = order
+        self.blobs = blobs
 
     @property
     def referrers(self) -> list[OciDescriptor]:
@@ -221,30 +220,28 @@ class _Plan:
 
 
 async def _plan(
-    source: _Source, top: OciDescriptor, content: bytes, include_referrers: bool, where: str
+    source: _Source,
+    top: OciDescriptor,
+    content: bytes,
+    spool: ManifestSpool,
+    include_referrers: bool,
+    concurrency: int,
+    where: str,
 ) -> _Plan:
-    plan = _Plan()
-
-    async def add(descriptor: OciDescriptor, body: bytes, depth: int, is_referrer: bool) -> None:
-        if descriptor.digest in plan.manifests:
-            return
-        if depth > _MAX_DEPTH:
-            raise ArchiveError(f"{where}: manifests nest deeper than {_MAX_DEPTH} levels")
-        blobs, children = _references(body, descriptor.media_type, f"manifest {descriptor.digest} of {where}")
-        plan.manifests[descriptor.digest] = _Planned(descriptor, body, is_referrer)
-        for blob in blobs:
-            plan.blobs.setdefault(blob.digest, blob)
-        for child in children:
-            if child.digest not in plan.manifests:
-                await add(child, await source.read_manifest(child), depth + 1, False)
-        plan.order.append(descriptor.digest)
-        if include_referrers:
-            for referrer in await source.referrers(descriptor.digest):
-                if referrer.digest not in plan.manifests:
-                    await add(referrer, await source.read_manifest(referrer), depth + 1, True)
-
-    await add(top, content, 0, False)
-    return plan
+    """The copy's plan (`read_plan`: a level at a time, each level's reads concurrent); manifests nested
+    deeper than `MAX_DEPTH` levels are refused with an `ArchiveError`."""
+    plan = await read_plan(
+        source, top, content, spool, include_referrers=include_referrers, concurrency=concurrency, where=where
+    )
+    if plan.refusal is not None:
+        raise ArchiveError(plan.refusal.message)
+    manifests = {
+        digest: _Manifest(
+            m.descriptor, spool, list(m.references.blobs), list(m.references.children), m.is_referrer
+        )
+        for digest, m in plan.manifests.items()
+    }
+    return _Plan(manifests, list(plan.order), list(plan.blobs))
 
 
 # -- targets --------------------------------------------------------------------------------------
@@ -264,19 +261,14 @@ class _RegistrySink:
         self.store = store
 
     async def has_blob(self, blob: OciDescriptor) -> bool:
-        return await self.store.client.blob_exists(blob.digest)
+        return await self.store.has_blob(blob)
 
     async def put_file(self, blob: OciDescriptor, file: BinaryIO, where: str) -> None:
         result = await self.store.client.upload_blob(file)
         _check(result.digest, result.size, blob, where)
 
     async def finish(self, plan: _Plan, top: OciDescriptor, tag: str | None) -> None:
-        client = self.store.client
-        for digest in plan.order:
-            if digest != top.digest:
-                planned = plan.manifests[digest]
-                await client.set_manifest(planned.content, media_type=planned.descriptor.media_type)
-        await client.set_manifest(plan.manifests[top.digest].content, tag=tag, media_type=top.media_type)
+        await self.store.write_manifests(plan.manifests, plan.order, plan.manifests[top.digest], tag)
 
     def abort(self) -> None:
         pass
@@ -287,9 +279,10 @@ class _LayoutSink:
         self.created = not Path(location.path).exists()  # layout I/O on the loop, as in _copy.py (issue 14)
         self.layout = OciLayout(location.path, create=True)
         self.layout.read_index()  # a malformed index.json is refused before anything is written
+        self.store = _LayoutStore(location, self.layout)
 
     async def has_blob(self, blob: OciDescriptor) -> bool:
-        return self.layout.has_blob(blob.digest, blob.size)
+        return await self.store.has_blob(blob)
 
     async def put_file(self, blob: OciDescriptor, file: BinaryIO, where: str) -> None:
         with self.layout.blob_writer(blob.digest, blob.size) as writer:
@@ -298,11 +291,8 @@ class _LayoutSink:
             writer.commit()
 
     async def finish(self, plan: _Plan, top: OciDescriptor, tag: str | None) -> None:
-        for digest in plan.order:
-            planned = plan.manifests[digest]
-            if not self.layout.has_blob(digest, planned.descriptor.size):
-                self.layout.write_blob(digest, planned.content)
-        self.layout.add_to_index([*((r, None) for r in plan.referrers), (top, tag)])
+        # The manifests as blobs, then index.json (the top one under `tag`, the referrers), atomically.
+        await self.store.write_manifests(plan.manifests, plan.order, plan.manifests[top.digest], tag)
 
     def abort(self) -> None:
         if self.created:

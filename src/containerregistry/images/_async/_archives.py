@@ -44,6 +44,7 @@ from .._models import (
     as_location,
     target_tag_for_registry,
 )
+from .._spool import ManifestSpool
 from ._archive_stores import (
     _ArchiveSink,
     _ArchiveSource,
@@ -80,7 +81,7 @@ class _Counts:
 async def _move_blobs(source: _Source, sink: _Sink, plan: _Plan, concurrency: int, counts: _Counts) -> None:
     where = str(source.location)
     needed: list[OciDescriptor] = []
-    for blob in plan.blobs.values():
+    for blob in plan.blobs:
         if await sink.has_blob(blob):
             counts.skipped += 1
         else:
@@ -156,7 +157,8 @@ async def copy_archive(
         include_referrers: also copy the referrers of every manifest (an oci-archive stores them as
             unnamed entries of its index.json, as a layout does); a docker-archive has no place for them.
         concurrency: blobs moved at once (a tar target reserves each blob's place and writes them as
-            they arrive). A compressed tar is read as one stream: its blobs move one at a time.
+            they arrive), and manifests read at once while planning (a level at a time, as
+            `copy_image` reads). A compressed tar is read as one stream: its blobs move one at a time.
         credential, transport, timeout, retry, verify, insecure, trusted_token_hosts: the registry
             side's client options (see `ContainerRegistryContentClient`).
         client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse: a registry
@@ -211,9 +213,11 @@ async def copy_archive(
     target_store = (
         _RegistryStore(dst, options.client(dst, credential)) if isinstance(dst, RegistryLocation) else None
     )
+    spool = ManifestSpool()  # the planned manifests' bytes, within a memory budget, until written
     try:
         return await _copy(
             source_store,
+            spool,
             src,
             dst,
             target_store,
@@ -224,13 +228,15 @@ async def copy_archive(
             credential,
         )
     finally:
-        for store in (source_store, target_store):
-            if isinstance(store, _RegistryStore):
-                await store.client.close()
+        spool.close()
+        await source_store.close()
+        if target_store is not None:
+            await target_store.close()
 
 
 async def _copy(
     source: _Source,
+    spool: ManifestSpool,
     src: ArchiveLocation | RegistryLocation | LayoutLocation,
     dst: ArchiveLocation | RegistryLocation | LayoutLocation,
     target_store: _RegistryStore | None,
@@ -253,7 +259,7 @@ async def _copy(
         raise ArchiveError(
             f"{src} is not an image manifest ({top.media_type}): a docker-archive holds images"
         )
-    plan = await _plan(source, top, content, include_referrers, str(src))
+    plan = await _plan(source, top, content, spool, include_referrers, concurrency, str(src))
     sink: _Sink
     if isinstance(dst, RegistryLocation):
         assert target_store is not None

@@ -1,8 +1,10 @@
 # This file is generated from containerregistry/images/_async/_archive_stores.py by scripts/unasync.py.
 # Do not edit it: edit the async source and run `python scripts/unasync.py`.
 """The two ends of an archive copy: `_ArchiveSource` (an archive read as a store: its image, manifests,
-referrers and where each blob is in the tar), the plan of what to move (`_plan`), and the three sinks
-(`_RegistrySink`, `_LayoutSink`, `_ArchiveSink`: has a blob, put a blob, write the manifests).
+referrers and where each blob is in the tar), the plan of what to move (`_plan`: the copy engine's
+`read_plan` and `plan_copy`, its refusal an `ArchiveError`), and the three sinks (`_RegistrySink`,
+`_LayoutSink`, `_ArchiveSink`: has a blob, put a blob, write the manifests; the first two through the
+registry and layout stores' own `write_manifests`).
 
 This is the async source; `containerregistry.images._sync._archive_stores` is generated from it by
 scripts/unasync.py. The copy itself (which blobs move how, at what concurrency) is `_archives.py`.
@@ -13,7 +15,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,10 +33,11 @@ from .._layout import OciLayout
 from .._models import (
     LayoutLocation,
 )
-from ._stores import _LayoutStore, _references, _RegistryStore
+from .._spool import ManifestSpool
+from ._plan_reads import read_plan
+from ._stores import _LayoutStore, _Manifest, _RegistryStore
 
 REF_NAME = "org.opencontainers.image.ref.name"
-_MAX_DEPTH = 4
 _CHUNK = 1024 * 1024
 
 
@@ -187,6 +189,9 @@ class _ArchiveSource:
                 found.append(entry)
         return found
 
+    def close(self) -> None:
+        pass  # nothing held open: each read opens the file for itself
+
 
 def _layer_media_type(head: bytes) -> str:
     if head[:2] == b"\x1f\x8b":
@@ -202,49 +207,43 @@ _Source = _ArchiveSource | _RegistryStore | _LayoutStore
 # -- the plan -------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Planned:
-    descriptor: OciDescriptor
-    content: bytes
-    is_referrer: bool
-
-
 class _Plan:
-    """Every manifest to write (children before their index, subjects before their referrers) and blob."""
+    """Every manifest to write (children before their index, subjects before their referrers, in
+    `order`; their bytes wait in `spool`) and every distinct blob, in first-reference order."""
 
-    def __init__(self) -> None:
-        self.manifests: dict[str, _Planned] = {}
-        self.order: list[str] = []
-        self.blobs: dict[str, OciDescriptor] = {}
+    def __init__(self, manifests: dict[str, _Manifest], order: list[str], blobs: list[OciDescriptor]) -> None:
+        self.manifests = manifests
+        self.order = order
+        self.blobs = blobs
 
     @property
     def referrers(self) -> list[OciDescriptor]:
         return [m.descriptor for m in self.manifests.values() if m.is_referrer]
 
 
-def _plan(source: _Source, top: OciDescriptor, content: bytes, include_referrers: bool, where: str) -> _Plan:
-    plan = _Plan()
-
-    def add(descriptor: OciDescriptor, body: bytes, depth: int, is_referrer: bool) -> None:
-        if descriptor.digest in plan.manifests:
-            return
-        if depth > _MAX_DEPTH:
-            raise ArchiveError(f"{where}: manifests nest deeper than {_MAX_DEPTH} levels")
-        blobs, children = _references(body, descriptor.media_type, f"manifest {descriptor.digest} of {where}")
-        plan.manifests[descriptor.digest] = _Planned(descriptor, body, is_referrer)
-        for blob in blobs:
-            plan.blobs.setdefault(blob.digest, blob)
-        for child in children:
-            if child.digest not in plan.manifests:
-                add(child, source.read_manifest(child), depth + 1, False)
-        plan.order.append(descriptor.digest)
-        if include_referrers:
-            for referrer in source.referrers(descriptor.digest):
-                if referrer.digest not in plan.manifests:
-                    add(referrer, source.read_manifest(referrer), depth + 1, True)
-
-    add(top, content, 0, False)
-    return plan
+def _plan(
+    source: _Source,
+    top: OciDescriptor,
+    content: bytes,
+    spool: ManifestSpool,
+    include_referrers: bool,
+    concurrency: int,
+    where: str,
+) -> _Plan:
+    """The copy's plan (`read_plan`: a level at a time, each level's reads concurrent); manifests nested
+    deeper than `MAX_DEPTH` levels are refused with an `ArchiveError`."""
+    plan = read_plan(
+        source, top, content, spool, include_referrers=include_referrers, concurrency=concurrency, where=where
+    )
+    if plan.refusal is not None:
+        raise ArchiveError(plan.refusal.message)
+    manifests = {
+        digest: _Manifest(
+            m.descriptor, spool, list(m.references.blobs), list(m.references.children), m.is_referrer
+        )
+        for digest, m in plan.manifests.items()
+    }
+    return _Plan(manifests, list(plan.order), list(plan.blobs))
 
 
 # -- targets --------------------------------------------------------------------------------------
@@ -264,19 +263,14 @@ class _RegistrySink:
         self.store = store
 
     def has_blob(self, blob: OciDescriptor) -> bool:
-        return self.store.client.blob_exists(blob.digest)
+        return self.store.has_blob(blob)
 
     def put_file(self, blob: OciDescriptor, file: BinaryIO, where: str) -> None:
         result = self.store.client.upload_blob(file)
         _check(result.digest, result.size, blob, where)
 
     def finish(self, plan: _Plan, top: OciDescriptor, tag: str | None) -> None:
-        client = self.store.client
-        for digest in plan.order:
-            if digest != top.digest:
-                planned = plan.manifests[digest]
-                client.set_manifest(planned.content, media_type=planned.descriptor.media_type)
-        client.set_manifest(plan.manifests[top.digest].content, tag=tag, media_type=top.media_type)
+        self.store.write_manifests(plan.manifests, plan.order, plan.manifests[top.digest], tag)
 
     def abort(self) -> None:
         pass
@@ -287,9 +281,10 @@ class _LayoutSink:
         self.created = not Path(location.path).exists()  # layout I/O on the loop, as in _copy.py (issue 14)
         self.layout = OciLayout(location.path, create=True)
         self.layout.read_index()  # a malformed index.json is refused before anything is written
+        self.store = _LayoutStore(location, self.layout)
 
     def has_blob(self, blob: OciDescriptor) -> bool:
-        return self.layout.has_blob(blob.digest, blob.size)
+        return self.store.has_blob(blob)
 
     def put_file(self, blob: OciDescriptor, file: BinaryIO, where: str) -> None:
         with self.layout.blob_writer(blob.digest, blob.size) as writer:
@@ -298,11 +293,8 @@ class _LayoutSink:
             writer.commit()
 
     def finish(self, plan: _Plan, top: OciDescriptor, tag: str | None) -> None:
-        for digest in plan.order:
-            planned = plan.manifests[digest]
-            if not self.layout.has_blob(digest, planned.descriptor.size):
-                self.layout.write_blob(digest, planned.content)
-        self.layout.add_to_index([*((r, None) for r in plan.referrers), (top, tag)])
+        # The manifests as blobs, then index.json (the top one under `tag`, the referrers), atomically.
+        self.store.write_manifests(plan.manifests, plan.order, plan.manifests[top.digest], tag)
 
     def abort(self) -> None:
         if self.created:

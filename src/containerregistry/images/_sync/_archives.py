@@ -46,6 +46,7 @@ from .._models import (
     as_location,
     target_tag_for_registry,
 )
+from .._spool import ManifestSpool
 from ._archive_stores import (
     _ArchiveSink,
     _ArchiveSource,
@@ -82,7 +83,7 @@ class _Counts:
 def _move_blobs(source: _Source, sink: _Sink, plan: _Plan, concurrency: int, counts: _Counts) -> None:
     where = str(source.location)
     needed: list[OciDescriptor] = []
-    for blob in plan.blobs.values():
+    for blob in plan.blobs:
         if sink.has_blob(blob):
             counts.skipped += 1
         else:
@@ -158,7 +159,8 @@ def copy_archive(
         include_referrers: also copy the referrers of every manifest (an oci-archive stores them as
             unnamed entries of its index.json, as a layout does); a docker-archive has no place for them.
         concurrency: blobs moved at once (a tar target reserves each blob's place and writes them as
-            they arrive). A compressed tar is read as one stream: its blobs move one at a time.
+            they arrive), and manifests read at once while planning (a level at a time, as
+            `copy_image` reads). A compressed tar is read as one stream: its blobs move one at a time.
         credential, transport, timeout, retry, verify, insecure, trusted_token_hosts: the registry
             side's client options (see `ContainerRegistryContentClient`).
         client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse: a registry
@@ -213,9 +215,11 @@ def copy_archive(
     target_store = (
         _RegistryStore(dst, options.client(dst, credential)) if isinstance(dst, RegistryLocation) else None
     )
+    spool = ManifestSpool()  # the planned manifests' bytes, within a memory budget, until written
     try:
         return _copy(
             source_store,
+            spool,
             src,
             dst,
             target_store,
@@ -226,13 +230,15 @@ def copy_archive(
             credential,
         )
     finally:
-        for store in (source_store, target_store):
-            if isinstance(store, _RegistryStore):
-                store.client.close()
+        spool.close()
+        source_store.close()
+        if target_store is not None:
+            target_store.close()
 
 
 def _copy(
     source: _Source,
+    spool: ManifestSpool,
     src: ArchiveLocation | RegistryLocation | LayoutLocation,
     dst: ArchiveLocation | RegistryLocation | LayoutLocation,
     target_store: _RegistryStore | None,
@@ -255,7 +261,7 @@ def _copy(
         raise ArchiveError(
             f"{src} is not an image manifest ({top.media_type}): a docker-archive holds images"
         )
-    plan = _plan(source, top, content, include_referrers, str(src))
+    plan = _plan(source, top, content, spool, include_referrers, concurrency, str(src))
     sink: _Sink
     if isinstance(dst, RegistryLocation):
         assert target_store is not None

@@ -362,15 +362,10 @@ def copy_image_noting(
     platforms: Sequence[str] | None,
     include_referrers: bool,
     concurrency: int,
-    transport: httpx.BaseTransport | None,
-    timeout: float | httpx.Timeout | None,
-    retry: RetryPolicy | None,
-    verify: bool | str,
-    insecure: bool,
-    trusted_token_hosts: Iterable[str] | None,
-    client: SharedClient | None,
+    options: _ClientOptions,
 ) -> CopyImageResult:
-    """`copy_image` for a mirror run: notes where blobs are in the target registry, mounts from there."""
+    """`copy_image` for a mirror run: notes where blobs are in the target registry, mounts from there,
+    and goes through the run's clients (`options`: its pipelines, so no copy fetches tokens anew)."""
     return _copy(
         source,
         target,
@@ -381,15 +376,7 @@ def copy_image_noting(
         include_referrers=include_referrers,
         concurrency=concurrency,
         progress=None,
-        options=_ClientOptions.of(
-            client,
-            transport=transport,
-            timeout=timeout,
-            retry=retry,
-            verify=verify,
-            insecure=insecure,
-            trusted_token_hosts=trusted_token_hosts,
-        ),
+        options=options,
         require="",
         sightings=sightings,
     )

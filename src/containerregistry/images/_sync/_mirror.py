@@ -9,12 +9,12 @@ digest read at the start (`repo@sha256:...`), by `copy_image`, which writes mani
 every blob arrived, so an interrupted run leaves no half-image, and a re-run resumes: finished tags
 are skipped by digest and blobs already there are skipped by HEAD. Tags are copied concurrently
 (`image_concurrency`), each with `concurrency` blobs at once. A failed tag is reported and the others
-go on.
+go on. A run (one mirror, or every job of a sync) opens one client pipeline per registry and credential
+(`_RunClients`) and every listing, check and tag copy goes through it, so it fetches each token once.
 """
 
 from __future__ import annotations
 
-import contextvars
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -40,12 +40,7 @@ from .._mirror import (
 from .._models import RegistryLocation, as_location
 from .._sightings import BlobSightings
 from ._copy import copy_image_noting
-from ._stores import SharedClient, _ClientOptions, _shared_pipeline
-
-#: The blob sightings of the `sync_mirrors` run in progress: its jobs mount from each other's targets.
-_RUN_SIGHTINGS: contextvars.ContextVar[BlobSightings | None] = contextvars.ContextVar(
-    "containerregistry_blob_sightings", default=None
-)
+from ._stores import SharedClient, _ClientOptions
 
 __all__ = ["mirror_repository", "sync_mirrors"]
 
@@ -94,6 +89,34 @@ def _referrer_digests(client: ContainerRegistryContentClient, digest: str) -> se
     return found
 
 
+class _RunClients:
+    """The registry clients of one run (a mirror, or all the jobs of a sync).
+
+    The first client asked for a registry and credential opens a pipeline (connection pool, token
+    cache) that every later client of that registry and credential shares, the tag copies' too
+    (`options`); the run closes them at its end. A `client=` of the caller serves its registry instead.
+    """
+
+    def __init__(self, options: _ClientOptions) -> None:
+        self.options = options
+        self._opened: list[ContainerRegistryContentClient] = []
+
+    def client(
+        self, location: RegistryLocation, credential: Credential | None
+    ) -> ContainerRegistryContentClient:
+        """A client of `location`'s repository on the run's pipeline (closing it leaves that open)."""
+        if self.options.pipeline_for(location, credential) is None:
+            opened = self.options.client(location, credential)
+            self._opened.append(opened)
+            self.options = self.options.with_pipeline(opened._pipeline, credential)
+        return self.options.client(location, credential)
+
+    def close(self) -> None:
+        opened, self._opened = self._opened, []
+        for client in opened:
+            client.close()
+
+
 def mirror_repository(
     source: str | RegistryLocation,
     target: str | RegistryLocation,
@@ -129,8 +152,9 @@ def mirror_repository(
             insecure, trusted_token_hosts: as for `copy_image`.
         client: an open `ContainerRegistryClient` or `ContainerRegistryContentClient` to reuse, as for
             `copy_image`: the side(s) on its registry, the listing, the digest checks and every tag's
-            copy go through its connection pool, token cache and credential, so the run fetches each
-            token once instead of once per tag copied. It stays open: closing it is the caller's business.
+            copy go through its connection pool, token cache and credential, so a loop of runs fetches
+            each token once (without it, one run opens one client per side and every tag's copy goes
+            through those). It stays open: closing it is the caller's business.
 
     Returns:
         A `MirrorResult`, one `MirrorItem` per selected tag (in natural tag order). Errors of single
@@ -138,24 +162,59 @@ def mirror_repository(
     """
     src = _repository(source, "source")
     dst = _repository(target, "target")
+    run = _RunClients(
+        _ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        )
+    )
+    try:
+        return _mirror(
+            src,
+            dst,
+            run,
+            BlobSightings(),
+            tags=tags,
+            source_credential=source_credential if source_credential is not None else credential,
+            target_credential=target_credential if target_credential is not None else credential,
+            platforms=platforms,
+            include_referrers=include_referrers,
+            concurrency=concurrency,
+            image_concurrency=image_concurrency,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    finally:
+        run.close()
+
+
+def _mirror(
+    src: RegistryLocation,
+    dst: RegistryLocation,
+    run: _RunClients,
+    sightings: BlobSightings,
+    *,
+    tags: TagFilter | Sequence[str] | None,
+    source_credential: Credential | None,
+    target_credential: Credential | None,
+    platforms: Sequence[str] | None,
+    include_referrers: bool,
+    concurrency: int,
+    image_concurrency: int,
+    dry_run: bool,
+    progress: MirrorProgress | None,
+) -> MirrorResult:
+    """`mirror_repository` through the run's clients, noting blobs in the run's `sightings`."""
     if image_concurrency < 1:
         raise ValueError("image_concurrency must be at least 1")
-    options: dict[str, Any] = {
-        "transport": transport,
-        "timeout": timeout,
-        "retry": retry,
-        "verify": verify,
-        "insecure": insecure,
-        "trusted_token_hosts": trusted_token_hosts,
-    }
-    src_credential = source_credential if source_credential is not None else credential
-    dst_credential = target_credential if target_credential is not None else credential
-    clients = _ClientOptions.of(client, **options)
-    sightings = _RUN_SIGHTINGS.get() or BlobSightings()
-    with (
-        clients.client(src, src_credential) as src_client,
-        clients.client(dst, dst_credential) as dst_client,
-    ):
+    src_credential, dst_credential = source_credential, target_credential
+    with run.client(src, src_credential) as src_client, run.client(dst, dst_credential) as dst_client:
+        clients = run.options  # both sides' pipelines: every tag's copy goes through them
         listed = [tag for tag in src_client.list_tags()]
         if tags is None or isinstance(tags, TagFilter):
             chosen = select_tags(listed, tags)
@@ -193,8 +252,7 @@ def mirror_repository(
                         platforms=platforms,
                         include_referrers=include_referrers,
                         concurrency=concurrency,
-                        client=client,
-                        **options,
+                        options=clients,
                     )
                     item = MirrorItem(
                         tag,
@@ -250,35 +308,42 @@ def sync_mirrors(
     Returns:
         A `SyncReport`; a job whose source cannot be listed has its `error` set, the others still run.
     """
-    _shared_pipeline(client)  # a client of the wrong type is refused before any job runs
+    run = _RunClients(  # a client of the wrong type is refused before any job runs
+        _ClientOptions.of(
+            client,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            insecure=insecure,
+            trusted_token_hosts=trusted_token_hosts,
+        )
+    )
     jobs = config.jobs
     if shard is not None:
         jobs = [job for job in jobs if in_shard(job, *shard)]
     results = []
     # One run's jobs share what they saw: a blob uploaded for one target repository is mounted into
-    # the next repository of that registry that needs it, not uploaded again.
-    reset = _RUN_SIGHTINGS.set(BlobSightings())
+    # the next repository of that registry that needs it, not uploaded again. They share the run's
+    # clients too: jobs on one registry fetch each token once.
+    sightings = BlobSightings()
     try:
         for job in jobs:
             try:
-                result = mirror_repository(
-                    job.source,
-                    job.target,
+                result = _mirror(
+                    _repository(job.source, "source"),
+                    _repository(job.target, "target"),
+                    run,
+                    sightings,
                     tags=job.tags,
-                    credential=credential,
+                    source_credential=credential,
+                    target_credential=credential,
                     platforms=job.platforms,
                     include_referrers=job.referrers,
                     concurrency=config.concurrency,
                     image_concurrency=config.image_concurrency,
                     dry_run=dry_run,
                     progress=progress,
-                    transport=transport,
-                    timeout=timeout,
-                    retry=retry,
-                    verify=verify,
-                    insecure=insecure,
-                    trusted_token_hosts=trusted_token_hosts,
-                    client=client,
                 )
             except (RegistryError, OSError, ValueError) as exc:
                 _LOGGER.debug("sync %s -> %s failed", job.source, job.target, exc_info=True)
@@ -287,7 +352,7 @@ def sync_mirrors(
                 )
             results.append(result)
     finally:
-        _RUN_SIGHTINGS.reset(reset)
+        run.close()
     return SyncReport(
         results=results,
         dry_run=dry_run,

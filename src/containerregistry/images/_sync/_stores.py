@@ -313,16 +313,28 @@ def _shared_pipeline(client: SharedClient | None) -> Pipeline | None:
 
 
 @dataclass(frozen=True)
+class _RunPipeline:
+    """A pipeline a run opened (a mirror, a sync) for one registry and credential, kept for all its copies."""
+
+    pipeline: Pipeline
+    credential: Credential | None
+
+
+@dataclass(frozen=True)
 class _ClientOptions:
     """Where the image functions get their registry clients.
 
     A `client` the caller passed serves the locations on its own registry: its connection pool and
     token cache are shared (and it stays the caller's to close), so a loop of copies pays one token
-    fetch per scope, not one per copy. Other registries get new clients built from `options`.
+    fetch per scope, not one per copy. A run of many copies (`mirror_repository`, `sync_mirrors`) adds
+    the pipelines it opened itself (`with_pipeline`: one per registry and credential), which serve the
+    locations of their registry asked for with their credential. Other registries get new clients
+    built from `options`.
     """
 
     options: ClientOptions
     shared: Pipeline | None = None
+    run: tuple[_RunPipeline, ...] = ()
 
     @classmethod
     def of(
@@ -347,20 +359,27 @@ class _ClientOptions:
         )
         return cls(options, _shared_pipeline(client))
 
-    def pipeline_for(self, location: RegistryLocation) -> Pipeline | None:
-        """The shared client's pipeline when `location` is on its registry (same `host[:port]`)."""
+    def with_pipeline(self, pipeline: Pipeline, credential: Credential | None) -> _ClientOptions:
+        """These options, with `pipeline` serving its registry's locations asked for with `credential`."""
+        return dataclasses.replace(self, run=(*self.run, _RunPipeline(pipeline, credential)))
+
+    def pipeline_for(self, location: RegistryLocation, credential: Credential | None) -> Pipeline | None:
+        """The pipeline that serves `location` (same `host[:port]`): the shared client's (whatever
+        `credential`), else one the run opened with `credential`; None when a new client is needed."""
         # Both sides as the clients name a registry (`docker.io` is `registry-1.docker.io`).
-        if self.shared is not None and login_server_of(self.shared.endpoint) == login_server_of(
-            registry_endpoint(location.registry)
-        ):
+        server = login_server_of(registry_endpoint(location.registry))
+        if self.shared is not None and login_server_of(self.shared.endpoint) == server:
             return self.shared
+        for entry in self.run:
+            if entry.credential is credential and login_server_of(entry.pipeline.endpoint) == server:
+                return entry.pipeline
         return None
 
     def client(
         self, location: RegistryLocation, credential: Credential | None
     ) -> ContainerRegistryContentClient:
         """A content client of `location`'s repository; closing it leaves a shared pipeline open."""
-        shared = self.pipeline_for(location)
+        shared = self.pipeline_for(location, credential)
         if shared is not None:
             return ContainerRegistryContentClient(shared.endpoint, location.repository, _pipeline=shared)
         return ContainerRegistryContentClient(
@@ -373,7 +392,7 @@ class _ClientOptions:
         self, location: RegistryLocation, credential: Credential | None
     ) -> ContainerRegistryClient:
         """A registry client of `location`'s registry; closing it leaves a shared pipeline open."""
-        shared = self.pipeline_for(location)
+        shared = self.pipeline_for(location, credential)
         if shared is not None:
             return ContainerRegistryClient(shared.endpoint, _pipeline=shared)
         return ContainerRegistryClient(
