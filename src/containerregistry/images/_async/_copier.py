@@ -30,12 +30,13 @@ from ...exceptions import DigestValidationError
 from ...protocol.digest import compute_digest
 from ...protocol.models import OciDescriptor
 from .._convert import to_oci_manifest
-from .._copy_plan import MAX_DEPTH, References, check_config_platform, choose_platforms, plan_copy
+from .._copy_plan import check_config_platform, choose_platforms
 from .._layout import ImageLayoutError
 from .._models import ProgressTracker, TransferAborted, TransferProgress, parse_platforms
 from .._sightings import BlobSightings
 from .._spool import ManifestSpool
-from ._stores import _LayoutStore, _Manifest, _references, _RegistryStore, _Store
+from ._plan_reads import read_plan
+from ._stores import _LayoutStore, _Manifest, _RegistryStore, _Store
 
 #: A relayed blob's chunks read ahead of its upload (each up to the stream's chunk size, 1 MiB or less).
 _READ_AHEAD_CHUNKS = 8
@@ -110,25 +111,15 @@ class _Copier:
                 if refusal is not None:
                     raise refusal.error()
             descriptor, content, filtered = choice.descriptor, choice.content, choice.filtered
-        read = {descriptor.digest: self._parse(descriptor, content)}
-        referrers: dict[str, list[OciDescriptor]] = {}
-        level = [descriptor]
-        for depth in range(MAX_DEPTH + 1):
-            if self.include_referrers:
-                lists = await run_bounded([self._lister(d.digest) for d in level], self.concurrency)
-                referrers.update(zip([d.digest for d in level], lists, strict=True))
-            named: dict[str, OciDescriptor] = {}
-            for manifest in level:
-                for child in (*read[manifest.digest].children, *referrers.get(manifest.digest, ())):
-                    if child.digest not in read:
-                        named.setdefault(child.digest, child)
-            if not named or depth == MAX_DEPTH:
-                break  # one level deeper would be refused: the plan says so without reading it
-            # Each reader parses its manifest and spools the bytes: what comes back is only descriptors.
-            fetched = await run_bounded([self._reader(d) for d in named.values()], self.concurrency)
-            read.update(zip(named, fetched, strict=True))
-            level = list(named.values())
-        plan = plan_copy(descriptor, read, referrers, include_referrers=self.include_referrers, where=where)
+        plan = await read_plan(
+            source,
+            descriptor,
+            content,
+            self.spool,
+            include_referrers=self.include_referrers,
+            concurrency=self.concurrency,
+            where=where,
+        )
         plan.check()
         for digest, planned in plan.manifests.items():
             refs = planned.references
@@ -143,25 +134,6 @@ class _Copier:
         if blob.size > MAX_MANIFEST_SIZE:
             return b""
         return await self.source.read_small_blob(blob)
-
-    def _parse(self, descriptor: OciDescriptor, content: bytes) -> References:
-        """What a manifest references; its bytes go to the spool (so only a few are in memory at once)."""
-        where = f"manifest {descriptor.digest} of {self.source.location}"
-        blobs, children = _references(content, descriptor.media_type, where)
-        self.spool.put(descriptor.digest, content)
-        return References(tuple(blobs), tuple(children))
-
-    def _reader(self, descriptor: OciDescriptor) -> Callable[[], Any]:
-        async def read() -> References:
-            return self._parse(descriptor, await self.source.read_manifest(descriptor))
-
-        return read
-
-    def _lister(self, digest: str) -> Callable[[], Any]:
-        async def list_referrers() -> list[OciDescriptor]:
-            return await self.source.referrers(digest)
-
-        return list_referrers
 
     # -- blobs --------------------------------------------------------------------------------
 
