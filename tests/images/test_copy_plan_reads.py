@@ -135,8 +135,10 @@ def _check_rounds(count: _Rounds) -> None:
     assert count.requests == 68
     # Resolve; the top's referrers; its 16 children and its signature; their 17 referrers lists; their
     # 16 signatures; those signatures' referrers lists.
-    # (Up to 2 more on a loaded machine, should a level's requests not all be sent within 20 ms.)
-    assert count.rounds <= 8, count.rounds
+    # That is 6; on a loaded machine a level's requests are not always all sent within 20 ms, which adds
+    # rounds (7-10 seen at load average 4), so the bound is far from both 6 and the 53 of reading one
+    # manifest after another.
+    assert count.rounds <= 16, count.rounds
     assert count.peak > 1
     print(f"manifest reads: {count.requests} requests in {count.rounds} rounds, {count.peak} at once")
 
