@@ -1,4 +1,4 @@
-"""Helpers shared by the sync and async clients (no I/O)."""
+"""Small helpers the clients, auth, the image functions and the CLI share: endpoints, timeouts, limits (no I/O)."""
 
 from __future__ import annotations
 

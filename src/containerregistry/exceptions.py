@@ -5,6 +5,7 @@ Hierarchy::
     RegistryError
     ├── HttpResponseError               the registry answered, and said no
     │   ├── ClientAuthenticationError   401
+    │   │   └── UntrustedTokenServerError   a token server the credential may not go to
     │   ├── PermissionDeniedError       403
     │   ├── ResourceNotFoundError       404
     │   ├── OperationNotAllowedError    405 (a locked image, deletes disabled)

@@ -1,4 +1,8 @@
-"""`creg push|pull|copy|referrers`: whole images and indexes between registries and OCI layouts."""
+"""`creg push|pull|copy|referrers|prune`: whole images and indexes between registries, OCI layouts and archives.
+
+Archive sides go to `_archive.py`, `copy --all-tags` to `_sync.py` and `referrers --tree` to `_artifact.py`;
+`prune` deletes a repository's manifests beyond the newest `--keep` through `containerregistry.images.prune`.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The copy plan: which manifests a whole-image copy writes, in which order, and which blobs it moves.
 
-Pure (no I/O). The engine (`_async/_copier.py` and its generated sync twin) does the reading: the top
-manifest, then level by level (concurrently within a level) the manifests it references and, with
+Pure (no I/O). `read_plan` (`_async/_plan_reads.py` and its generated sync twin, for the copy engine and
+the archive copies alike) does the reading: the top manifest, then level by level (concurrently within a level) the manifests it references and, with
 `include_referrers`, the referrer lists of each one and the referrers they name, down to `MAX_DEPTH`
 levels. It hands what it read to `plan_copy` as plain tables (digest -> `References`, digest -> referrer
 list) and gets back a frozen `CopyPlan`:

@@ -2,10 +2,12 @@
 
 This is the async source; `containerregistry.images._sync._copier` is generated from it by scripts/unasync.py.
 
-1. Plan: read the top manifest, then every manifest it references (index children, recursively, and
-   referrers when asked), a level at a time with each level's reads concurrent, verifying each one's
-   digest; the pure `plan_copy` (`images/_copy_plan.py`) turns what was read into the distinct blobs
-   and the manifest write order, or refuses. The source and target are `_Store`s (`_stores.py`).
+1. Plan: the platform filter first (`choose_platforms`, and a single image's config checked), then
+   `read_plan` (`_plan_reads.py`) reads every manifest the top one references (index children,
+   recursively, and referrers when asked), a level at a time with each level's reads concurrent,
+   verifying each one's digest; the pure `plan_copy` (`images/_copy_plan.py`) turns what was read into
+   the distinct blobs and the manifest write order, or refuses. The source and target are `_Store`s
+   (`_stores.py`).
 2. Blobs: transfer them concurrently (at most `concurrency` at a time), each once: skipped when the
    target has it (HEAD), mounted when source and target are repositories of the same registry, else
    copied (registry to registry: streamed from source to target, never staged, digest checked as it
