@@ -10,7 +10,8 @@ with that tree first on `sys.path`, alternating trees round by round, so both se
 Reported per case and tree: the median over the rounds of the loop thread's CPU seconds, p99 and max lag
 of a 1 ms ticker (`loop_lag.measure`), with the idle floor of the same run. `--strace` runs one more round
 of each under `strace -f -ff` and counts the syscalls of the loop's thread (the child's main thread) by
-name: a count does not depend on the load.
+name, between two markers around the case (imports and start-up are left out): a count does not depend
+on the load.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ sys.path.insert(0, str(HERE))
 import wan  # type: ignore[import-not-found]  # noqa: E402
 
 _CHILD = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 sys.path.insert(0, {here!r})
 from loop_lag import measure
 import containerregistry
@@ -49,7 +50,13 @@ async def download():
 async def pull():
     await pull_image({image!r}, "oci:" + {layout!r} + ":v1")
 
-print(json.dumps(asyncio.run(measure({case}))))
+async def marked():
+    # Markers for the syscall count: only what happens between them is the case's.
+    os.path.exists("/creg-lag-mark-begin")
+    await {case}()
+    os.path.exists("/creg-lag-mark-end")
+
+print(json.dumps(asyncio.run(measure(marked))))
 """
 
 _GROUPS = {
@@ -84,9 +91,13 @@ def loop_thread_syscalls(prefix: Path) -> Counter[str]:
     (strace writes one file per thread; the first is the child, whose main thread runs the loop)."""
     files = sorted(prefix.parent.glob(prefix.name + ".*"), key=lambda p: int(p.suffix[1:]))
     counts: Counter[str] = Counter()
+    inside = False
     for line in files[0].read_text(errors="replace").splitlines():
+        if "/creg-lag-mark-" in line:
+            inside = "mark-begin" in line
+            continue
         name = line.split("(", 1)[0].strip()
-        if name and not name.startswith(("+++", "---", "<...")):
+        if inside and name and not name.startswith(("+++", "---", "<...")):
             counts[name] += 1
     for path in files:
         path.unlink()
