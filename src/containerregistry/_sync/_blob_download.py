@@ -9,8 +9,10 @@ does with each kind of destination:
   is fsynced and renamed into place only after the digest matched, and removed on any failure;
 - a regular file open for reading and writing: `RangedDownload` (`_ranged.py`) writes the blob in place
   from the file's position, on several connections when it is large;
-- any other binary file object: chunk by chunk from one `BlobStream`, each write off the event loop
-  (a pipe or a slow disk cannot stall it) except for in-memory files.
+- any other binary file object: from one `BlobStream`, the received chunks written in batches of about
+  `_WRITE_BATCH` bytes, each batch off the event loop (a pipe or a slow disk cannot stall it, and the
+  async transport's chunks, as small as one socket read, cost one hand-off per batch), except for
+  in-memory files, written chunk by chunk in place.
 
 The fsync, the rename and the removal run on a worker thread (`_shim.blocking`); the sync twin
 (`_sync/_blob_download.py`, generated) calls them in place.
@@ -32,6 +34,9 @@ from ._ranged import RangedDownload, positional_fd, remove_file
 from ._shim import blocking
 
 __all__ = ["BlobDownload"]
+
+#: Bytes gathered (as a list of chunks, not joined) before one write call off the loop.
+_WRITE_BATCH = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -103,11 +108,24 @@ class BlobDownload:
             attempts=self.attempts,
             progress=self.progress,
         )
+        batch: list[bytes] = []
+        batched = 0
         with stream:
             for chunk in stream.iter_bytes():
+                size += len(chunk)
                 if in_memory:
                     file.write(chunk)
-                else:
-                    blocking(file.write, chunk)
-                size += len(chunk)
+                    continue
+                batch.append(chunk)
+                batched += len(chunk)
+                if batched >= _WRITE_BATCH:
+                    blocking(_write_all, file, batch)
+                    batch, batched = [], 0
+            if batch:
+                blocking(_write_all, file, batch)
         return size
+
+
+def _write_all(file: BinaryIO, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        file.write(chunk)

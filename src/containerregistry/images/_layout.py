@@ -7,7 +7,9 @@ Safety rules, because a layout (or the registry we pull into one) may be hostile
 - Nothing is written through a symlink: when a layout is opened for writing, `oci-layout`,
   `index.json`, `blobs/` and `blobs/<alg>/` must not be symlinks (nor a blob file when it is checked or
   written), so a layout planted with links to elsewhere is refused (`ImageLayoutError`) before anything
-  is created or changed outside it. Directories are created one level at a time and re-checked.
+  is created or changed outside it. Directories are created one level at a time and re-checked; a
+  blob directory found safe is remembered by its `OciLayout` (a pull writes dozens of blobs into it:
+  each then costs one lstat of its own path, not a dozen of the path's every component).
 - Blobs are written to a partial file of their own in their final directory (`_files.open_partial`:
   exclusive, never through a link), verified against their digest and size, fsynced and renamed;
   `index.json` is written the same way (`_files.write_atomic`), and callers write it last, after every
@@ -133,6 +135,8 @@ class OciLayout:
 
     def __init__(self, root: str | os.PathLike[str], *, create: bool = False) -> None:
         self.root = Path(root)
+        #: Blob directories `blob_writer` created or checked (not links, inside the layout).
+        self._safe_dirs: set[Path] = set()
         marker = self.root / _LAYOUT_FILE
         if create:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -159,10 +163,15 @@ class OciLayout:
 
     def _refuse_link(self, path: Path, *, directory: bool = False) -> bool:
         """Raise when `path` is a symlink (or, for a directory, not a directory); True when it exists."""
+        return self._checked_stat(path, directory=directory) is not None
+
+    def _checked_stat(self, path: Path, *, directory: bool = False) -> os.stat_result | None:
+        """`_refuse_link`, giving the lstat result (None: no such path)."""
         try:
-            mode = os.lstat(path).st_mode
+            info = os.lstat(path)
         except FileNotFoundError:
-            return False
+            return None
+        mode = info.st_mode
         if stat.S_ISLNK(mode):
             raise ImageLayoutError(
                 f"oci:{self.root}: {path} is a symbolic link; refusing to write through it "
@@ -172,7 +181,7 @@ class OciLayout:
             raise ImageLayoutError(f"oci:{self.root}: {path} is not a directory")
         if not directory and not stat.S_ISREG(mode):
             raise ImageLayoutError(f"oci:{self.root}: {path} is not a regular file")
-        return True
+        return info
 
     def _check_writable(self) -> None:
         """Refuse a layout whose fixed paths are symlinks (see the module docstring)."""
@@ -214,10 +223,10 @@ class OciLayout:
             ImageLayoutError: the blob file is a symlink or not a regular file (a layout being written
                 must not hold links to content elsewhere).
         """
-        path = self.blob_path(digest)
-        if not self._refuse_link(path):
+        info = self._checked_stat(self.blob_path(digest))
+        if info is None:
             return False
-        return size is None or path.lstat().st_size == size
+        return size is None or info.st_size == size
 
     def open_blob(self, digest: str) -> BinaryIO:
         """Open a blob for reading (the caller verifies what it reads).
@@ -256,15 +265,17 @@ class OciLayout:
         """Start writing a blob; use as a context manager and call `commit()` when all bytes are in."""
         final = self.blob_path(digest)
         directory = final.parent
-        self._make_dir(directory.parent)
-        self._make_dir(directory)
+        if directory not in self._safe_dirs:
+            self._make_dir(directory.parent)
+            self._make_dir(directory)
+            root = self.root.resolve()
+            resolved = directory.resolve()
+            if resolved != root and root not in resolved.parents:
+                raise ImageLayoutError(
+                    f"oci:{self.root}: {directory} resolves outside the layout; refusing to write"
+                )
+            self._safe_dirs.add(directory)
         self._refuse_link(final)
-        root = self.root.resolve()
-        resolved = directory.resolve()
-        if resolved != root and root not in resolved.parents:
-            raise ImageLayoutError(
-                f"oci:{self.root}: {directory} resolves outside the layout; refusing to write"
-            )
         return LayoutBlobWriter(directory, final, digest, size)
 
     def write_blob(self, digest: str, content: bytes) -> None:

@@ -118,11 +118,11 @@ async def _copy_stores(
     convert_to_oci: bool,
     sightings: BlobSightings | None,
 ) -> CopyImageResult:
-    source_store = _open_store(
+    source_store = await _open_store(
         src, source_credential if source_credential is not None else credential, options, create=False
     )
     try:
-        target_store = _open_store(
+        target_store = await _open_store(
             dst, target_credential if target_credential is not None else credential, options, create=True
         )
     except BaseException:

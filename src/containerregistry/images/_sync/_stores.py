@@ -30,6 +30,7 @@ from ..._options import ClientOptions
 from ..._sync._content_client import ContainerRegistryContentClient
 from ..._sync._pipeline import Pipeline
 from ..._sync._registry_client import ContainerRegistryClient
+from ..._sync._shim import blocking
 from ...auth import Credential
 from ...exceptions import DigestValidationError, HttpResponseError, ServiceRequestError
 from ...protocol import media_types
@@ -197,21 +198,33 @@ class _LayoutStore:
     def same_registry(self, other: _Store) -> bool:
         return False
 
+    # Every call into the layout is file I/O (lstat, open, read, fsync, rename): it runs off the event
+    # loop (`blocking`; the sync twin calls it in place), one hand-off per store operation.
+
     def resolve(self) -> tuple[OciDescriptor, bytes, str | None]:
-        descriptor = self.layout.resolve(self.location.tag)
-        content = self.layout.read_blob(descriptor.digest, size=descriptor.size)
+        descriptor, content = blocking(self._resolve)
         tag = self.location.tag
         if tag is None and descriptor.annotations is not None:
             tag = descriptor.annotations.get(REF_NAME)
         return descriptor, content, tag
 
+    def _resolve(self) -> tuple[OciDescriptor, bytes]:
+        descriptor = self.layout.resolve(self.location.tag)
+        return descriptor, self.layout.read_blob(descriptor.digest, size=descriptor.size)
+
     def read_manifest(self, descriptor: OciDescriptor) -> bytes:
-        return self.layout.read_blob(descriptor.digest, size=descriptor.size)
+        return blocking(self._read_blob, descriptor)
 
     def read_small_blob(self, blob: OciDescriptor) -> bytes:
+        return blocking(self._read_blob, blob)
+
+    def _read_blob(self, blob: OciDescriptor) -> bytes:
         return self.layout.read_blob(blob.digest, size=blob.size)
 
     def referrers(self, digest: str) -> list[OciDescriptor]:
+        return blocking(self._referrers, digest)
+
+    def _referrers(self, digest: str) -> list[OciDescriptor]:
         # A layout has no referrers API: referrers are the index.json entries whose subject is `digest`.
         found = []
         for entry in self.layout.read_index().manifests:
@@ -228,7 +241,7 @@ class _LayoutStore:
         return found
 
     def has_blob(self, blob: OciDescriptor) -> bool:
-        return self.layout.has_blob(blob.digest, blob.size)
+        return blocking(self.layout.has_blob, blob.digest, blob.size)
 
     def mount_blob(self, blob: OciDescriptor, source: _Store) -> bool:
         return False  # a layout has no repositories to mount from
@@ -243,15 +256,22 @@ class _LayoutStore:
         self, manifests: Mapping[str, _Manifest], order: Sequence[str], top: _Manifest, tag: str | None
     ) -> None:
         # The manifests are blobs of the layout; index.json names the top one (with its tag) and the
-        # referrers, and is written last, atomically, after every blob it points to.
-        for digest in order:
-            manifest = manifests[digest]
-            if not self.layout.has_blob(digest, manifest.descriptor.size):
-                self.layout.write_blob(digest, manifest.content)
+        # referrers, and is written last, atomically, after every blob it points to. All of it (an fsync
+        # and a rename per manifest, reading spilled manifests back from the spool, which is
+        # thread-safe) in one hand-off.
+        selected = [(digest, manifests[digest]) for digest in order]
         entries: list[tuple[OciDescriptor, str | None]] = [
             (m.descriptor, None) for m in manifests.values() if m.is_referrer
         ]
         entries.append((top.descriptor, tag))
+        blocking(self._write_manifests, selected, entries)
+
+    def _write_manifests(
+        self, selected: list[tuple[str, _Manifest]], entries: list[tuple[OciDescriptor, str | None]]
+    ) -> None:
+        for digest, manifest in selected:
+            if not self.layout.has_blob(digest, manifest.descriptor.size):
+                self.layout.write_blob(digest, manifest.content)
         self.layout.add_to_index(entries)
 
     def close(self) -> None:
@@ -404,11 +424,16 @@ class _ClientOptions:
 # Opening a store
 
 
+def _open_layout(path: str, create: bool) -> OciLayout:
+    layout = OciLayout(path, create=create)
+    layout.read_index()  # a malformed index.json is refused before anything is written
+    return layout
+
+
 def _open_store(
     location: ImageLocation, credential: Credential | None, options: _ClientOptions, *, create: bool
 ) -> _Store:
     if isinstance(location, LayoutLocation):
-        layout = OciLayout(location.path, create=create)
-        layout.read_index()  # a malformed index.json is refused before anything is written
-        return _LayoutStore(location, layout)
+        # Creating a layout writes its oci-layout file (fsync, rename): off the loop.
+        return _LayoutStore(location, blocking(_open_layout, location.path, create))
     return _RegistryStore(location, options.client(location, credential))  # both are `_Store`s (mypy checks)

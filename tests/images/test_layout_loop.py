@@ -1,0 +1,87 @@
+"""The async `pull_image` into an OCI layout keeps its event loop running while the disk is slow.
+
+Against CNCF Distribution, with every `fsync` taking `STALL` seconds (a slow or busy filesystem), a ticker
+task on the loop records how late its wake-ups are while an image is pulled into a new layout: the
+`oci-layout` file, each blob, each manifest and `index.json` are fsynced and renamed, none of it on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from containerregistry import images
+from containerregistry.aio import images as aio_images
+
+from .support import build_layout
+
+STALL = 0.2  # seconds one fsync takes
+TICK = 0.005
+
+
+async def _worst_lag(work: Any) -> float:
+    """The latest a `TICK` sleep on this loop woke up (seconds) while `work` ran."""
+    worst = 0.0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal worst
+        while not done:
+            start = time.perf_counter()
+            await asyncio.sleep(TICK)
+            worst = max(worst, time.perf_counter() - start - TICK)
+
+    task = asyncio.ensure_future(ticker())
+    await asyncio.sleep(0)
+    try:
+        await work
+    finally:
+        done = True
+        await task
+    return worst
+
+
+def test_pull_into_a_layout_on_a_slow_disk_does_not_stall_the_loop(
+    distribution: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = build_layout(
+        tmp_path / "src", platforms=("linux/amd64",), layer_size=64_000, layers_per_platform=3
+    )
+    reference = f"{distribution.host}/t/loop-layout:1.0"
+    images.push_image(f"oci:{tmp_path / 'src'}:1.0", reference)
+
+    fsync = os.fsync
+    fsync_threads: list[int] = []
+
+    def slow_fsync(fd: int) -> None:
+        fsync_threads.append(threading.get_ident())
+        time.sleep(STALL)
+        fsync(fd)
+
+    target = tmp_path / "pulled"
+
+    async def main() -> tuple[float, int]:
+        monkeypatch.setattr(os, "fsync", slow_fsync)
+        try:
+            worst = await _worst_lag(aio_images.pull_image(reference, f"oci:{target}:1.0"))
+        finally:
+            monkeypatch.setattr(os, "fsync", fsync)
+        return worst, threading.get_ident()
+
+    worst, loop_thread = asyncio.run(main())
+
+    index = json.loads((target / "index.json").read_text())
+    assert [m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]] == ["1.0"]
+    for digest in built.blobs:
+        assert (target / "blobs" / "sha256" / digest.split(":")[1]).read_bytes() == built.blobs[digest]
+    # oci-layout, 5 blobs, 2 manifests and index.json: each file (and its directory) is fsynced.
+    assert len(fsync_threads) >= 9
+    assert loop_thread not in fsync_threads, "an fsync ran on the event loop"
+    assert worst < STALL / 2, f"the loop stalled {worst:.3f} s while the layout was written"
