@@ -12,12 +12,16 @@ does with each kind of destination:
 - any other binary file object: chunk by chunk from one `BlobStream`, each write off the event loop
   (a pipe or a slow disk cannot stall it) except for in-memory files.
 
+Within a copy's connection budget (`budget`, `pull_image`'s; none for the public `download_blob_to`),
+every request holds a slot of it while in flight (`_ranged.py` says how).
+
 The fsync, the rename and the removal run on a worker thread (`_shim.blocking`); the sync twin
 (`_sync/_blob_download.py`, generated) calls them in place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from dataclasses import dataclass
@@ -29,7 +33,7 @@ from ..protocol.reference import Digest
 from ._blob_stream import BlobStream
 from ._pipeline import Pipeline
 from ._ranged import RangedDownload, positional_fd, remove_file
-from ._shim import blocking
+from ._shim import Semaphore, blocking
 
 __all__ = ["BlobDownload"]
 
@@ -48,6 +52,7 @@ class BlobDownload:
     max_concurrency: int
     max_single_get_size: int
     max_chunk_get_size: int
+    budget: Semaphore | None = None
 
     def to(self, destination: str | os.PathLike[str] | BinaryIO) -> int:
         """Download into `destination` (see `ContainerRegistryContentClient.download_blob_to`)."""
@@ -88,6 +93,7 @@ class BlobDownload:
             max_concurrency=self.max_concurrency,
             max_single_get_size=self.max_single_get_size,
             max_chunk_get_size=self.max_chunk_get_size,
+            budget=self.budget,
         )
         return download.run(fd, base)
 
@@ -103,7 +109,7 @@ class BlobDownload:
             attempts=self.attempts,
             progress=self.progress,
         )
-        with stream:
+        with self.budget or contextlib.nullcontext(), stream:
             for chunk in stream.iter_bytes():
                 if in_memory:
                     file.write(chunk)
