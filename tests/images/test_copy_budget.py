@@ -163,7 +163,7 @@ def _budget(monkeypatch: pytest.MonkeyPatch, slots: int | None) -> int:
     return slots or sync_copier.REGISTRY_CONNECTIONS
 
 
-@pytest.mark.parametrize(("slots", "layer_mib"), [(3, 24), (None, 40)])
+@pytest.mark.parametrize(("slots", "layer_mib"), [(1, 24), (3, 24), (None, 40)])
 def test_a_pull_of_large_layers_stays_within_the_budget_and_uses_ranges(
     tmp_path: Path,
     registry_emulator: Any,
@@ -173,7 +173,9 @@ def test_a_pull_of_large_layers_stays_within_the_budget_and_uses_ranges(
     slots: int | None,
     layer_mib: int,
 ) -> None:
-    """3 large layers (a shared one and one per platform), each `layer_mib / 8` ranges of 8 MiB."""
+    """3 large layers (a shared one and one per platform), each `layer_mib / 8` ranges of 8 MiB. With one
+    slot, each download's further connections never find a free one: they end, and the first fetches
+    every range (no download waits for a slot while holding one, so none is stuck)."""
     budget = _budget(monkeypatch, slots)
     size = layer_mib * MIB
     image: BuiltImage = build_layout(tmp_path / "src", layer_size=size)
@@ -195,7 +197,7 @@ def test_a_pull_of_large_layers_stays_within_the_budget_and_uses_ranges(
     print(f"budget {budget}: at most {count.peak_gets} blob GETs in flight; ranged GETs {dict(count.ranged)}")
     # Without the budget, 3 layers x up to 8 ranges each would be in flight at once.
     assert count.peak_gets <= budget
-    assert count.peak_gets >= 2  # the budget is used, not one request at a time
+    assert count.peak_gets >= min(2, budget)  # the budget is used, not one request at a time
     assert count.gets == 0  # every body was closed
     # Every 8 MiB range of each large layer asked for once (the first request too carries a Range).
     assert all(count.ranged[digest] == layer_mib // 8 for digest in large), count.ranged

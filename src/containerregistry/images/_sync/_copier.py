@@ -16,7 +16,8 @@ This is the async source; `containerregistry.images._sync._copier` is generated 
    download into the layout's file; layout to registry (push): one upload). At most
    `REGISTRY_CONNECTIONS` blob GETs and uploads are in flight per registry, over all workers: each
    transfer's first request waits for a slot, its further ranges take only slots free at that moment
-   (so transfers sharing a budget never deadlock). If any blob fails, the others are stopped and NO manifest is written.
+   (so transfers sharing a budget never deadlock). If any blob fails, the others are stopped and NO
+   manifest is written.
 3. Manifests: children before their index, subjects before their referrers, the top one last,
    always with the exact bytes read from the source (except a platform-filtered index, which is new).
    For a layout target, `index.json` is written last, atomically.
