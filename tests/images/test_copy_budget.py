@@ -12,6 +12,7 @@ requests in flight.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections import Counter
@@ -22,12 +23,14 @@ from typing import Any
 import httpx
 import pytest
 
+from containerregistry.exceptions import HttpResponseError
 from containerregistry.images._async import _copier as async_copier
 from containerregistry.images._sync import _copier as sync_copier
 from containerregistry.transport import AiohttpTransport, Urllib3Transport
 from tests.images.support import BuiltImage, Ops, build_layout
 from tests.images.test_copy import assert_image_in_registry
 from tests.support.adapter import ClientKind
+from tests.support.faults import PlannedFault, run_fault_proxy
 
 MIB = 1024 * 1024
 _DELAY = 0.02
@@ -220,3 +223,40 @@ def test_a_push_holds_a_slot_per_upload(
     assert result.blobs_copied == len(image.blobs) == 7
     assert 1 <= transport.count.peak_uploads <= budget, transport.count.peak_uploads
     assert_image_in_registry(registry_emulator.endpoint, repo, image, "1.0")
+
+
+@pytest.mark.parametrize("slots", [1, 3])
+def test_a_failed_range_ends_the_pull_with_connections_waiting_for_a_slot(
+    tmp_path: Path,
+    registry_emulator: Any,
+    ops: Ops,
+    repo: str,
+    monkeypatch: pytest.MonkeyPatch,
+    slots: int,
+) -> None:
+    """A layer's second range is answered 404 (no retry): the pull fails with it at once, also when
+    the download's further connections are waiting for a slot (with one slot, they all are); no
+    manifest is written."""
+    _budget(monkeypatch, slots)
+    size = 24 * MIB
+    image = build_layout(tmp_path / "src", layer_size=size)
+    Ops(ClientKind("sync")).push(
+        f"oci:{tmp_path / 'src'}:1.0", f"{registry_emulator.login_server}/{repo}:1.0"
+    )
+    layer = image.shared_layer
+    path = f"/blobs/{layer}$"
+    # A cut beyond any answer: the layer's first request passes untouched, the next one gets the 404.
+    plan = [
+        PlannedFault("cut_down", offset=1 << 40, method="GET", path=path),
+        PlannedFault("status", status=404, method="GET", path=path),
+    ]
+    started = time.monotonic()
+    with run_fault_proxy(registry_emulator.port, plan=plan) as proxy:
+        with pytest.raises(HttpResponseError) as caught:
+            ops.pull(f"{proxy.endpoint}/{repo}:1.0", f"oci:{tmp_path / 'out'}")
+        answered = proxy.faults["status_404"]
+    assert caught.value.status_code == 404
+    assert answered == 1
+    assert time.monotonic() - started < 60
+    index = tmp_path / "out" / "index.json"
+    assert not index.exists() or json.loads(index.read_text())["manifests"] == []
