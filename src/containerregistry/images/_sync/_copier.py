@@ -54,7 +54,9 @@ _READ_AHEAD_CHUNKS = 8
 #: 256 MiB. 8 connections of 25 MB/s fill benchmarks/wan.py's cloud link of 200 MB/s; budgets of 8, 12
 #: and 16 measured the same there (within noise), and 8 keeps the bytes held within 64 MiB. When source
 #: and target are one registry it is at least `concurrency + 1`, so workers holding their uploads leave a
-#: slot to read.
+#: slot to read. A pull (benchmarks/wan.py scenario 2: 1 x 192 MiB + 15 x 4 MiB, cloud) had up to 11 GETs in
+#: flight before it counted here; within 8 it measured ~10% slower (2.25 s vs 2.03 s, medians of 5 runs on a
+#: loaded machine; 12 slots measured as fast as before), mostly a longer tail on the last range.
 REGISTRY_CONNECTIONS = 8
 
 ProgressHandler = Callable[[TransferProgress], Any]
