@@ -228,7 +228,7 @@ def test_the_copy_budget_bounds_the_bytes_held(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two 40 MiB layers relayed at once: ranges hold at most the copy's per-registry budget of 8 MiB
-    ranges (3 here, the default 8 otherwise), whatever the layers' sizes."""
+    ranges (3 here, the default 12 otherwise), whatever the layers' sizes."""
     for module in (sync_copier, async_copier):
         if slots is not None:
             monkeypatch.setattr(module, "REGISTRY_CONNECTIONS", slots)

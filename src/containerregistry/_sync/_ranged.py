@@ -14,6 +14,13 @@ redirect that ignores `Range`, a missing or odd header) falls back to one stream
 request is used as that stream; otherwise the file is emptied and the blob fetched again with one GET.
 The digest is verified when every byte is in; the caller renames the file into place only then.
 
+Within a copy's connection budget (`budget`, a semaphore per registry that `pull_image` shares over its
+workers; the public `download_blob_to` has none) the download's first request waits for a slot, held by
+the first connection until the download ends (its one stream too); each further connection takes a
+slot only when one is free, for one range at a time, and one left without a slot waits for the next
+range of this download to finish and tries again (`_Extras`). A download never waits for a slot while
+holding one, so downloads sharing a budget cannot deadlock.
+
 The async twin runs the connections as tasks, the sync twin (generated) on threads (`run_bounded`).
 """
 
@@ -22,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -34,7 +42,7 @@ from ..exceptions import DigestValidationError, HttpResponseError, ServiceReques
 from ..protocol.digest import new_hasher
 from ..protocol.http import parse_content_range
 from ._pipeline import Pipeline
-from ._shim import FileSink, Lock, blocking, run_bounded
+from ._shim import Channel, FileSink, Lock, Semaphore, blocking, run_bounded, try_acquire
 
 __all__ = [
     "DEFAULT_MAX_CHUNK_GET_SIZE",
@@ -79,8 +87,40 @@ class _Cursor:
         self.received = 0
 
 
+class _Extras:
+    """The connections of one download beyond its first, within a budget: each range takes a free slot
+    (`try_acquire`: never waits on the budget); one that finds none waits until `wake()`, which a
+    finished range (or the download stopping) calls."""
+
+    def __init__(self, budget: Semaphore) -> None:
+        self.budget = budget
+        self._lock = threading.Lock()  # held for a few statements, never while waiting
+        self._idle = 0
+        self._wakeups = Channel()
+
+    def slot(self, more: Callable[[], bool]) -> bool:
+        """A free slot (True) once one is free at a wake-up, or False when `more()` says no range is left."""
+        while more():
+            if try_acquire(self.budget):
+                return True
+            with self._lock:
+                if not more():
+                    return False
+                self._idle += 1
+            self._wakeups.get()
+        return False
+
+    def wake(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, 0
+        for _ in range(idle):
+            self._wakeups.put(None)
+
+
 class RangedDownload:
-    """Download `url` (a blob) into `fd` at `base`, verifying `digest`; `run()` returns the size."""
+    """Download `url` (a blob) into `fd` at `base`, verifying `digest`; `run()` returns the size.
+
+    With a `budget` (see the module docstring) every request holds a slot of it while in flight."""
 
     def __init__(
         self,
@@ -95,6 +135,7 @@ class RangedDownload:
         max_concurrency: int,
         max_single_get_size: int,
         max_chunk_get_size: int,
+        budget: Semaphore | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._url = url
@@ -111,8 +152,16 @@ class RangedDownload:
         self._size: int | None = None
         self._pending: deque[tuple[int, int]] = deque()
         self._stopped = False
+        self._budget = budget
+        self._extras = _Extras(budget) if budget is not None else None
 
     def run(self, fd: int, base: int = 0) -> int:
+        if self._budget is None:
+            return self._run(fd, base)
+        with self._budget:  # the first connection's slot, until the download ends
+            return self._run(fd, base)
+
+    def _run(self, fd: int, base: int) -> int:
         if self._concurrency > 1:
             try:
                 return self._attempt(fd, base, ranged=True)
@@ -165,19 +214,38 @@ class RangedDownload:
 
     def _stop(self) -> None:
         self._stopped = True
+        if self._extras is not None:
+            self._extras.wake()  # a connection waiting for a slot ends
 
     def _worker(self, sink: FileSink, first: httpx.Response | None, first_end: int) -> Callable[[], None]:
         def work() -> None:
             if first is not None:
                 self._fetch_range(sink, 0, first_end, first)
+                self._wake_extras()
+            # Within a budget, the first connection holds the download's slot; the others take one per range.
+            extras = None if first is not None else self._extras
             while not self._stopped:
-                try:
-                    start, end = self._pending.popleft()
-                except IndexError:
+                if extras is not None and not extras.slot(self._more):
                     return
-                self._fetch_range(sink, start, end, None)
+                try:
+                    if not self._pending:
+                        return
+                    start, end = self._pending.popleft()
+                    self._fetch_range(sink, start, end, None)
+                finally:
+                    if extras is not None:
+                        extras.budget.release()
+                self._wake_extras()
 
         return work
+
+    def _more(self) -> bool:
+        return bool(self._pending) and not self._stopped
+
+    def _wake_extras(self) -> None:
+        # A range finished: a slot may be free now, or no range is left (those waiting end).
+        if self._extras is not None:
+            self._extras.wake()
 
     def _request(self, first: int | None, last: int | None) -> httpx.Response:
         headers = None

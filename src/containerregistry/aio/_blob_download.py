@@ -12,12 +12,16 @@ does with each kind of destination:
   async transport's chunks, as small as one socket read, cost one hand-off per batch), except for
   in-memory files, written chunk by chunk in place.
 
+Within a copy's connection budget (`budget`, `pull_image`'s; none for the public `download_blob_to`),
+every request holds a slot of it while in flight (`_ranged.py` says how).
+
 The fsync, the rename and the removal run on a worker thread (`_shim.blocking`); the sync twin
 (`_sync/_blob_download.py`, generated) calls them in place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from dataclasses import dataclass
@@ -29,7 +33,7 @@ from ..protocol.reference import Digest
 from ._blob_stream import BlobStream
 from ._pipeline import AsyncPipeline
 from ._ranged import RangedDownload, positional_fd, remove_file
-from ._shim import blocking
+from ._shim import Semaphore, blocking
 
 __all__ = ["BlobDownload"]
 
@@ -51,6 +55,7 @@ class BlobDownload:
     max_concurrency: int
     max_single_get_size: int
     max_chunk_get_size: int
+    budget: Semaphore | None = None
 
     async def to(self, destination: str | os.PathLike[str] | BinaryIO) -> int:
         """Download into `destination` (see `ContainerRegistryContentClient.download_blob_to`)."""
@@ -91,6 +96,7 @@ class BlobDownload:
             max_concurrency=self.max_concurrency,
             max_single_get_size=self.max_single_get_size,
             max_chunk_get_size=self.max_chunk_get_size,
+            budget=self.budget,
         )
         return await download.run(fd, base)
 
@@ -108,7 +114,7 @@ class BlobDownload:
         )
         batch: list[bytes] = []
         batched = 0
-        async with stream:
+        async with self.budget or contextlib.nullcontext(), stream:
             async for chunk in stream.iter_bytes():
                 size += len(chunk)
                 if in_memory:

@@ -319,6 +319,18 @@ class ContainerRegistryContentClient:
             UnsafePathError: `<path>.partial` exists and is a symlink or not a regular file.
             DigestValidationError: the bytes do not match `digest`.
         """
+        return await self._download_to(digest, destination, progress, max_concurrency, None)
+
+    async def _download_to(
+        self,
+        digest: str,
+        destination: str | os.PathLike[str] | BinaryIO,
+        progress: ProgressCallback | None,
+        max_concurrency: int | None,
+        budget: Semaphore | None,
+    ) -> DownloadBlobToResult:
+        """`download_blob_to`, each request holding a slot of `budget` while in flight when one is given
+        (the copy's connection budget: pull_image; `_ranged.py`)."""
         validate_digest(digest)
         concurrency = self._max_concurrency if max_concurrency is None else max_concurrency
         check_concurrency(concurrency)
@@ -333,6 +345,7 @@ class ContainerRegistryContentClient:
             max_concurrency=concurrency,
             max_single_get_size=self._max_single_get_size,
             max_chunk_get_size=self._max_chunk_get_size,
+            budget=budget,
         )
         return DownloadBlobToResult(digest=digest, size=await download.to(destination))
 

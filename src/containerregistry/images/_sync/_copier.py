@@ -14,8 +14,12 @@ This is the async source; `containerregistry.images._sync._copier` is generated 
    target has it (HEAD), mounted when source and target are repositories of the same registry, else
    copied (registry to registry: streamed from source to target, never staged, digest checked as it
    streams; a blob above the client's `max_single_get_size` read in ranges on several connections and
-   relayed in order, `aio/_ranged_reader.py`; at most `REGISTRY_CONNECTIONS` blob requests in flight
-   per registry). If any blob fails, the others are stopped and NO manifest is written.
+   relayed in order, `aio/_ranged_reader.py`; registry to layout (pull): `download_blob_to`'s ranged
+   download into the layout's file; layout to registry (push): one upload). At most
+   `REGISTRY_CONNECTIONS` blob GETs and uploads are in flight per registry, over all workers: each
+   transfer's first request waits for a slot, its further ranges take only slots free at that moment
+   (so transfers sharing a budget never deadlock). If any blob fails, the others are stopped and NO
+   manifest is written.
 3. Manifests: children before their index, subjects before their referrers, the top one last,
    always with the exact bytes read from the source (except a platform-filtered index, which is new).
    For a layout target, `index.json` is written last, atomically.
@@ -45,14 +49,17 @@ from ._stores import _LayoutStore, _Manifest, _RegistryStore, _Store
 #: A relayed blob's chunks read ahead of its upload (each up to the stream's chunk size, 1 MiB or less).
 _READ_AHEAD_CHUNKS = 8
 #: The copy's connection budget: blob requests to one registry at once, over all its workers: a large
-#: blob's ranges (each from its GET until its bytes went into the upload, so it bounds the bytes held too:
-#: 8 x 8 MiB at most), the one GET of a small blob, an upload. Without it, `concurrency` workers times
+#: blob's ranges (relayed: each from its GET until its bytes went into the upload; pulled: each while it is
+#: written to the layout), the one GET of a small blob, an upload. Without it, `concurrency` workers times
 #: 8 ranges each (the client's `max_concurrency`) could open 32 connections to one registry and hold
-#: 256 MiB. 8 connections of 25 MB/s fill benchmarks/wan.py's cloud link of 200 MB/s; budgets of 8, 12
-#: and 16 measured the same there (within noise), and 8 keeps the bytes held within 64 MiB. When source
-#: and target are one registry it is at least `concurrency + 1`, so workers holding their uploads leave a
-#: slot to read.
-REGISTRY_CONNECTIONS = 8
+#: 256 MiB. 12 is one large blob's 8 ranges (8 x 25 MB/s fill benchmarks/wan.py's cloud link of 200 MB/s)
+#: plus one stream for each of the other 3 default workers. Bytes a relay holds: one large blob's ranges,
+#: at most 8 x 8 MiB (its `max_concurrency`); several large blobs at once, at most 12 x 8 MiB. Measured on
+#: the cloud link: relays the same with 8, 12 and 16 (within noise); a pull (scenario 2) ~10% slower
+#: within 8 (2.25 s vs 2.03 s, medians of 5 runs on a loaded machine, mostly a longer tail on the last
+#: range) and as fast as unbounded within 12. When source and target are one registry it is at least
+#: `concurrency + 1`, so workers holding their uploads leave a slot to read.
+REGISTRY_CONNECTIONS = 12
 
 ProgressHandler = Callable[[TransferProgress], Any]
 
@@ -187,7 +194,8 @@ class _Copier:
             path = source.layout.blob_path(blob.digest)
             if not path.is_file():
                 raise ImageLayoutError(f"oci:{source.layout.root}: blob {blob.digest} is missing")
-            result = target.client.upload_blob(path, progress=self.tracker.callback(blob))
+            with self._budget(target):
+                result = target.client.upload_blob(path, progress=self.tracker.callback(blob))
             _check_uploaded(result.digest, result.size, blob, str(source.location))
         elif isinstance(target, _RegistryStore) and isinstance(source, _RegistryStore):
             self._registry_to_registry(source, target, blob)
@@ -212,9 +220,11 @@ class _Copier:
     def _registry_to_layout(self, source: _RegistryStore, target: _LayoutStore, blob: OciDescriptor) -> None:
         # download_blob_to fetches a large blob in ranges on several connections, written in place
         # and verified against the digest; the writer renames it into the layout (fsync off the loop).
+        # Each of its requests holds a slot of the source's budget (the first waits for one, the
+        # further ranges take free ones).
         with target.layout.blob_writer(blob.digest, blob.size) as writer:
-            result = source.client.download_blob_to(
-                blob.digest, writer.file, progress=self.tracker.callback(blob)
+            result = source.client._download_to(
+                blob.digest, writer.file, self.tracker.callback(blob), None, self._budget(source)
             )
             blocking(writer.commit_downloaded, result.size)
 
