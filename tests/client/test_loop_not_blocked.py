@@ -12,15 +12,14 @@ import io
 import random
 import threading
 import time
-from collections.abc import Awaitable
 from typing import Any, BinaryIO, cast
 
 from containerregistry import ContainerRegistryContentClient
 from containerregistry.aio import ContainerRegistryContentClient as AsyncContentClient
 from containerregistry.aio._shim import blocking
+from tests.support.loop import worst_lag
 
 STALL = 0.5  # seconds one write of the slow file takes
-TICK = 0.005
 
 
 class _SlowFile(io.RawIOBase):
@@ -41,28 +40,6 @@ class _SlowFile(io.RawIOBase):
         return len(chunk)
 
 
-async def _worst_lag(work: Awaitable[Any]) -> float:
-    """The latest a `TICK` sleep on this loop woke up (seconds) while `work` ran."""
-    worst = 0.0
-    done = False
-
-    async def ticker() -> None:
-        nonlocal worst
-        while not done:
-            start = time.perf_counter()
-            await asyncio.sleep(TICK)
-            worst = max(worst, time.perf_counter() - start - TICK)
-
-    task = asyncio.ensure_future(ticker())
-    await asyncio.sleep(0)
-    try:
-        await work
-    finally:
-        done = True
-        await task
-    return worst
-
-
 def test_a_slow_file_object_does_not_stall_the_loop(distribution: Any) -> None:
     data = random.Random(14).randbytes(3 << 20)
     with ContainerRegistryContentClient(distribution.endpoint, "t/loop-slow-file") as client:
@@ -71,7 +48,7 @@ def test_a_slow_file_object_does_not_stall_the_loop(distribution: Any) -> None:
 
     async def main() -> float:
         async with AsyncContentClient(distribution.endpoint, "t/loop-slow-file") as client:
-            return await _worst_lag(client.download_blob_to(digest, cast(BinaryIO, out)))
+            return await worst_lag(client.download_blob_to(digest, cast(BinaryIO, out)))
 
     worst = asyncio.run(main())
     assert bytes(out.data) == data
@@ -95,7 +72,7 @@ def test_blocking_calls_run_at_once_and_keep_the_loop_running() -> None:
         async def collect() -> None:
             results.extend(await calls)
 
-        worst = await _worst_lag(collect())
+        worst = await worst_lag(collect())
         return results, time.perf_counter() - start, worst
 
     for _ in range(2):  # the second run reuses the threads the first one started

@@ -19,33 +19,11 @@ import pytest
 
 from containerregistry import images
 from containerregistry.aio import images as aio_images
+from tests.support.loop import worst_lag
 
 from .support import build_layout
 
 STALL = 0.2  # seconds one fsync takes
-TICK = 0.005
-
-
-async def _worst_lag(work: Any) -> float:
-    """The latest a `TICK` sleep on this loop woke up (seconds) while `work` ran."""
-    worst = 0.0
-    done = False
-
-    async def ticker() -> None:
-        nonlocal worst
-        while not done:
-            start = time.perf_counter()
-            await asyncio.sleep(TICK)
-            worst = max(worst, time.perf_counter() - start - TICK)
-
-    task = asyncio.ensure_future(ticker())
-    await asyncio.sleep(0)
-    try:
-        await work
-    finally:
-        done = True
-        await task
-    return worst
 
 
 def test_pull_into_a_layout_on_a_slow_disk_does_not_stall_the_loop(
@@ -70,7 +48,7 @@ def test_pull_into_a_layout_on_a_slow_disk_does_not_stall_the_loop(
     async def main() -> tuple[float, int]:
         monkeypatch.setattr(os, "fsync", slow_fsync)
         try:
-            worst = await _worst_lag(aio_images.pull_image(reference, f"oci:{target}:1.0"))
+            worst = await worst_lag(aio_images.pull_image(reference, f"oci:{target}:1.0"))
         finally:
             monkeypatch.setattr(os, "fsync", fsync)
         return worst, threading.get_ident()

@@ -31,7 +31,9 @@ from containerregistry.protocol.http import (
     parse_link_next,
     parse_retry_after,
     parse_upload_range,
+    range_answer_problem,
     redact_url,
+    split_ranges,
 )
 
 BASE = "https://r.azurecr.io/acr/v1/_catalog?n=2"
@@ -477,3 +479,30 @@ def test_add_query(
     url: str, params: dict[str, object] | None, kwargs: dict[str, object], expected: str
 ) -> None:
     assert add_query(url, params, **kwargs) == expected
+
+
+def test_split_ranges_covers_the_span_in_pieces() -> None:
+    assert split_ranges(0, 20, 8) == [(0, 8), (8, 16), (16, 20)]
+    assert split_ranges(5, 13, 8) == [(5, 13)]
+    assert split_ranges(4, 4, 8) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "content_range", "problem"),
+    [
+        (206, "bytes 8-15/20", None),
+        (200, "", "answered a range request with 200"),
+        (206, "", "sent invalid Content-Range"),
+        (206, "bytes 0-7/20", "asked for bytes 8-15/20, got 0-7/20"),
+        (206, "bytes 8-15/21", "asked for bytes 8-15/20, got 8-15/21"),
+        (206, "bytes 8-15/*", "asked for bytes 8-15/20, got 8-15/None"),
+    ],
+)
+def test_range_answer_problem_names_what_does_not_match(
+    status: int, content_range: str, problem: str | None
+) -> None:
+    found = range_answer_problem(status, content_range, 8, 16, 20)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(problem)

@@ -40,7 +40,7 @@ import httpx
 from .._common import ProgressCallback
 from ..exceptions import DigestValidationError, HttpResponseError, ServiceRequestError
 from ..protocol.digest import new_hasher
-from ..protocol.http import parse_content_range
+from ..protocol.http import parse_content_range, range_answer_problem, split_ranges
 from ._pipeline import Pipeline
 from ._shim import Channel, FileSink, Lock, Semaphore, blocking, run_bounded, try_acquire
 
@@ -203,7 +203,7 @@ class RangedDownload:
             response.close()
             raise _NoRanges(f"asked for bytes 0-{self._first - 1}, got {first}-{last}/{total}")
         self._size = total
-        self._pending.extend(_split(last + 1, total, self._chunk))
+        self._pending.extend(split_ranges(last + 1, total, self._chunk))
         workers = min(self._concurrency, 1 + len(self._pending))
         funcs = [self._worker(sink, response if i == 0 else None, last + 1) for i in range(workers)]
         try:
@@ -264,16 +264,9 @@ class RangedDownload:
     def _open_range(self, start: int, end: int) -> httpx.Response:
         """A 206 for bytes `[start, end)`, or `_NoRanges`."""
         response = self._request(start, end - 1)
-        problem = None
-        if response.status_code != 206:
-            problem = f"answered a range request with {response.status_code}"
-        else:
-            try:
-                first, last, total = _content_range(response)
-                if (first, last + 1, total) != (start, end, self._size):
-                    problem = f"asked for bytes {start}-{end - 1}/{self._size}, got {first}-{last}/{total}"
-            except ValueError as exc:
-                problem = f"sent {exc}"
+        problem = range_answer_problem(
+            response.status_code, response.headers.get("Content-Range", ""), start, end, self._size
+        )
         if problem is not None:
             response.close()
             raise _NoRanges(f"the registry {problem}")
@@ -444,11 +437,6 @@ def positional_fd(file: BinaryIO) -> int | None:
     if flags & os.O_ACCMODE != os.O_RDWR or flags & os.O_APPEND:
         return None
     return fd
-
-
-def _split(start: int, end: int, size: int) -> list[tuple[int, int]]:
-    """`[start, end)` in pieces of `size` bytes (the last may be shorter)."""
-    return [(offset, min(offset + size, end)) for offset in range(start, end, size)]
 
 
 def _content_range(response: httpx.Response) -> tuple[int, int, int | None]:

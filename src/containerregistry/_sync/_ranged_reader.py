@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 import httpx
 
 from ..exceptions import RegistryProtocolError, ServiceRequestError
-from ..protocol.http import parse_content_range
+from ..protocol.http import range_answer_problem, split_ranges
 from ._blob_stream import BlobStream
 from ._pipeline import Pipeline
 from ._shim import Background, Channel, Semaphore, try_acquire
@@ -100,7 +100,7 @@ class RangedReader:
 
     def chunks(self) -> Iterator[bytes]:
         """Yield the blob's bytes in order; `_NoRanges` when a range was not served as asked."""
-        ranges = deque(_split(0, self._size, self._chunk))
+        ranges = deque(split_ranges(0, self._size, self._chunk))
         window: deque[Channel] = deque()  # each holds one slot of the budget until it is consumed
         background = Background()
 
@@ -206,16 +206,9 @@ class RangedReader:
             stream=True,
             expect=(200, 206),
         )
-        problem = None
-        if response.status_code != 206:
-            problem = f"answered a range request with {response.status_code}"
-        else:
-            try:
-                first, last, total = parse_content_range(response.headers.get("Content-Range", ""))
-                if (first, last + 1, total) != (start, end, self._size):
-                    problem = f"sent bytes {first}-{last}/{total} for {start}-{end - 1}/{self._size}"
-            except ValueError as exc:
-                problem = f"sent {exc}"
+        problem = range_answer_problem(
+            response.status_code, response.headers.get("Content-Range", ""), start, end, self._size
+        )
         if problem is not None:
             response.close()
             raise _NoRanges(f"the registry {problem}")
@@ -250,8 +243,3 @@ def read_in_order(reader: RangedReader, one_stream: Callable[[], BlobStream]) ->
                 if not chunk:
                     continue
             yield chunk
-
-
-def _split(start: int, end: int, size: int) -> list[tuple[int, int]]:
-    """`[start, end)` in pieces of `size` bytes (the last may be shorter)."""
-    return [(offset, min(offset + size, end)) for offset in range(start, end, size)]

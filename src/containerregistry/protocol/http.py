@@ -34,6 +34,8 @@ __all__ = [
     "join_location",
     "parse_content_length",
     "parse_content_range",
+    "range_answer_problem",
+    "split_ranges",
     "parse_error_body",
     "parse_link_next",
     "parse_retry_after",
@@ -239,6 +241,28 @@ def parse_content_range(value: str) -> tuple[int, int, int | None]:
     if total is not None and last >= total:
         raise ValueError(f"invalid Content-Range {value!r}: last byte {last} beyond total size {total}")
     return first, last, total
+
+
+def split_ranges(start: int, end: int, size: int) -> list[tuple[int, int]]:
+    """`[start, end)` in pieces of `size` bytes (the last may be shorter), each as `(start, end)`."""
+    return [(offset, min(offset + size, end)) for offset in range(start, end, size)]
+
+
+def range_answer_problem(
+    status: int, content_range: str, start: int, end: int, size: int | None
+) -> str | None:
+    """Why an answer to `Range: bytes=<start>-<end - 1>` of a `size`-byte blob does not serve exactly those
+    bytes (`the registry ...` completes the sentence), or None when it does: a 206 whose `Content-Range`
+    (the header's value, "" when absent) names that range and that total."""
+    if status != 206:
+        return f"answered a range request with {status}"
+    try:
+        first, last, total = parse_content_range(content_range)
+    except ValueError as exc:
+        return f"sent {exc}"
+    if (first, last + 1, total) != (start, end, size):
+        return f"asked for bytes {start}-{end - 1}/{size}, got {first}-{last}/{total}"
+    return None
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
