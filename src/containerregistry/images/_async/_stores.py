@@ -386,8 +386,12 @@ class _ClientOptions:
     ) -> AsyncPipeline | None:
         """The pipeline that serves `location` (same `host[:port]`): the shared client's (whatever
         `credential`), else one the run opened with `credential`; None when a new client is needed."""
+        return self.pipeline_at(location.registry, credential)
+
+    def pipeline_at(self, registry: str, credential: AsyncCredential | None) -> AsyncPipeline | None:
+        """`pipeline_for` by the registry's `host[:port]` or endpoint URL."""
         # Both sides as the clients name a registry (`docker.io` is `registry-1.docker.io`).
-        server = login_server_of(registry_endpoint(location.registry))
+        server = login_server_of(registry_endpoint(registry))
         if self.shared is not None and login_server_of(self.shared.endpoint) == server:
             return self.shared
         for entry in self.run:

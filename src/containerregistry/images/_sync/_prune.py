@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 
-from ..._common import login_server_of, registry_endpoint
 from ..._sync._registry_client import ContainerRegistryClient
 from ..._sync._shim import run_bounded
 from ...auth import Credential
@@ -173,10 +172,8 @@ def _registry_client(
 ) -> ContainerRegistryClient:
     """The client prune works through: on the shared client's pipeline when `endpoint` is its registry
     (same `host[:port]`, as `_ClientOptions.pipeline_for` decides for a location), else a new one."""
-    shared = options.shared
-    if shared is not None and login_server_of(shared.endpoint) == login_server_of(
-        registry_endpoint(endpoint)
-    ):
+    shared = options.pipeline_at(endpoint, credential)
+    if shared is not None:
         return ContainerRegistryClient(shared.endpoint, _pipeline=shared)
     return ContainerRegistryClient(
         endpoint, options=dataclasses.replace(options.options, credential=credential)
