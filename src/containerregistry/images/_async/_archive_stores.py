@@ -32,7 +32,7 @@ from .._models import (
     LayoutLocation,
 )
 from .._spool import ManifestSpool
-from ._plan_reads import read_plan
+from ._plan_reads import planned_manifests, read_plan
 from ._stores import _LayoutStore, _Manifest, _RegistryStore
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -235,13 +235,7 @@ async def _plan(
     )
     if plan.refusal is not None:
         raise ArchiveError(plan.refusal.message)
-    manifests = {
-        digest: _Manifest(
-            m.descriptor, spool, list(m.references.blobs), list(m.references.children), m.is_referrer
-        )
-        for digest, m in plan.manifests.items()
-    }
-    return _Plan(manifests, list(plan.order), list(plan.blobs))
+    return _Plan(planned_manifests(plan, spool), list(plan.order), list(plan.blobs))
 
 
 # -- targets --------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ and an archive source both have it), and `read_plan`: from the top manifest, lev
 referrer lists of a level's manifests (with `include_referrers`) and then the manifests they and the
 level name, each level's reads concurrent (at most `concurrency` at once); nothing deeper than
 `MAX_DEPTH` levels is read. Each manifest's bytes go to the copy's `ManifestSpool` as they are read;
-the pure `plan_copy` (`images/_copy_plan.py`) turns the tables into the `CopyPlan`.
+the pure `plan_copy` (`images/_copy_plan.py`) turns the tables into the `CopyPlan`, and `planned_manifests`
+the plan's manifests into the `_Manifest`s the engines carry.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ...aio._shim import run_bounded
 from ...protocol.models import OciDescriptor
 from .._copy_plan import MAX_DEPTH, CopyPlan, References, plan_copy
 from .._spool import ManifestSpool
-from ._stores import _references
+from ._stores import _Manifest, _references
 
 
 class _ManifestSource(Protocol):
@@ -83,3 +84,13 @@ async def read_plan(
         read.update(zip(named, fetched, strict=True))
         level = list(named.values())
     return plan_copy(top, read, referrers, include_referrers=include_referrers, where=where)
+
+
+def planned_manifests(plan: CopyPlan, spool: ManifestSpool) -> dict[str, _Manifest]:
+    """The plan's manifests as the engines carry them (digest -> `_Manifest`, bytes waiting in `spool`)."""
+    return {
+        digest: _Manifest(
+            m.descriptor, spool, list(m.references.blobs), list(m.references.children), m.is_referrer
+        )
+        for digest, m in plan.manifests.items()
+    }

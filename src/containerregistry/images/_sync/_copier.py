@@ -43,7 +43,7 @@ from .._layout import ImageLayoutError
 from .._models import ProgressTracker, TransferAborted, TransferProgress, parse_platforms
 from .._sightings import BlobSightings
 from .._spool import ManifestSpool
-from ._plan_reads import read_plan
+from ._plan_reads import planned_manifests, read_plan
 from ._stores import _LayoutStore, _Manifest, _RegistryStore, _Store
 
 #: A relayed blob's chunks read ahead of its upload (each up to the stream's chunk size, 1 MiB or less).
@@ -132,11 +132,7 @@ class _Copier:
             where=where,
         )
         plan.check()
-        for digest, planned in plan.manifests.items():
-            refs = planned.references
-            self.manifests[digest] = _Manifest(
-                planned.descriptor, self.spool, list(refs.blobs), list(refs.children), planned.is_referrer
-            )
+        self.manifests = planned_manifests(plan, self.spool)
         self.order = list(plan.order)
         self.blobs = {blob.digest: blob for blob in plan.blobs}
         return self.manifests[descriptor.digest], tag, filtered
