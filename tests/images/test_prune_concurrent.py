@@ -63,6 +63,8 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
         digest = self.path.split("?")[0].rsplit("/manifests/", 1)[-1] if "/manifests/" in self.path else ""
         deleting = self.command == "DELETE" and digest.startswith("sha256:")
         started = time.monotonic()
+        answered: float | None = None  # the end of a span: before the answer is sent, so a delete the
+        # client starts on receiving it can never seem to start before this one ended
         if deleting:
             with log.lock:
                 log.in_flight += 1
@@ -88,6 +90,7 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
                 reply = log.client.request(
                     self.command, log.upstream + self.path, headers=headers, content=body
                 )
+            answered = time.monotonic()
             self.send_response(reply.status_code)
             for name, value in reply.headers.items():
                 if name.lower() not in (
@@ -104,7 +107,8 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
             if deleting:
                 with log.lock:
                     log.in_flight -= 1
-                    log.spans.setdefault(digest, []).append((started, time.monotonic()))
+                    ended = answered if answered is not None else time.monotonic()
+                    log.spans.setdefault(digest, []).append((started, ended))
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
 
