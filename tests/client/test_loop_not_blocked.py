@@ -2,17 +2,23 @@
 
 Against CNCF Distribution (a process of its own), a ticker task on the client's loop records how late
 its wake-ups are while `download_blob_to` writes into a file object whose writes stall (a pipe to a slow
-reader), and while many `blocking` calls (fsync, rename: what a download ends with) run at once.
+reader), while creating its partial file takes long (a busy file system), and while many `blocking` calls
+(fsync, rename: what a download ends with) run at once; a download cancelled while its file is being
+created leaves no file behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 import random
 import threading
 import time
+from pathlib import Path
 from typing import Any, BinaryIO, cast
+
+import pytest
 
 from containerregistry import ContainerRegistryContentClient
 from containerregistry.aio import ContainerRegistryContentClient as AsyncContentClient
@@ -95,3 +101,65 @@ def test_a_failing_blocking_call_raises_its_error() -> None:
         assert exc.errno == 28
     else:
         raise AssertionError("the error was lost")
+
+
+def _slow_partial_opens(monkeypatch: Any, stall: float) -> list[int]:
+    """Make every `os.open` of a `.partial` file take `stall` seconds; returns the threads that opened one."""
+    real_open = os.open
+    threads: list[int] = []
+
+    def slow_open(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        if str(path).endswith(".partial"):
+            threads.append(threading.get_ident())
+            time.sleep(stall)
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(os, "open", slow_open)
+    return threads
+
+
+def test_creating_the_partial_file_does_not_stall_the_loop(
+    distribution: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A file system that takes its time to create a file (a busy journal) keeps the loop running."""
+    data = random.Random(15).randbytes(1 << 20)
+    with ContainerRegistryContentClient(distribution.endpoint, "t/loop-slow-open") as client:
+        digest = client.upload_blob(data).digest
+    target = tmp_path / "blob.bin"
+
+    async def main() -> tuple[float, int]:
+        async with AsyncContentClient(distribution.endpoint, "t/loop-slow-open") as client:
+            openers = _slow_partial_opens(monkeypatch, STALL)
+            worst = await worst_lag(client.download_blob_to(digest, target))
+            assert openers, "the download created no partial file"
+            assert threading.get_ident() not in openers, "the partial file was created on the event loop"
+            return worst, len(openers)
+
+    worst, _ = asyncio.run(main())
+    assert target.read_bytes() == data
+    assert worst < STALL / 2, f"the loop stalled {worst:.3f} s while the partial file was created"
+
+
+def test_a_download_cancelled_while_its_file_is_created_leaves_nothing(
+    distribution: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    data = random.Random(16).randbytes(1 << 20)
+    with ContainerRegistryContentClient(distribution.endpoint, "t/loop-cancel-open") as client:
+        digest = client.upload_blob(data).digest
+    target = tmp_path / "blob.bin"
+
+    async def main() -> None:
+        async with AsyncContentClient(distribution.endpoint, "t/loop-cancel-open") as client:
+            openers = _slow_partial_opens(monkeypatch, 0.3)
+            task = asyncio.ensure_future(client.download_blob_to(digest, target))
+            for _ in range(200):  # until the open is under way on its thread (at most 2 s)
+                if openers:
+                    break
+                await asyncio.sleep(0.01)
+            assert openers, "the download never started creating its file"
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "a cancelled download left a file behind"

@@ -2,7 +2,8 @@
 
 Against CNCF Distribution, with every `fsync` taking `STALL` seconds (a slow or busy filesystem), a ticker
 task on the loop records how late its wake-ups are while an image is pulled into a new layout: the
-`oci-layout` file, each blob, each manifest and `index.json` are fsynced and renamed, none of it on the loop.
+`oci-layout` file, each blob, each manifest and `index.json` are fsynced and renamed, none of it on the loop;
+and with every blob's partial file taking `STALL` seconds to create, none of them is created on the loop.
 """
 
 from __future__ import annotations
@@ -63,3 +64,40 @@ def test_pull_into_a_layout_on_a_slow_disk_does_not_stall_the_loop(
     assert len(fsync_threads) >= 9
     assert loop_thread not in fsync_threads, "an fsync ran on the event loop"
     assert worst < STALL / 2, f"the loop stalled {worst:.3f} s while the layout was written"
+
+
+def test_pull_creates_its_blob_files_off_the_loop(
+    distribution: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creating each blob's partial file (and its directories) can wait on a busy file system: not on the loop."""
+    built = build_layout(
+        tmp_path / "src", platforms=("linux/amd64",), layer_size=64_000, layers_per_platform=3
+    )
+    reference = f"{distribution.host}/t/loop-layout-open:1.0"
+    images.push_image(f"oci:{tmp_path / 'src'}:1.0", reference)
+
+    real_open = os.open
+    openers: list[int] = []
+
+    def slow_open(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        if str(path).endswith(".partial") and "blobs" in str(path):
+            openers.append(threading.get_ident())
+            time.sleep(STALL)
+        return real_open(path, flags, mode, **kwargs)
+
+    target = tmp_path / "pulled"
+
+    async def main() -> tuple[float, int]:
+        monkeypatch.setattr(os, "open", slow_open)
+        try:
+            worst = await worst_lag(aio_images.pull_image(reference, f"oci:{target}:1.0"))
+        finally:
+            monkeypatch.setattr(os, "open", real_open)
+        return worst, threading.get_ident()
+
+    worst, loop_thread = asyncio.run(main())
+    for digest in built.blobs:
+        assert (target / "blobs" / "sha256" / digest.split(":")[1]).read_bytes() == built.blobs[digest]
+    assert len(openers) >= 4, "the pull created fewer blob files than the image has layers and config"
+    assert loop_thread not in openers, "a blob's partial file was created on the event loop"
+    assert worst < STALL / 2, f"the loop stalled {worst:.3f} s while blob files were created"

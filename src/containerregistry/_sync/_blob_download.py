@@ -17,8 +17,8 @@ does with each kind of destination:
 Within a copy's connection budget (`budget`, `pull_image`'s; none for the public `download_blob_to`),
 every request holds a slot of it while in flight (`_ranged.py` says how).
 
-The fsync, the rename and the removal run on a worker thread (`_shim.blocking`); the sync twin
-(`_sync/_blob_download.py`, generated) calls them in place.
+The exclusive open, the fsync, the rename and the removal run on a worker thread (`_shim.blocking`,
+`blocking_open`); the sync twin (`_sync/_blob_download.py`, generated) calls them in place.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from .._common import ProgressCallback
-from .._files import commit_partial, open_partial
+from .._files import commit_partial, discard_partial, open_partial
 from ..protocol.reference import Digest
 from ._blob_stream import BlobStream
 from ._pipeline import Pipeline
 from ._ranged import RangedDownload, positional_fd, remove_file
-from ._shim import Semaphore, blocking
+from ._shim import Semaphore, blocking, blocking_open
 
 __all__ = ["BlobDownload"]
 
@@ -74,9 +74,9 @@ class BlobDownload:
 
     def _to_path(self, path: str) -> int:
         partial = f"{path}.partial"
-        # Created on the loop: one exclusive open (a thread could not hand the file back to a
-        # cancelled caller, which would leave `<path>.partial` behind).
-        file = open_partial(partial)
+        # Created off the loop (an open can wait on the file system's journal); a caller cancelled
+        # meanwhile never gets the file, so `blocking_open` removes it again.
+        file = blocking_open(open_partial, partial, close=lambda created: discard_partial(created, partial))
         try:
             with file:
                 size = self._to_fd(file.fileno(), 0)

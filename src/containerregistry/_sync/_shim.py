@@ -25,6 +25,7 @@ __all__ = [
     "PipelinedHasher",
     "Semaphore",
     "blocking",
+    "blocking_open",
     "read_ahead",
     "run_bounded",
     "speaks_tls",
@@ -177,6 +178,13 @@ def _hash_all(hasher: Hasher, chunks: list[bytes]) -> None:
 
 def blocking(func: Callable[..., T], *args: Any) -> T:
     """Call `func(*args)` in place (the async twin runs it on a worker thread, off the event loop)."""
+    return func(*args)
+
+
+def blocking_open(func: Callable[..., T], *args: Any, close: Callable[[T], object]) -> T:
+    """Call `func(*args)` in place (the async twin runs it on a worker thread and hands what it created
+    to `close` when the caller was cancelled meanwhile)."""
+    del close
     return func(*args)
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "PipelinedHasher",
     "Semaphore",
     "blocking",
+    "blocking_open",
     "read_ahead",
     "run_bounded",
     "speaks_tls",
@@ -206,6 +207,28 @@ async def blocking(func: Callable[..., T], *args: Any) -> T:
                 continue
             except BaseException:
                 break
+        raise
+
+
+async def blocking_open(func: Callable[..., T], *args: Any, close: Callable[[T], object]) -> T:
+    """`blocking(func, *args)` for a call that creates something the caller must close or remove (a file).
+
+    A caller cancelled while `func` runs on its thread never receives what it created: that is handed to
+    `close` (on a worker thread too) before the cancellation is raised, so nothing is left behind.
+    """
+    future = asyncio.get_running_loop().run_in_executor(_WORKERS, func, *args)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            try:
+                await asyncio.shield(future)
+            except asyncio.CancelledError:
+                continue
+            except BaseException:
+                break
+        if not future.cancelled() and future.exception() is None:
+            await blocking(close, future.result())
         raise
 
 

@@ -32,14 +32,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..._common import MAX_MANIFEST_SIZE
-from ..._sync._shim import Semaphore, blocking, read_ahead, run_bounded
+from ..._sync._shim import Semaphore, blocking, blocking_open, read_ahead, run_bounded
 from ..._sync._stream_source import StreamSource
 from ...exceptions import DigestValidationError
 from ...protocol.digest import compute_digest
 from ...protocol.models import OciDescriptor
 from .._convert import to_oci_manifest
 from .._copy_plan import check_config_platform, choose_platforms
-from .._layout import ImageLayoutError
+from .._layout import ImageLayoutError, LayoutBlobWriter
 from .._models import ProgressTracker, TransferAborted, TransferProgress, parse_platforms
 from .._sightings import BlobSightings
 from .._spool import ManifestSpool
@@ -218,7 +218,11 @@ class _Copier:
         # and verified against the digest; the writer renames it into the layout (fsync off the loop).
         # Each of its requests holds a slot of the source's budget (the first waits for one, the
         # further ranges take free ones).
-        with target.layout.blob_writer(blob.digest, blob.size) as writer:
+        # The writer's directories and partial file are made off the loop too.
+        writer = blocking_open(
+            target.layout.blob_writer, blob.digest, blob.size, close=LayoutBlobWriter.discard
+        )
+        with writer:
             result = source.client._download_to(
                 blob.digest, writer.file, self.tracker.callback(blob), None, self._budget(source)
             )
