@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .._blob_file import BlobFileWriter
 from ..protocol.digest import Hasher
 
 __all__ = [
@@ -188,6 +187,9 @@ class FileSink:
     """
 
     def __init__(self, fd: int, hasher: Hasher, *, base: int = 0) -> None:
+        # Imported here: the file writer (ctypes, its thread pool) loads only for a download to a file.
+        from .._blob_file import BlobFileWriter
+
         self._writer = BlobFileWriter(fd, hasher, base=base)
 
     def write(self, offset: int, chunks: list[bytes], nbytes: int) -> None:

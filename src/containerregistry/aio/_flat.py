@@ -28,12 +28,13 @@ from ..protocol.acr import (
 )
 from ..protocol.reference import validate_repository
 from ._artifact import RegistryArtifact
-from ._content_client import BlobStream, ContainerRegistryContentClient
 from ._paging import AsyncItemPaged
 from ._repository import ContainerRepository
 
 if TYPE_CHECKING:
     from ._artifact import _AcrSession
+    from ._blob_stream import BlobStream
+    from ._content_client import ContainerRegistryContentClient
 
 __all__ = ["AsyncDownloadBlobStream"]
 
@@ -263,6 +264,10 @@ class _FlatMethods:
     # -- blobs and manifests (content) --------------------------------------------------------------
 
     def _content(self, repository: str) -> ContainerRegistryContentClient:
+        # Imported here: the content client's upload and download stack loads only for the flat blob and
+        # manifest methods, not with every registry client (`creg tag ls`: cli/_context.py).
+        from ._content_client import ContainerRegistryContentClient
+
         validate_repository(repository)
         return ContainerRegistryContentClient(
             self._session.endpoint, repository, _pipeline=self._session.pipeline
