@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from .._flat_models import ManifestJsonResult
 from ..protocol import media_types
 from ..protocol.acr import (
     ArtifactManifestOrder,
@@ -32,6 +31,7 @@ from ._paging import AsyncItemPaged
 from ._repository import ContainerRepository
 
 if TYPE_CHECKING:
+    from .._flat_models import ManifestJsonResult
     from ._artifact import _AcrSession
     from ._blob_stream import BlobStream
     from ._content_client import ContainerRegistryContentClient
@@ -354,6 +354,8 @@ class _FlatMethods:
             ResourceNotFoundError: no such manifest.
             DigestValidationError: the bytes do not match the digest.
         """
+        from .._flat_models import ManifestJsonResult  # with the content client: not for every client
+
         _no_options(kwargs)
         result = await self._content(repository).get_manifest(tag_or_digest)
         return ManifestJsonResult.of(result)
