@@ -156,10 +156,10 @@ def test_creg_tag_ls_loads_no_async_or_token_stack(
     # host:port without a scheme, as users type it: the client probes the scheme too.
     reference = f"{registry_emulator.endpoint.split('://', 1)[1]}/tooling/startup"
     # a docker config without credential helpers (the helper code, and subprocess, load only for one)
-    config = tmp_path / "docker"
-    config.mkdir()
-    (config / "config.json").write_text('{"auths": {}}', encoding="utf-8")
-    modules = creg(tmp_path, "tag", "ls", reference, DOCKER_CONFIG=str(config))
+    docker_dir = tmp_path / "docker"
+    docker_dir.mkdir()
+    (docker_dir / "config.json").write_text('{"auths": {}}', encoding="utf-8")
+    modules = creg(tmp_path, "tag", "ls", reference, DOCKER_CONFIG=str(docker_dir))
     assert {"httpx", "urllib3", "rich.table"} <= modules  # it talked to the registry and printed a table
     watched = ("aiohttp", "asyncio", "cryptography", "jwt", "azure", "containerregistry.emulator")
     assert heavy(modules, watched) == []
