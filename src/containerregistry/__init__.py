@@ -229,18 +229,20 @@ def __dir__() -> list[str]:
 
 
 class _Package(_types.ModuleType):
-    """This package's module type: once a client API is imported, every public name is bound.
+    """This package's module type: once the async API is imported, every public name is bound.
 
-    Importing `containerregistry.aio` or `containerregistry._sync` (an image function's engine imports
-    the latter) sets that attribute here when it completes; the names then go into the namespace at once, as they did
-    before they were lazy (`vars(containerregistry)` lists them all), at no cost the sync API has not
-    paid already. Only `import containerregistry` alone, and the CLI until a command needs a client,
-    stay light.
+    Importing `containerregistry.aio` sets that attribute here when it completes; the names then go into
+    the namespace at once, as they did before they were lazy (`vars(containerregistry)` lists them all
+    once a client API is in use: tests/test_public_api.py reads it so). The private sync package,
+    `containerregistry._sync`, binds nothing when it is imported: it is lazy itself, and the CLI and the
+    sync image engines import from it just the client modules they use (`creg tag ls` the registry
+    client, not the content client's upload and download stack), which binding every name here would
+    load. The first use of any public name binds them all, as before.
     """
 
     def __setattr__(self, name: str, value: _Any) -> None:
         super().__setattr__(name, value)
-        if name in ("aio", "_sync"):
+        if name == "aio":
             _load_all()
 
 

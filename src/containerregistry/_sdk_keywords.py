@@ -62,12 +62,12 @@ def _transport(transport: Any, *, asynchronous: bool) -> Any:
     As in the SDK, an azure-core transport brings its own TLS settings (`RequestsTransport(connection_verify=)`):
     `connection_verify=` / `verify=` of the client do not apply to it.
     """
-    from ._azure_transport import AsyncAzureCoreTransport, AzureCoreTransport, is_azure_transport
-
     if transport is None or hasattr(
         transport, "handle_request" if not asynchronous else "handle_async_request"
     ):
         return transport
+    from ._azure_transport import AsyncAzureCoreTransport, AzureCoreTransport, is_azure_transport
+
     if is_azure_transport(transport):
         is_async = type(transport).__name__.startswith("Async") or "aiohttp" in type(transport).__module__
         if is_async == asynchronous:

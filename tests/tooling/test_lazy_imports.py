@@ -4,8 +4,15 @@ containerregistry.images` load (issue 14).
 No clocks: each check runs what the `creg` console script runs in a fresh interpreter, records
 `sys.modules` as it exits, and asserts which heavy packages are among them (`-X importtime` would not
 do: it does not list modules loaded through `importlib.import_module`, as lazy loading does). The lazy
-packages (PEP 562: the top level, `images` and `aio.images`) must still offer every public name, and
-each one's three lists of names (the imports type checkers read, the lazy table, `__all__`) must agree.
+packages (PEP 562: the top level, `images`, `aio.images`, `aio` and its sync twin `_sync`) must still
+offer every public name, and each one's three lists of names (the imports type checkers read, the lazy
+table, `__all__`) must agree.
+
+What binds the top level's names all at once: the first use of one, or importing `containerregistry.aio`
+(then `vars(containerregistry)` lists every name, as tests/test_public_api.py reads it). Importing the
+private `containerregistry._sync` no longer does (it did until the sync package became lazy): binding
+them all would load every sync client module, and `creg tag ls`, which imports the registry client's
+module only, would pay for the content client's upload and download stack again.
 """
 
 from __future__ import annotations
@@ -20,12 +27,31 @@ from types import ModuleType
 import pytest
 
 import containerregistry
+import containerregistry._sync
+import containerregistry.aio
 import containerregistry.aio.images
 import containerregistry.images
 from containerregistry.emulator import RunningEmulator
 
 #: The lazy modules: each has a `TYPE_CHECKING` block, a `_LAZY_MODULES` table and `__all__`.
-LAZY = (containerregistry, containerregistry.images, containerregistry.aio.images)
+LAZY = (
+    containerregistry,
+    containerregistry.images,
+    containerregistry.aio.images,
+    containerregistry.aio,
+    containerregistry._sync,
+)
+
+#: The content client's stack (uploads, downloads, the file writer): no use to a listing.
+CONTENT_STACK = (
+    "containerregistry._sync._content_client",
+    "containerregistry._sync._blob_upload",
+    "containerregistry._sync._blob_download",
+    "containerregistry._sync._ranged",
+    "containerregistry._blob_file",
+    "containerregistry.protocol.upload",
+    "concurrent.futures",  # the sync hashing pool, made for the first large blob verified
+)
 
 #: Heavy packages `creg --help` has no use for (the brief of issue 14, plus httpx and asyncio).
 NOT_FOR_HELP = (
@@ -58,8 +84,9 @@ atexit.register(_dump)
 CREG = "import sys\nfrom containerregistry.cli import main\nsys.argv = ['creg', *{argv!r}]\nmain()\n"
 
 
-def imported(code: str, tmp_path: Path) -> set[str]:
-    """Every module in `sys.modules` when a fresh interpreter running `code` exits (it must exit 0)."""
+def imported(code: str, tmp_path: Path, **env: str) -> set[str]:
+    """Every module in `sys.modules` when a fresh interpreter running `code` (with `env` added to the
+    environment) exits (it must exit 0)."""
     out = tmp_path / f"modules-{len(list(tmp_path.iterdir()))}.txt"
     done = subprocess.run(
         [sys.executable, "-c", PRELUDE + code],
@@ -67,15 +94,15 @@ def imported(code: str, tmp_path: Path) -> set[str]:
         text=True,
         timeout=120,
         check=False,
-        env={**os.environ, "NO_COLOR": "1", "MODULES_OUT": str(out)},
+        env={**os.environ, "NO_COLOR": "1", "MODULES_OUT": str(out), **env},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return set(out.read_text(encoding="utf-8").split())
 
 
-def creg(tmp_path: Path, *argv: str) -> set[str]:
+def creg(tmp_path: Path, *argv: str, **env: str) -> set[str]:
     """The modules `creg ARGV` loaded."""
-    return imported(CREG.format(argv=list(argv)), tmp_path)
+    return imported(CREG.format(argv=list(argv)), tmp_path, **env)
 
 
 def heavy(modules: set[str], watched: tuple[str, ...]) -> list[str]:
@@ -128,7 +155,11 @@ def test_creg_tag_ls_loads_no_async_or_token_stack(
         content.set_manifest(manifest, tag="v1")
     # host:port without a scheme, as users type it: the client probes the scheme too.
     reference = f"{registry_emulator.endpoint.split('://', 1)[1]}/tooling/startup"
-    modules = creg(tmp_path, "tag", "ls", reference)
+    # a docker config without credential helpers (the helper code, and subprocess, load only for one)
+    docker_dir = tmp_path / "docker"
+    docker_dir.mkdir()
+    (docker_dir / "config.json").write_text('{"auths": {}}', encoding="utf-8")
+    modules = creg(tmp_path, "tag", "ls", reference, DOCKER_CONFIG=str(docker_dir))
     assert {"httpx", "urllib3", "rich.table"} <= modules  # it talked to the registry and printed a table
     watched = ("aiohttp", "asyncio", "cryptography", "jwt", "azure", "containerregistry.emulator")
     assert heavy(modules, watched) == []
@@ -140,6 +171,34 @@ def test_creg_tag_ls_loads_no_async_or_token_stack(
         "containerregistry.images",
         "containerregistry.images._locations",
     ]
+    # nor the content client: `tag ls` lists through the registry client (ACR API) and the emulator has it
+    assert heavy(modules, CONTENT_STACK) == []
+    assert heavy(modules, ("subprocess", "containerregistry.auth._helper")) == []
+
+
+def test_a_sync_client_module_binds_no_names_and_aio_binds_them_all(tmp_path: Path) -> None:
+    """Importing one sync client module loads that client's stack only and binds none of the top level's
+    names; importing `containerregistry.aio` binds them all (the module docstring says why)."""
+    code = (
+        "import containerregistry as cr, containerregistry._sync._registry_client as rc\n"
+        "assert [n for n in cr.__all__ if n in vars(cr)] == [], 'names bound by a _sync import'\n"
+        "assert cr._sync.ContainerRegistryClient is rc.ContainerRegistryClient\n"
+        "assert cr.ContainerRegistryClient is rc.ContainerRegistryClient\n"
+    )
+    modules = imported(code, tmp_path)
+    assert "containerregistry._sync._content_client" in modules  # the first public name bound them all
+    modules = imported(
+        "import containerregistry as cr, containerregistry._sync._registry_client\n"
+        "assert 'ContainerRegistryClient' not in vars(cr)\n",
+        tmp_path,
+    )
+    assert heavy(modules, CONTENT_STACK) == []
+    code = (
+        "import containerregistry as cr, containerregistry.aio\n"
+        "missing = [n for n in cr.__all__ if n not in vars(cr)]\n"
+        "assert missing == [], missing\n"
+    )
+    imported(code, tmp_path)
 
 
 #: Run before `creg`: print which thread first imports each module of the HTTP client stack.

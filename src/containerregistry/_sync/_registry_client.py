@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -16,13 +16,15 @@ from ..auth import Credential
 from ..protocol.acr import DEFAULT_API_VERSION, parse_catalog
 from ..protocol.http import add_query
 from ..protocol.reference import validate_repository
-from ..protocol.results import DeleteRepositoryResult
 from ..transport import RetryPolicy
 from ._artifact import RegistryArtifact, _AcrSession
 from ._flat import _FlatMethods
 from ._paging import ItemPaged
 from ._pipeline import Pipeline
 from ._repository import ContainerRepository
+
+if TYPE_CHECKING:
+    from ..protocol.results import DeleteRepositoryResult
 
 __all__ = ["ContainerRegistryClient"]
 

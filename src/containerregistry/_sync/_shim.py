@@ -11,11 +11,12 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._blob_file import BlobFileWriter
 from ..protocol.digest import Hasher
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = [
     "Background",
@@ -42,7 +43,20 @@ T = TypeVar("T")
 #: Large chunks are hashed on a worker thread while the next one is received (hashlib releases the
 #: GIL), so verifying a download costs little more than receiving it when a core is free.
 _BATCH = 4 << 20  # bigger batches measured slightly faster but within noise, and cost RSS (2 batches held)
-_HASH_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="containerregistry-hash")
+_HASH_POOL: ThreadPoolExecutor | None = None
+_HASH_POOL_LOCK = threading.Lock()
+
+
+def _hash_pool() -> ThreadPoolExecutor:
+    """The shared hashing pool, made on first use: concurrent.futures loads only when a large blob is
+    verified, not with every client (`creg tag ls`)."""
+    global _HASH_POOL
+    with _HASH_POOL_LOCK:
+        if _HASH_POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _HASH_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="containerregistry-hash")
+        return _HASH_POOL
 
 
 def speaks_tls(host: str, port: int, timeout: float) -> bool | None:
@@ -159,7 +173,7 @@ class PipelinedHasher:
         if self._pending is not None:
             pending, self._pending = self._pending, None
             pending.result()
-        self._pending = _HASH_POOL.submit(_hash_all, self.hasher, batch)
+        self._pending = _hash_pool().submit(_hash_all, self.hasher, batch)
 
     def flush(self) -> Hasher:
         """Wait for the batch in flight and hash the rest; the hasher then covers every byte given."""
@@ -196,6 +210,9 @@ class FileSink:
     """
 
     def __init__(self, fd: int, hasher: Hasher, *, base: int = 0) -> None:
+        # Imported here: the file writer (ctypes, its thread pool) loads only for a download to a file.
+        from .._blob_file import BlobFileWriter
+
         self._writer = BlobFileWriter(fd, hasher, base=base)
 
     def write(self, offset: int, chunks: list[bytes], nbytes: int) -> None:

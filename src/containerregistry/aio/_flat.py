@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from .._flat_models import ManifestJsonResult
 from ..protocol import media_types
 from ..protocol.acr import (
     ArtifactManifestOrder,
@@ -28,12 +27,14 @@ from ..protocol.acr import (
 )
 from ..protocol.reference import validate_repository
 from ._artifact import RegistryArtifact
-from ._content_client import BlobStream, ContainerRegistryContentClient
 from ._paging import AsyncItemPaged
 from ._repository import ContainerRepository
 
 if TYPE_CHECKING:
+    from .._flat_models import ManifestJsonResult
     from ._artifact import _AcrSession
+    from ._blob_stream import BlobStream
+    from ._content_client import ContainerRegistryContentClient
 
 __all__ = ["AsyncDownloadBlobStream"]
 
@@ -263,6 +264,10 @@ class _FlatMethods:
     # -- blobs and manifests (content) --------------------------------------------------------------
 
     def _content(self, repository: str) -> ContainerRegistryContentClient:
+        # Imported here: the content client's upload and download stack loads only for the flat blob and
+        # manifest methods, not with every registry client (`creg tag ls`: cli/_context.py).
+        from ._content_client import ContainerRegistryContentClient
+
         validate_repository(repository)
         return ContainerRegistryContentClient(
             self._session.endpoint, repository, _pipeline=self._session.pipeline
@@ -349,6 +354,8 @@ class _FlatMethods:
             ResourceNotFoundError: no such manifest.
             DigestValidationError: the bytes do not match the digest.
         """
+        from .._flat_models import ManifestJsonResult  # with the content client: not for every client
+
         _no_options(kwargs)
         result = await self._content(repository).get_manifest(tag_or_digest)
         return ManifestJsonResult.of(result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -14,13 +14,15 @@ from ..auth import AsyncCredential
 from ..protocol.acr import DEFAULT_API_VERSION, parse_catalog
 from ..protocol.http import add_query
 from ..protocol.reference import validate_repository
-from ..protocol.results import DeleteRepositoryResult
 from ..transport import RetryPolicy
 from ._artifact import RegistryArtifact, _AcrSession
 from ._flat import _FlatMethods
 from ._paging import AsyncItemPaged
 from ._pipeline import AsyncPipeline
 from ._repository import ContainerRepository
+
+if TYPE_CHECKING:
+    from ..protocol.results import DeleteRepositoryResult
 
 __all__ = ["ContainerRegistryClient"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..exceptions import ResourceNotFoundError, UnsupportedOperationError
 from ..protocol.acr import (
     ArtifactManifestOrder,
@@ -15,7 +17,6 @@ from ..protocol.acr import (
     parse_tag_list,
 )
 from ..protocol.reference import Reference, validate_repository
-from ..protocol.results import DeleteRepositoryResult
 from ._artifact import (
     RegistryArtifact,
     _absent,
@@ -26,6 +27,9 @@ from ._artifact import (
     _parsed,
 )
 from ._paging import AsyncItemPaged
+
+if TYPE_CHECKING:
+    from ..protocol.results import DeleteRepositoryResult
 
 __all__ = ["ContainerRepository"]
 
@@ -178,6 +182,9 @@ class ContainerRepository:
             UnsupportedOperationError: the registry has no repository delete API (it lacks the ACR
                 API, e.g. CNCF Distribution); nothing was deleted.
         """
+        # Imported here: the result models (frozen dataclasses, slow to define) are not needed by listings.
+        from ..protocol.results import DeleteRepositoryResult
+
         action = f"delete repository {self.fully_qualified_name}"
         try:
             body, _ = await self._session.request_json(

@@ -16,7 +16,6 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from .._blob_file import BlobFileWriter
 from ..protocol.digest import Hasher
 
 __all__ = [
@@ -242,6 +241,9 @@ class FileSink:
     def __init__(self, fd: int, hasher: Hasher, *, base: int = 0) -> None:
         self._loop = asyncio.get_running_loop()
         self._room = asyncio.Event()
+        # Imported here: the file writer (ctypes, its thread pool) loads only for a download to a file.
+        from .._blob_file import BlobFileWriter
+
         self._writer = BlobFileWriter(fd, hasher, base=base, on_room=self._wake)
 
     def _wake(self) -> None:  # from the writer's threads

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import RegistryError, RegistryProtocolError
-from ._helper import MAX_HELPER_OUTPUT, HelperOutputTooLarge, HelperTimeout, run_helper
 
 __all__ = [
     "DOCKER_HUB_SERVER_URL",
@@ -205,6 +204,10 @@ class DockerConfigCredential:
         return None
 
     def _run_helper(self, name: str, host: str) -> ResolvedCredential:
+        # Imported here, when a helper is configured: it loads subprocess (and signal), which a docker
+        # config without helpers, and so `creg tag ls` on most machines, never needs.
+        from ._helper import MAX_HELPER_OUTPUT, HelperOutputTooLarge, HelperTimeout, run_helper
+
         program = f"docker-credential-{name}"
         path = shutil.which(program)
         if path is None:

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 # Imported where used, not here: `creg --help` loads this module and needs none of them (tests/tooling/
 # test_lazy_imports.py). `..auth` imports httpx, `..protocol.reference` compiles its grammar, and
-# `..images._locations` imports the latter. The client stack is imported by `import_on_fresh_stack`.
+# `..images._locations` imports the latter. The client stack is imported by `import_on_fresh_stack`, each
+# client from its own module: `creg tag ls` loads the registry client's, not the content client's upload
+# and download stack (`containerregistry._sync` is lazy).
 
 __all__ = ["DEFAULT_REGISTRY", "OUTPUT_FORMATS", "AppContext", "import_on_fresh_stack", "pass_app"]
 
@@ -193,15 +195,15 @@ class AppContext:
 
     def registry_client(self, endpoint: str | None = None) -> Any:
         """A `ContainerRegistryClient` for `endpoint` (default `--registry`) with the global options."""
-        import_on_fresh_stack("containerregistry._sync")
-        from .._sync import ContainerRegistryClient
+        import_on_fresh_stack("containerregistry._sync._registry_client")
+        from .._sync._registry_client import ContainerRegistryClient
 
         return ContainerRegistryClient(endpoint or self.endpoint, self.credential, **self.client_options())
 
     def content_client(self, ref: RegistryLocation) -> Any:
         """A `ContainerRegistryContentClient` for the repository of `ref`."""
-        import_on_fresh_stack("containerregistry._sync")
-        from .._sync import ContainerRegistryContentClient
+        import_on_fresh_stack("containerregistry._sync._content_client")
+        from .._sync._content_client import ContainerRegistryContentClient
 
         return ContainerRegistryContentClient(
             ref.client_endpoint, ref.repository, self.credential, **self.client_options()
