@@ -23,15 +23,18 @@ from ._tls import CertTypes, LazySSLContext, VerifyTypes
 __all__ = ["AiohttpTransport"]
 
 #: The session's `read_bufsize` (aiohttp's flow-control low-water mark; it pauses reading the socket
-#: at twice this much unread). Bodies are handed out as aiohttp received them (`StreamReader.readchunk`:
-#: each buffer the parser produced, at most what one socket read returned), never joined: joining
-#: them into 1 MiB pieces (`iter_chunked`) copied every byte once more on the event loop.
-READ_CHUNK_SIZE = 1 << 20
+#: at twice this much unread, so a connection holds at most that plus one socket read: ~1.5 MiB). Bodies
+#: are handed out as aiohttp received them (`StreamReader.readchunk`: each buffer the parser produced, at
+#: most what one socket read returned), never joined: joining them into 1 MiB pieces (`iter_chunked`)
+#: copied every byte once more on the event loop. At 1 MiB (3 MiB per connection) a download on 8
+#: connections grew the process by 65 MiB; at 256 KiB by 47 MiB, as fast (benchmarks/transfer.py).
+READ_CHUNK_SIZE = 1 << 18
 
 #: Bytes one socket read may return on a plain-TCP connection. asyncio's selector transport reads at
 #: most 256 KiB at a time (its `max_size`); when more is waiting, one larger read replaces several, and
-#: with it several parser calls and chunks handed out: the event loop's CPU time per GiB downloaded
-#: fell by about a quarter (benchmarks/loop_lag_ab.py). A read still returns only what has arrived.
+#: with it several parser calls and chunks handed out: the event loop's CPU time per GiB downloaded to a
+#: file on 8 connections from Distribution fell from 0.72 to 0.46 s (medians of 5; benchmarks/loop_lag.py
+#: prints it as `loop cpu`). A read still returns only what has arrived.
 SOCKET_READ_SIZE = 1 << 20
 
 #: Headers aiohttp would otherwise add on its own; httpx already decided what to send.
