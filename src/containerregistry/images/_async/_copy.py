@@ -10,12 +10,14 @@ target before any blob moves, runs the engine (`_copier.py`: plan, blobs, manife
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import httpx
 
+from ...aio._shim import blocking
 from ...auth import AsyncCredential
 from ...exceptions import (
     DigestValidationError,
@@ -77,9 +79,10 @@ async def _copy(
         raise InvalidReferenceError(f"target {dst}: give a tag or a digest, not both")
     # A layout this call creates is removed again when the copy fails: no half-made layout is left.
     # (An interrupt keeps it: the blobs that landed let the same command resume.)
+    # (Both the check and the removal touch the file system: off the loop.)
     created = (
         Path(dst.path)
-        if isinstance(dst, LayoutLocation) and not Path(dst.path).exists()  # noqa: ASYNC240  # issue 14: layout I/O off the loop
+        if isinstance(dst, LayoutLocation) and not await blocking(os.path.exists, dst.path)
         else None
     )
     try:
@@ -99,7 +102,7 @@ async def _copy(
         )
     except Exception:
         if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
+            await blocking(shutil.rmtree, created, True)
         raise
 
 

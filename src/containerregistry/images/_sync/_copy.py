@@ -12,12 +12,14 @@ target before any blob moves, runs the engine (`_copier.py`: plan, blobs, manife
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import httpx
 
+from ..._sync._shim import blocking
 from ...auth import Credential
 from ...exceptions import (
     DigestValidationError,
@@ -79,7 +81,10 @@ def _copy(
         raise InvalidReferenceError(f"target {dst}: give a tag or a digest, not both")
     # A layout this call creates is removed again when the copy fails: no half-made layout is left.
     # (An interrupt keeps it: the blobs that landed let the same command resume.)
-    created = Path(dst.path) if isinstance(dst, LayoutLocation) and not Path(dst.path).exists() else None
+    # (Both the check and the removal touch the file system: off the loop.)
+    created = (
+        Path(dst.path) if isinstance(dst, LayoutLocation) and not blocking(os.path.exists, dst.path) else None
+    )
     try:
         return _copy_stores(
             src,
@@ -97,7 +102,7 @@ def _copy(
         )
     except Exception:
         if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
+            blocking(shutil.rmtree, created, True)
         raise
 
 
