@@ -3,7 +3,8 @@
 Against CNCF Distribution, with every `fsync` taking `STALL` seconds (a slow or busy filesystem), a ticker
 task on the loop records how late its wake-ups are while an image is pulled into a new layout: the
 `oci-layout` file, each blob, each manifest and `index.json` are fsynced and renamed, none of it on the loop;
-and with every blob's partial file taking `STALL` seconds to create, none of them is created on the loop.
+and with every blob's partial file taking `STALL` seconds to create, none of them is created on the loop;
+and `copy_archive` out of a `docker save` tar writes each blob's bytes on a worker thread.
 """
 
 from __future__ import annotations
@@ -101,3 +102,39 @@ def test_pull_creates_its_blob_files_off_the_loop(
     assert len(openers) >= 4, "the pull created fewer blob files than the image has layers and config"
     assert loop_thread not in openers, "a blob's partial file was created on the event loop"
     assert worst < STALL / 2, f"the loop stalled {worst:.3f} s while blob files were created"
+
+
+@pytest.mark.parametrize("target_kind", ["oci", "oci-archive"])
+def test_an_archive_copy_moves_its_blobs_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target_kind: str
+) -> None:
+    """`copy_archive` from a `docker save` tar into a layout or another archive: each blob's bytes are read
+    and written on a worker thread, so a slow disk does not stall the loop."""
+    from containerregistry.images import _archive, _layout
+    from tests.support.archives import docker_save
+
+    saved = docker_save(tmp_path / "saved.tar")
+    writers: list[int] = []
+
+    def slowed(real: Any) -> Any:
+        def write(self: Any, chunk: bytes) -> Any:
+            writers.append(threading.get_ident())
+            time.sleep(STALL / 4)
+            return real(self, chunk)
+
+        return write
+
+    monkeypatch.setattr(_layout.LayoutBlobWriter, "write", slowed(_layout.LayoutBlobWriter.write))
+    monkeypatch.setattr(_archive._BlobSink, "write", slowed(_archive._BlobSink.write))
+    target = (
+        f"oci:{tmp_path / 'layout'}:v1" if target_kind == "oci" else f"oci-archive:{tmp_path / 'out.tar'}"
+    )
+
+    async def main() -> tuple[float, int]:
+        worst = await worst_lag(aio_images.copy_archive(f"docker-archive:{saved.path}", target))
+        return worst, threading.get_ident()
+
+    worst, loop_thread = asyncio.run(main())
+    assert len(writers) >= 3, "the copy wrote fewer blob chunks than the image has blobs"
+    assert loop_thread not in writers, "a blob was written on the event loop"
+    assert worst < STALL / 8, f"the loop stalled {worst:.3f} s while the blobs were copied"

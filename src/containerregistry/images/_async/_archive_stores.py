@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ...aio._shim import blocking
 from ...exceptions import DigestValidationError
 from ...protocol import media_types
 from ...protocol.digest import compute_digest, verify_digest
@@ -270,7 +271,9 @@ class _RegistrySink:
 
 class _LayoutSink:
     def __init__(self, location: LayoutLocation) -> None:
-        self.created = not Path(location.path).exists()  # layout I/O on the loop, as in _copy.py (issue 14)
+        # Opening the layout (a stat, its directories, index.json) stays on the loop: a few small calls,
+        # once per copy; the blobs' bytes move off it (`put_file`).
+        self.created = not Path(location.path).exists()
         self.layout = OciLayout(location.path, create=True)
         self.layout.read_index()  # a malformed index.json is refused before anything is written
         self.store = _LayoutStore(location, self.layout)
@@ -279,6 +282,10 @@ class _LayoutSink:
         return await self.store.has_blob(blob)
 
     async def put_file(self, blob: OciDescriptor, file: BinaryIO, where: str) -> None:
+        # The whole blob (read from the archive, written, fsynced, renamed) off the loop.
+        await blocking(self._copy_file, blob, file)
+
+    def _copy_file(self, blob: OciDescriptor, file: BinaryIO) -> None:
         with self.layout.blob_writer(blob.digest, blob.size) as writer:
             while chunk := file.read(_CHUNK):
                 writer.write(chunk)
@@ -317,6 +324,9 @@ class _ArchiveSink:
         self.writer.reserve((_blob_member(b.digest), b.size) for b in blobs)
 
     async def put_file(self, blob: OciDescriptor, file: BinaryIO, where: str) -> None:
+        await blocking(self._copy_file, blob, file)  # read and written off the loop
+
+    def _copy_file(self, blob: OciDescriptor, file: BinaryIO) -> None:
         with self.writer.region(_blob_member(blob.digest), blob.digest) as sink:
             while chunk := file.read(_CHUNK):
                 sink.write(chunk)
