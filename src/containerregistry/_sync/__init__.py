@@ -8,9 +8,9 @@ client's upload and download stack among them. A name, once used, stays bound he
 
 from __future__ import annotations
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
+
+from .._lazy import lazy_attributes as _lazy_attributes
 
 if _TYPE_CHECKING:
     from ..protocol.acr import (
@@ -75,16 +75,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> _Any:
-    """PEP 562: a public name not loaded yet; binds the names of its module."""
-    module_name = _MODULE_OF.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = _importlib.import_module(module_name, __name__)
-    for each in _LAZY_MODULES[module_name]:
-        globals()[each] = getattr(module, each)
-    return globals()[name]
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_attributes(globals())

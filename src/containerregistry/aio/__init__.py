@@ -9,9 +9,9 @@ in `containerregistry._sync`, the sync twin of this package's shape), so importi
 
 from __future__ import annotations
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
+
+from .._lazy import lazy_attributes as _lazy_attributes
 
 # aiohttp is imported here, with the async API, so that the first client made inside a running event loop
 # does not block that loop while aiohttp loads (the sync API never loads it: see transport/__init__.py).
@@ -86,16 +86,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> _Any:
-    """PEP 562: a public name not loaded yet; binds the names of its module."""
-    module_name = _MODULE_OF.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = _importlib.import_module(module_name, __name__)
-    for each in _LAZY_MODULES[module_name]:
-        globals()[each] = getattr(module, each)
-    return globals()[name]
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_attributes(globals())

@@ -14,9 +14,9 @@ under `TYPE_CHECKING`.
 
 from __future__ import annotations
 
-import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
+
+from .._lazy import lazy_attributes as _lazy_attributes
 
 if _TYPE_CHECKING:
     from ..images._archive import ArchiveError, ArchiveLocation, parse_archive_location
@@ -143,15 +143,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> _Any:
-    """PEP 562: a public name not loaded yet; its module loads now, and the name is bound here."""
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module, __package__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_attributes(globals())
