@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import random
 import threading
 import time
@@ -23,7 +22,7 @@ import pytest
 from containerregistry import ContainerRegistryContentClient
 from containerregistry.aio import ContainerRegistryContentClient as AsyncContentClient
 from containerregistry.aio._shim import blocking
-from tests.support.loop import worst_lag
+from tests.support.loop import slow_partial_opens, worst_lag
 
 STALL = 0.5  # seconds one write of the slow file takes
 
@@ -103,21 +102,6 @@ def test_a_failing_blocking_call_raises_its_error() -> None:
         raise AssertionError("the error was lost")
 
 
-def _slow_partial_opens(monkeypatch: Any, stall: float) -> list[int]:
-    """Make every `os.open` of a `.partial` file take `stall` seconds; returns the threads that opened one."""
-    real_open = os.open
-    threads: list[int] = []
-
-    def slow_open(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
-        if str(path).endswith(".partial"):
-            threads.append(threading.get_ident())
-            time.sleep(stall)
-        return real_open(path, flags, mode, **kwargs)
-
-    monkeypatch.setattr(os, "open", slow_open)
-    return threads
-
-
 def test_creating_the_partial_file_does_not_stall_the_loop(
     distribution: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -129,7 +113,7 @@ def test_creating_the_partial_file_does_not_stall_the_loop(
 
     async def main() -> tuple[float, int]:
         async with AsyncContentClient(distribution.endpoint, "t/loop-slow-open") as client:
-            openers = _slow_partial_opens(monkeypatch, STALL)
+            openers = slow_partial_opens(monkeypatch, STALL)
             worst = await worst_lag(client.download_blob_to(digest, target))
             assert openers, "the download created no partial file"
             assert threading.get_ident() not in openers, "the partial file was created on the event loop"
@@ -150,7 +134,7 @@ def test_a_download_cancelled_while_its_file_is_created_leaves_nothing(
 
     async def main() -> None:
         async with AsyncContentClient(distribution.endpoint, "t/loop-cancel-open") as client:
-            openers = _slow_partial_opens(monkeypatch, 0.3)
+            openers = slow_partial_opens(monkeypatch, 0.3)
             task = asyncio.ensure_future(client.download_blob_to(digest, target))
             for _ in range(200):  # until the open is under way on its thread (at most 2 s)
                 if openers:

@@ -21,7 +21,7 @@ import pytest
 
 from containerregistry import images
 from containerregistry.aio import images as aio_images
-from tests.support.loop import worst_lag
+from tests.support.loop import slow_partial_opens, worst_lag
 
 from .support import build_layout
 
@@ -77,26 +77,15 @@ def test_pull_creates_its_blob_files_off_the_loop(
     reference = f"{distribution.host}/t/loop-layout-open:1.0"
     images.push_image(f"oci:{tmp_path / 'src'}:1.0", reference)
 
-    real_open = os.open
-    openers: list[int] = []
-
-    def slow_open(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
-        if str(path).endswith(".partial") and "blobs" in str(path):
-            openers.append(threading.get_ident())
-            time.sleep(STALL)
-        return real_open(path, flags, mode, **kwargs)
-
     target = tmp_path / "pulled"
 
-    async def main() -> tuple[float, int]:
-        monkeypatch.setattr(os, "open", slow_open)
-        try:
+    async def main() -> tuple[float, int, list[int]]:
+        with monkeypatch.context() as patch:
+            openers = slow_partial_opens(patch, STALL, within="blobs")
             worst = await worst_lag(aio_images.pull_image(reference, f"oci:{target}:1.0"))
-        finally:
-            monkeypatch.setattr(os, "open", real_open)
-        return worst, threading.get_ident()
+        return worst, threading.get_ident(), openers
 
-    worst, loop_thread = asyncio.run(main())
+    worst, loop_thread, openers = asyncio.run(main())
     for digest in built.blobs:
         assert (target / "blobs" / "sha256" / digest.split(":")[1]).read_bytes() == built.blobs[digest]
     assert len(openers) >= 4, "the pull created fewer blob files than the image has layers and config"

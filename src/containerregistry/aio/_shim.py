@@ -199,14 +199,19 @@ async def blocking(func: Callable[..., T], *args: Any) -> T:
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
-        while not future.done():
-            try:
-                await asyncio.shield(future)
-            except asyncio.CancelledError:
-                continue
-            except BaseException:
-                break
+        await _settle(future)
         raise
+
+
+async def _settle(future: asyncio.Future[Any]) -> None:
+    """Wait, through further cancellations, until a worker thread's call has ended (whatever its outcome)."""
+    while not future.done():
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            continue
+        except BaseException:
+            break
 
 
 async def blocking_open(func: Callable[..., T], *args: Any, close: Callable[[T], object]) -> T:
@@ -219,13 +224,7 @@ async def blocking_open(func: Callable[..., T], *args: Any, close: Callable[[T],
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
-        while not future.done():
-            try:
-                await asyncio.shield(future)
-            except asyncio.CancelledError:
-                continue
-            except BaseException:
-                break
+        await _settle(future)
         if not future.cancelled() and future.exception() is None:
             await blocking(close, future.result())
         raise
